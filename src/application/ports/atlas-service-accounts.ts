@@ -1,0 +1,52 @@
+import type { ApiVersion, AtlasSecretId, ClientId, OrgId } from '../../domain/identifiers.js';
+import type { AtlasSecretInfo } from '../../domain/room-plan.js';
+import type { SecretValue } from '../../domain/secret-value.js';
+
+/** The service account whose secrets are managed, and the resource version to ask Atlas for. */
+export interface AtlasTarget {
+  readonly orgId: OrgId;
+  readonly clientId: ClientId;
+  readonly apiVersion: ApiVersion;
+}
+
+/** Whoever authenticates a call: the account itself (self mode) or an admin account. */
+export interface ActingCredential {
+  readonly clientId: ClientId;
+  readonly clientSecret: SecretValue;
+}
+
+export interface CreatedAtlasSecret extends AtlasSecretInfo {
+  /** The plain value: Atlas returns it once, in the create response only. */
+  readonly secret: SecretValue;
+}
+
+/**
+ * Atlas service-account secrets, over the Admin API. Every method authenticates as `as` with an OAuth
+ * token minted from that credential, cached per credential until shortly before it expires.
+ * Failures are `AtlasApiError`s carrying Atlas's status and `errorCode`.
+ */
+export interface AtlasServiceAccounts {
+  /**
+   * The account's secrets (GET service account). Idempotent; retried on 429 (honouring Retry-After),
+   * 5xx and timeouts within a bound.
+   */
+  listSecrets(target: AtlasTarget, as: ActingCredential): Promise<AtlasSecretInfo[]>;
+
+  /**
+   * Creates a secret valid for `expiresAfterHours`. NOT idempotent: a second call creates a second secret,
+   * so it is never retried, not even after a timeout (the secret may exist although no answer came).
+   */
+  createSecret(target: AtlasTarget, as: ActingCredential, expiresAfterHours: number): Promise<CreatedAtlasSecret>;
+
+  /** Deletes a secret. Idempotent: resolves `false` when it was already gone. Kills the tokens it minted. */
+  deleteSecret(target: AtlasTarget, secretId: AtlasSecretId, as: ActingCredential): Promise<boolean>;
+
+  /** The org's `maxServiceAccountSecretValidityInHours`; undefined when the caller may not read it. */
+  maxSecretValidityHours(orgId: OrgId, as: ActingCredential): Promise<number | undefined>;
+
+  /** Revokes the cached tokens minted with `credential` and forgets them. Best effort: never rejects. */
+  releaseTokens(credential: ActingCredential): Promise<void>;
+
+  /** Forgets cached tokens of a credential whose Atlas secret was deleted: they are dead already. */
+  forgetTokens(credential: ActingCredential): void;
+}

@@ -1,0 +1,47 @@
+import type { SecretValue } from '../../domain/secret-value.js';
+
+export type VersionStage = 'AWSCURRENT' | 'AWSPENDING' | 'AWSPREVIOUS';
+
+export interface SecretVersion {
+  readonly versionId: string;
+  readonly stages: readonly string[];
+}
+
+export interface SecretDescription {
+  readonly arn: string;
+  readonly name: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly versions: readonly SecretVersion[];
+  /** AWS's `ExternalSecretRotationMetadata` as key/value pairs, where DescribeSecret returns it. */
+  readonly externalRotationMetadata: Readonly<Record<string, string>> | undefined;
+}
+
+/** Names one version explicitly: never rely on a store's default version. */
+export type VersionRef = { readonly versionId: string } | { readonly stage: VersionStage };
+
+/**
+ * The secret store (AWS Secrets Manager semantics): versions identified by VersionId and labelled with
+ * staging labels, one label on one version at a time. Failures are `SecretStoreError`s.
+ */
+export interface SecretStore {
+  /** Metadata, tags and version stages. Rejects with SECRET_NOT_FOUND for an unknown id. */
+  describe(secretId: string): Promise<SecretDescription>;
+
+  getValue(secretArn: string, version: VersionRef): Promise<SecretValue>;
+
+  /**
+   * Stores `value` as version `token` labelled AWSPENDING. Idempotent for the same token and value;
+   * rejects when the token already names a version with another value.
+   */
+  putPending(secretArn: string, token: string, value: SecretValue): Promise<void>;
+
+  /** Moves AWSCURRENT from `currentVersionId` to `token`; the old version becomes AWSPREVIOUS. Idempotent. */
+  promote(secretArn: string, token: string, currentVersionId: string): Promise<void>;
+
+  /** Removes a label from a version. Idempotent: nothing happens when the version does not carry it. */
+  removeStage(secretArn: string, stage: VersionStage, versionId: string): Promise<void>;
+
+  tag(secretArn: string, tags: Readonly<Record<string, string>>): Promise<void>;
+
+  untag(secretArn: string, keys: readonly string[]): Promise<void>;
+}

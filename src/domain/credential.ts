@@ -1,0 +1,113 @@
+import { InvalidInputError, InvalidSecretValueError } from './errors.js';
+import {
+  type AtlasSecretId,
+  type ClientId,
+  type OrgId,
+  parseAtlasSecretId,
+  parseClientId,
+  parseOrgId,
+} from './identifiers.js';
+import { SecretValue } from './secret-value.js';
+
+/** The credential a managed secret holds: an Atlas service account's client id and secret, and its org. */
+export interface AtlasCredential {
+  readonly clientId: ClientId;
+  readonly clientSecret: SecretValue;
+  readonly orgId: OrgId;
+  /** The Atlas secret this value is; written by atlas-rotator, absent on a secret it has not rotated yet. */
+  readonly atlasSecretId: AtlasSecretId | undefined;
+  readonly atlasSecretExpiresAt: string | undefined;
+  /** Fields atlas-rotator does not own; carried over unchanged to every new version. */
+  readonly extra: Readonly<Record<string, unknown>>;
+}
+
+/** The credential an admin secret holds (admin-assisted mode). */
+export interface AdminCredential {
+  readonly clientId: ClientId;
+  readonly clientSecret: SecretValue;
+}
+
+const OWN_FIELDS = new Set(['clientId', 'clientSecret', 'orgId', 'atlasSecretId', 'atlasSecretExpiresAt']);
+
+function parseObject(secretString: SecretValue, error: (field: string, problem: string) => Error) {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(secretString.reveal());
+  } catch {
+    // The parser's message quotes the input, so neither it nor the cause is kept.
+    throw error('SecretString', 'is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw error('SecretString', 'must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function field<T>(parse: () => T, error: (field: string, problem: string) => Error): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof InvalidInputError) throw error(e.field, e.problem);
+    throw e;
+  }
+}
+
+function secretField(raw: unknown, name: string, error: (field: string, problem: string) => Error) {
+  if (typeof raw !== 'string' || raw.length === 0) throw error(name, 'must be a non-empty string');
+  return SecretValue.of(raw);
+}
+
+/** Parses a managed secret's SecretString. Errors name the field, never the value. */
+export function parseCredential(secretString: SecretValue): AtlasCredential {
+  const invalid = (f: string, p: string) => new InvalidSecretValueError(f, p);
+  const json = parseObject(secretString, invalid);
+  const extra: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(json)) {
+    if (!OWN_FIELDS.has(key)) extra[key] = value;
+  }
+  return {
+    clientId: field(() => parseClientId(json.clientId), invalid),
+    clientSecret: secretField(json.clientSecret, 'clientSecret', invalid),
+    orgId: field(() => parseOrgId(json.orgId), invalid),
+    atlasSecretId:
+      json.atlasSecretId === undefined ? undefined : field(() => parseAtlasSecretId(json.atlasSecretId), invalid),
+    atlasSecretExpiresAt: typeof json.atlasSecretExpiresAt === 'string' ? json.atlasSecretExpiresAt : undefined,
+    extra,
+  };
+}
+
+export function parseAdminCredential(secretString: SecretValue): AdminCredential {
+  const invalid = (f: string, p: string) =>
+    new InvalidSecretValueError(`admin secret ${f}`, p) as InvalidSecretValueError;
+  const json = parseObject(secretString, invalid);
+  return {
+    clientId: field(() => parseClientId(json.clientId), invalid),
+    clientSecret: secretField(json.clientSecret, 'clientSecret', invalid),
+  };
+}
+
+/** The credential after rotation: same account and extra fields, the new Atlas secret. */
+export function rotatedCredential(
+  current: AtlasCredential,
+  newSecret: { readonly id: AtlasSecretId; readonly secret: SecretValue; readonly expiresAt: string },
+): AtlasCredential {
+  return {
+    ...current,
+    clientSecret: newSecret.secret,
+    atlasSecretId: newSecret.id,
+    atlasSecretExpiresAt: newSecret.expiresAt,
+  };
+}
+
+/** The SecretString for a credential: extra fields first, then the fields atlas-rotator owns. */
+export function serializeCredential(credential: AtlasCredential): SecretValue {
+  const json: Record<string, unknown> = {
+    ...credential.extra,
+    clientId: credential.clientId,
+    clientSecret: credential.clientSecret.reveal(),
+    orgId: credential.orgId,
+  };
+  if (credential.atlasSecretId !== undefined) json.atlasSecretId = credential.atlasSecretId;
+  if (credential.atlasSecretExpiresAt !== undefined) json.atlasSecretExpiresAt = credential.atlasSecretExpiresAt;
+  return SecretValue.of(JSON.stringify(json));
+}

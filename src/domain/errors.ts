@@ -1,0 +1,158 @@
+/**
+ * One error base: every failure mode has a stable `code`, says whether trying again can help, and never
+ * carries a secret value in its message. Adapters translate SDK and HTTP failures into these.
+ */
+export abstract class RotatorError extends Error {
+  abstract readonly code: string;
+  abstract readonly retryable: boolean;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A value failed validation. Names the field and the rule, never the value. */
+export class InvalidInputError extends RotatorError {
+  readonly code = 'INVALID_INPUT';
+  readonly retryable = false;
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`${field} ${problem}`);
+  }
+}
+
+export class InvalidSecretValueError extends RotatorError {
+  readonly code = 'INVALID_SECRET_VALUE';
+  readonly retryable = false;
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`The secret's value is not a valid Atlas service-account credential: ${field} ${problem}`);
+  }
+}
+
+export class InvalidRotationMetadataError extends RotatorError {
+  readonly code = 'INVALID_ROTATION_METADATA';
+  readonly retryable = false;
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`The secret's rotation metadata is invalid: ${field} ${problem}`);
+  }
+}
+
+export class SecretNotManagedError extends RotatorError {
+  readonly code = 'SECRET_NOT_MANAGED';
+  readonly retryable = false;
+  constructor(secretName: string) {
+    super(
+      `Secret ${secretName} is not tagged atlas-rotator:managed=true; atlas-rotator rotates only secrets that opt in`,
+    );
+  }
+}
+
+export class AdminSecretNotAllowedError extends RotatorError {
+  readonly code = 'ADMIN_SECRET_NOT_ALLOWED';
+  readonly retryable = false;
+  constructor(adminSecretArn: string) {
+    super(`Admin secret ${adminSecretArn} is not on the ADMIN_SECRET_ARNS allow-list; add it there or remove the tag`);
+  }
+}
+
+export class AtlasSecretLimitError extends RotatorError {
+  readonly code = 'ATLAS_SECRET_LIMIT';
+  readonly retryable = false;
+  constructor(readonly blockingSecretIds: readonly string[]) {
+    super(
+      `The service account already holds two secrets and ${blockingSecretIds.join(', ')} ` +
+        'belongs to no version of this secret; delete it in Atlas, or set ATLAS_DELETE_UNKNOWN_SECRETS=true ' +
+        'to let atlas-rotator delete it',
+    );
+  }
+}
+
+export class RotationInProgressError extends RotatorError {
+  readonly code = 'ROTATION_IN_PROGRESS';
+  readonly retryable = true;
+  constructor(secretName: string, otherToken: string, leaseExpiresAt: string) {
+    super(
+      `Rotation ${otherToken} of ${secretName} is still in progress (lease until ${leaseExpiresAt}); try again later`,
+    );
+  }
+}
+
+export class RotationRolledBackError extends RotatorError {
+  readonly code = 'ROTATION_ROLLED_BACK';
+  readonly retryable = false;
+  constructor(token: string) {
+    super(`Rotation ${token} was rolled back earlier; request a new rotation with another token`);
+  }
+}
+
+export class VerificationFailedError extends RotatorError {
+  readonly code = 'VERIFICATION_FAILED';
+  readonly retryable = false;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+export type AtlasErrorCode =
+  | 'ATLAS_BAD_REQUEST'
+  | 'ATLAS_UNAUTHORIZED'
+  | 'ATLAS_INVALID_CLIENT'
+  | 'ATLAS_FORBIDDEN'
+  | 'ATLAS_NOT_FOUND'
+  | 'ATLAS_INVALID_VERSION'
+  | 'ATLAS_CONFLICT'
+  | 'ATLAS_RATE_LIMITED'
+  | 'ATLAS_UNAVAILABLE'
+  | 'ATLAS_TIMEOUT'
+  | 'ATLAS_NETWORK_ERROR'
+  | 'ATLAS_UNEXPECTED_RESPONSE';
+
+/** Atlas answered with an error, or could not be reached. Keeps Atlas's status and `errorCode`. */
+export class AtlasApiError extends RotatorError {
+  constructor(
+    readonly code: AtlasErrorCode,
+    message: string,
+    readonly retryable: boolean,
+    readonly atlasStatus: number | undefined,
+    readonly atlasErrorCode: string | undefined,
+    options?: ErrorOptions & { retryAfterMs?: number },
+  ) {
+    super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+  readonly retryAfterMs: number | undefined;
+}
+
+export type SecretStoreErrorCode =
+  | 'SECRET_NOT_FOUND'
+  | 'SECRET_STORE_ACCESS_DENIED'
+  | 'SECRET_STORE_INVALID_REQUEST'
+  | 'SECRET_STORE_UNAVAILABLE';
+
+export class SecretStoreError extends RotatorError {
+  constructor(
+    readonly code: SecretStoreErrorCode,
+    message: string,
+    readonly retryable: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export class InvalidConfigError extends RotatorError {
+  readonly code = 'INVALID_CONFIG';
+  readonly retryable = false;
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+  }
+}

@@ -1,0 +1,54 @@
+import { InvalidInputError } from './errors.js';
+
+declare const brand: unique symbol;
+export type Brand<T, B extends string> = T & { readonly [brand]: B };
+
+export type ClientId = Brand<string, 'ClientId'>;
+export type OrgId = Brand<string, 'OrgId'>;
+export type AtlasSecretId = Brand<string, 'AtlasSecretId'>;
+/** A rotation's token: the VersionId of the new Secrets Manager version (32–64 characters). */
+export type RotationToken = Brand<string, 'RotationToken'>;
+/** Atlas resource version date, sent as `Accept: application/vnd.atlas.{date}+json`. */
+export type ApiVersion = Brand<string, 'ApiVersion'>;
+
+const CLIENT_ID = /^mdb_sa_id_[0-9a-fA-F]{24}$/;
+const HEX24 = /^[0-9a-f]{24}$/;
+const TOKEN = /^[A-Za-z0-9-]{32,64}$/;
+const API_VERSION = /^\d{4}-\d{2}-\d{2}$/;
+
+export const DEFAULT_API_VERSION = '2025-03-12' as ApiVersion;
+
+export function parseClientId(raw: unknown, field = 'clientId'): ClientId {
+  if (typeof raw !== 'string' || !CLIENT_ID.test(raw)) {
+    throw new InvalidInputError(field, 'must be "mdb_sa_id_" followed by 24 hexadecimal characters');
+  }
+  return raw as ClientId;
+}
+
+export function parseOrgId(raw: unknown, field = 'orgId'): OrgId {
+  if (typeof raw !== 'string' || !HEX24.test(raw)) {
+    throw new InvalidInputError(field, 'must be 24 lower-case hexadecimal characters');
+  }
+  return raw as OrgId;
+}
+
+export function parseAtlasSecretId(raw: unknown, field = 'atlasSecretId'): AtlasSecretId {
+  if (typeof raw !== 'string' || !HEX24.test(raw)) {
+    throw new InvalidInputError(field, 'must be 24 lower-case hexadecimal characters');
+  }
+  return raw as AtlasSecretId;
+}
+
+export function parseRotationToken(raw: unknown, field = 'rotationToken'): RotationToken {
+  if (typeof raw !== 'string' || !TOKEN.test(raw)) {
+    throw new InvalidInputError(field, 'must be 32 to 64 letters, digits or hyphens');
+  }
+  return raw as RotationToken;
+}
+
+export function parseApiVersion(raw: unknown, field = 'apiVersion'): ApiVersion {
+  if (typeof raw !== 'string' || !API_VERSION.test(raw) || Number.isNaN(Date.parse(`${raw}T00:00:00Z`))) {
+    throw new InvalidInputError(field, 'must be a date in the form yyyy-mm-dd');
+  }
+  return raw as ApiVersion;
+}

@@ -1,0 +1,38 @@
+import type { AtlasSecretId, ClientId, OrgId } from './identifiers.js';
+import type { RotationMode } from './rotation-metadata.js';
+import type { RotationStage } from './rotation.js';
+
+/** The result of one rotation request. Plain, serialisable data with no secret material. */
+export type RotationOutcome = RotationCompleted | RotationFailed;
+
+export interface RotationCompleted {
+  readonly status: 'completed';
+  readonly rotationId: string;
+  readonly secretArn: string;
+  readonly secretName: string;
+  readonly orgId: OrgId;
+  readonly clientId: ClientId;
+  readonly mode: RotationMode;
+  readonly newAtlasSecretId: AtlasSecretId;
+  readonly newSecretExpiresAt: string | undefined;
+  readonly deletedAtlasSecretIds: readonly AtlasSecretId[];
+  readonly startedAt: string;
+  readonly completedAt: string;
+  /** True when the rotation had finished before this request and nothing was changed. */
+  readonly alreadyCompleted: boolean;
+}
+
+export interface RotationFailed {
+  readonly status: 'failed';
+  readonly secretId: string;
+  readonly secretArn: string | undefined;
+  readonly rotationId: string | undefined;
+  readonly stage: RotationStage;
+  readonly errorCode: string;
+  readonly message: string;
+  readonly retryable: boolean;
+  readonly atlasStatus: number | undefined;
+  readonly atlasErrorCode: string | undefined;
+  readonly startedAt: string;
+  readonly failedAt: string;
+}
