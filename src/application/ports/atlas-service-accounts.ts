@@ -36,7 +36,11 @@ export interface AtlasServiceAccounts {
    * Creates a secret valid for `expiresAfterHours`. NOT idempotent: a second call creates a second secret,
    * so it is never retried, not even after a timeout (the secret may exist although no answer came).
    */
-  createSecret(target: AtlasTarget, as: ActingCredential, expiresAfterHours: number): Promise<CreatedAtlasSecret>;
+  createSecret(
+    target: AtlasTarget,
+    as: ActingCredential,
+    expiresAfterHours: number,
+  ): Promise<CreatedAtlasSecret>;
 
   /** Deletes a secret. Idempotent: resolves `false` when it was already gone. Kills the tokens it minted. */
   deleteSecret(target: AtlasTarget, secretId: AtlasSecretId, as: ActingCredential): Promise<boolean>;

@@ -1,5 +1,7 @@
 /** Structured log fields. Never put a secret value here: pass ids, codes and durations only. */
-export type LogFields = Readonly<Record<string, string | number | boolean | null | undefined | readonly string[]>>;
+export type LogFields = Readonly<
+  Record<string, string | number | boolean | null | undefined | readonly string[]>
+>;
 
 export interface Logger {
   debug(message: string, fields?: LogFields): void;

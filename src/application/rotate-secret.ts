@@ -1,0 +1,652 @@
+import {
+  type AdminCredential,
+  type AtlasCredential,
+  parseAdminCredential,
+  parseCredential,
+  rotatedCredential,
+  serializeCredential,
+} from '../domain/credential.js';
+import {
+  AdminSecretNotAllowedError,
+  AtlasApiError,
+  AtlasSecretLimitError,
+  InvalidInputError,
+  RotationInProgressError,
+  RotationRolledBackError,
+  RotatorError,
+  SecretNotManagedError,
+  SecretStoreError,
+  VerificationFailedError,
+} from '../domain/errors.js';
+import type { AtlasSecretId, RotationToken } from '../domain/identifiers.js';
+import { planRoom } from '../domain/room-plan.js';
+import {
+  type FailureReason,
+  intentFor,
+  leaseDecision,
+  leaseTagValue,
+  observedState,
+  type RotationEvent,
+  type RotationStage,
+  type RotationState,
+  transition,
+} from '../domain/rotation.js';
+import {
+  isAllowedAdminSecret,
+  isManaged,
+  type RotationMetadata,
+  rotationMetadataFrom,
+  TAG_CREATE_INTENT,
+  TAG_ROTATION,
+} from '../domain/rotation-metadata.js';
+import type { RotationCompleted, RotationFailed, RotationOutcome } from '../domain/rotation-outcome.js';
+import type { ActingCredential, AtlasServiceAccounts, AtlasTarget } from './ports/atlas-service-accounts.js';
+import type { Clock } from './ports/clock.js';
+import type { Logger } from './ports/logger.js';
+import type { SecretDescription, SecretStore } from './ports/secret-store.js';
+
+export interface RotateSecretSettings {
+  /** Requested lifetime of a new Atlas secret, 8..8766 hours; clamped to the org's maximum when Atlas refuses it. */
+  readonly secretExpiresAfterHours: number;
+  /** ARNs (or prefixes ending in `*`) of admin secrets that may be used in admin-assisted mode. */
+  readonly adminSecretAllowList: readonly string[];
+  /** Whether an Atlas secret that belongs to no version may be deleted to make room. */
+  readonly deleteUnknownSecrets: boolean;
+  /** How long a rotation's lease protects it from a rotation with another token. */
+  readonly leaseMs: number;
+  /** Waits between verification attempts while Atlas still answers `invalid_client` for a new secret. */
+  readonly verifyRetryDelaysMs: readonly number[];
+  /** Clock skew allowed between this host and Atlas when recognising a crashed create's orphan. */
+  readonly orphanSkewMs: number;
+}
+
+export interface RotateSecretCommand {
+  /** Secret name or ARN. */
+  readonly secretId: string;
+  /** The new version's VersionId; the same token resumes the same rotation. */
+  readonly token: RotationToken;
+}
+
+const MIN_SECRET_HOURS = 8;
+
+/** Mutable context of one run, so that a failure can say how far it got. */
+interface Run {
+  stage: RotationStage;
+  readonly startedAt: string;
+  secretArn: string | undefined;
+  rotationId: string | undefined;
+}
+
+/** Everything a rotation needs once the secret has been read. */
+interface Rotation {
+  readonly description: SecretDescription;
+  readonly metadata: RotationMetadata;
+  readonly token: RotationToken;
+  readonly admin: AdminCredential | undefined;
+  state: RotationState;
+}
+
+/**
+ * Rotates one managed secret: make room in Atlas, create the new Atlas secret, store it as AWSPENDING,
+ * verify it, promote it to AWSCURRENT and delete the old Atlas secret. Every step is recorded where a
+ * crash cannot lose it, so running the same command again converges.
+ */
+export class RotateSecret {
+  constructor(
+    private readonly store: SecretStore,
+    private readonly atlas: AtlasServiceAccounts,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly settings: RotateSecretSettings,
+  ) {}
+
+  async execute(command: RotateSecretCommand): Promise<RotationOutcome> {
+    const run: Run = {
+      stage: 'read-secret',
+      startedAt: this.clock.now().toISOString(),
+      secretArn: undefined,
+      rotationId: command.token,
+    };
+    try {
+      return await this.rotateRequested(command, run);
+    } catch (error) {
+      return this.failed(command, run, error);
+    }
+  }
+
+  private async rotateRequested(command: RotateSecretCommand, run: Run): Promise<RotationOutcome> {
+    const description = await this.store.describe(command.secretId);
+    run.secretArn = description.arn;
+    if (!isManaged(description.tags)) throw new SecretNotManagedError(description.name);
+    const metadata = rotationMetadataFrom(description.tags, description.externalRotationMetadata);
+    const lease = leaseDecision(
+      description.tags[TAG_ROTATION],
+      command.token,
+      this.clock.now().getTime(),
+      this.settings.leaseMs,
+    );
+    if (lease.kind === 'busy') {
+      throw new RotationInProgressError(description.name, lease.otherToken, lease.expiresAt);
+    }
+    if (lease.kind === 'stale') {
+      // An earlier rotation died holding the lease: finish (or roll back) that one instead of starting a
+      // second, so that there is never more than one pending Atlas secret.
+      this.logger.warn('resuming an abandoned rotation', {
+        rotationId: lease.otherToken,
+        requestedRotationId: command.token,
+        secretArn: description.arn,
+      });
+      const adopted = await this.tryAdopt(command, lease.otherToken, run);
+      if (adopted !== undefined) return adopted;
+      return this.rotateRequested(command, { ...run, stage: 'read-secret', rotationId: command.token });
+    }
+    return this.rotate(description, metadata, command.token, run);
+  }
+
+  /** Finishes an abandoned rotation; undefined when it rolled back and the requested one should go ahead. */
+  private async tryAdopt(
+    command: RotateSecretCommand,
+    otherToken: string,
+    run: Run,
+  ): Promise<RotationOutcome | undefined> {
+    const description = await this.store.describe(command.secretId);
+    const metadata = rotationMetadataFrom(description.tags, description.externalRotationMetadata);
+    const adoptRun: Run = { ...run, rotationId: otherToken };
+    try {
+      return await this.rotate(description, metadata, otherToken as RotationToken, adoptRun, true);
+    } catch (error) {
+      if (error instanceof RotatorError && !error.retryable) {
+        await this.releaseLease(description.arn);
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  private async rotate(
+    description: SecretDescription,
+    metadata: RotationMetadata,
+    token: RotationToken,
+    run: Run,
+    adopting = false,
+  ): Promise<RotationOutcome> {
+    run.rotationId = token;
+    const arn = description.arn;
+    const tokenVersion = description.versions.find((v) => v.versionId === token);
+    const tokenCredential =
+      tokenVersion !== undefined && tokenVersion.stages.length > 0
+        ? parseCredential(await this.store.getValue(arn, { versionId: token }))
+        : undefined;
+    const observed = observedState(
+      {
+        token,
+        tokenVersionStages: tokenVersion?.stages,
+        tokenVersionAtlasSecretId: tokenCredential?.atlasSecretId,
+        leaseToken: description.tags[TAG_ROTATION]?.trim().split(/\s+/)[0],
+        createIntentAt: intentFor(description.tags[TAG_CREATE_INTENT], token),
+      },
+      this.rolledBackReason(token),
+    );
+    if (observed.status === 'already-completed') {
+      if (tokenCredential === undefined || observed.newSecretId === undefined) {
+        throw new InvalidInputError(
+          'requestId',
+          'names a version of the secret that atlas-rotator did not create',
+        );
+      }
+      return this.completed(description, metadata, run, tokenCredential, observed.newSecretId, [], true);
+    }
+    if (observed.status === 'rolled-back') {
+      await this.releaseLease(arn, token);
+      throw new RotationRolledBackError(token);
+    }
+    if (observed.status === 'failed' || observed.status === 'completed' || observed.status === 'verified') {
+      throw new Error(`unexpected observed state ${observed.status}`);
+    }
+    if (
+      metadata.adminSecretArn !== undefined &&
+      !isAllowedAdminSecret(metadata.adminSecretArn, this.settings.adminSecretAllowList)
+    ) {
+      throw new AdminSecretNotAllowedError(metadata.adminSecretArn);
+    }
+    const admin =
+      metadata.adminSecretArn === undefined
+        ? undefined
+        : parseAdminCredential(await this.store.getValue(metadata.adminSecretArn, { stage: 'AWSCURRENT' }));
+    const rotation: Rotation = { description, metadata, token, admin, state: observed };
+    if (!adopting && description.tags[TAG_ROTATION]?.trim().split(/\s+/)[0] !== token) {
+      await this.takeLease(description, token);
+    }
+    try {
+      return await this.advance(rotation, run, tokenCredential);
+    } catch (error) {
+      // A permanent failure before anything was stored frees the secret for the next request at once.
+      if (
+        error instanceof RotatorError &&
+        !error.retryable &&
+        (rotation.state.status === 'requested' || rotation.state.status === 'creating')
+      ) {
+        await this.releaseLease(arn, token);
+      }
+      throw error;
+    }
+  }
+
+  private async advance(
+    rotation: Rotation,
+    run: Run,
+    storedNewCredential: AtlasCredential | undefined,
+  ): Promise<RotationOutcome> {
+    const arn = rotation.description.arn;
+    const current = await this.readCurrent(rotation, storedNewCredential);
+    const target: AtlasTarget = {
+      orgId: current.credential.orgId,
+      clientId: current.credential.clientId,
+      apiVersion: rotation.metadata.apiVersion,
+    };
+    let newCredential = storedNewCredential;
+    let currentSecretId = current.credential.atlasSecretId;
+
+    if (rotation.state.status === 'requested' || rotation.state.status === 'creating') {
+      run.stage = 'make-room';
+      const acting = rotation.admin ?? current.credential;
+      const secrets = await this.step(run, rotation, 'make-room', () =>
+        this.atlas.listSecrets(target, acting),
+      );
+      const intentAt = rotation.state.status === 'creating' ? Date.parse(rotation.state.intentAt) : undefined;
+      const plan = planRoom({
+        secrets,
+        nowMs: this.clock.now().getTime(),
+        currentSecretId: current.credential.atlasSecretId,
+        previousSecretIds: current.previousSecretIds,
+        orphansCreatedSince: intentAt === undefined ? undefined : intentAt - this.settings.orphanSkewMs,
+        deleteUnknown: this.settings.deleteUnknownSecrets,
+      });
+      if (!plan.ok) throw new AtlasSecretLimitError(plan.error.blockingSecretIds);
+      currentSecretId = plan.value.currentSecretId;
+      for (const deletion of plan.value.deletions) {
+        await this.step(
+          run,
+          rotation,
+          'make-room',
+          () => this.atlas.deleteSecret(target, deletion.id, acting),
+          {
+            atlasSecretId: deletion.id,
+            reason: deletion.reason,
+          },
+        );
+      }
+
+      run.stage = 'create';
+      const at = this.clock.now().toISOString();
+      await this.store.tag(arn, { [TAG_CREATE_INTENT]: `${rotation.token} ${at}` });
+      this.apply(rotation, { type: 'create-intended', at });
+      const created = await this.step(run, rotation, 'create', () => this.createSecret(target, acting));
+      newCredential = rotatedCredential(current.credential, created);
+
+      run.stage = 'store-pending';
+      try {
+        await this.step(run, rotation, 'store-pending', () =>
+          this.store.putPending(arn, rotation.token, serializeCredential(newCredential as AtlasCredential)),
+        );
+      } catch (error) {
+        // The plain value exists nowhere else now: free the Atlas slot rather than leave an orphan.
+        await this.bestEffort('delete the unsaved Atlas secret', run, () =>
+          this.atlas.deleteSecret(target, created.id, acting),
+        );
+        await this.releaseLease(arn, rotation.token);
+        throw error;
+      }
+      this.apply(rotation, { type: 'pending-stored', newSecretId: created.id });
+    }
+
+    if (newCredential === undefined || newCredential.atlasSecretId === undefined) {
+      throw new Error('the new credential must be known once it is stored');
+    }
+    const fresh = newCredential;
+    const newSecretId = newCredential.atlasSecretId;
+
+    if (rotation.state.status === 'pending-stored') {
+      run.stage = 'verify';
+      const failure = await this.verify(run, rotation, target, fresh);
+      if (failure !== undefined) {
+        await this.rollback(run, rotation, target, current.credential, fresh, newSecretId);
+        throw failure;
+      }
+      this.apply(rotation, { type: 'verified' });
+
+      run.stage = 'promote';
+      await this.step(run, rotation, 'promote', async () => {
+        await this.store.promote(arn, rotation.token, current.versionId);
+        await this.store.removeStage(arn, 'AWSPENDING', rotation.token);
+      });
+      this.apply(rotation, { type: 'promoted' });
+    } else if (rotation.state.status === 'promoted') {
+      // Resumed after promotion: AWSPENDING may still sit beside AWSCURRENT on the new version.
+      await this.store.removeStage(arn, 'AWSPENDING', rotation.token);
+    }
+
+    run.stage = 'delete-old';
+    const acting = rotation.admin ?? fresh;
+    const oldSecretIds = await this.oldSecretIds(
+      run,
+      rotation,
+      target,
+      acting,
+      current,
+      currentSecretId,
+      newSecretId,
+    );
+    const deleted: AtlasSecretId[] = [];
+    for (const id of oldSecretIds) {
+      const existed = await this.step(
+        run,
+        rotation,
+        'delete-old',
+        () => this.atlas.deleteSecret(target, id, acting),
+        {
+          atlasSecretId: id,
+        },
+      );
+      if (existed) deleted.push(id);
+    }
+    if (rotation.admin === undefined) this.atlas.forgetTokens(current.credential);
+    await this.atlas.releaseTokens(fresh);
+    await this.releaseLease(arn, rotation.token);
+    this.apply(rotation, { type: 'old-secrets-deleted', deletedSecretIds: deleted });
+    return this.completed(rotation.description, rotation.metadata, run, fresh, newSecretId, deleted, false);
+  }
+
+  /**
+   * The credential before this rotation, the version holding it, and the Atlas secrets of older versions.
+   * Once promoted, the old credential is AWSPREVIOUS.
+   */
+  private async readCurrent(rotation: Rotation, storedNew: AtlasCredential | undefined) {
+    const { arn, versions } = rotation.description;
+    const promoted = rotation.state.status === 'promoted';
+    const currentStage = promoted ? 'AWSPREVIOUS' : 'AWSCURRENT';
+    const version = versions.find((v) => v.stages.includes(currentStage) && v.versionId !== rotation.token);
+    const previous = promoted ? undefined : versions.find((v) => v.stages.includes('AWSPREVIOUS'));
+    if (version === undefined) {
+      if (promoted && storedNew !== undefined) {
+        return { credential: storedNew, versionId: rotation.token, previousSecretIds: [], hasOld: false };
+      }
+      throw new SecretStoreError(
+        'SECRET_STORE_INVALID_REQUEST',
+        `Secret ${rotation.description.name} has no ${currentStage} version`,
+        false,
+      );
+    }
+    const credential = parseCredential(await this.store.getValue(arn, { versionId: version.versionId }));
+    const previousSecretIds: AtlasSecretId[] = [];
+    if (previous !== undefined) {
+      const prev = await this.readOptional(arn, previous.versionId);
+      if (prev?.atlasSecretId !== undefined && prev.atlasSecretId !== credential.atlasSecretId) {
+        previousSecretIds.push(prev.atlasSecretId);
+      }
+    }
+    return { credential, versionId: version.versionId, previousSecretIds, hasOld: true };
+  }
+
+  private async readOptional(arn: string, versionId: string): Promise<AtlasCredential | undefined> {
+    try {
+      return parseCredential(await this.store.getValue(arn, { versionId }));
+    } catch (error) {
+      if (error instanceof RotatorError && !error.retryable) return undefined;
+      throw error;
+    }
+  }
+
+  /** The Atlas secrets the promoted rotation replaces. */
+  private async oldSecretIds(
+    run: Run,
+    rotation: Rotation,
+    target: AtlasTarget,
+    acting: ActingCredential,
+    current: { readonly hasOld: boolean; readonly credential: AtlasCredential },
+    knownOld: AtlasSecretId | undefined,
+    newSecretId: AtlasSecretId,
+  ): Promise<AtlasSecretId[]> {
+    if (!current.hasOld) return [];
+    if (knownOld !== undefined) return knownOld === newSecretId ? [] : [knownOld];
+    // The old credential was never rotated by atlas-rotator and the rotation resumed after promotion:
+    // room was made before the create, so the one other live secret is the old credential's.
+    const secrets = await this.step(run, rotation, 'delete-old', () =>
+      this.atlas.listSecrets(target, acting),
+    );
+    const others = secrets.filter((s) => s.id !== newSecretId);
+    return others.length === 1 && others[0] !== undefined ? [others[0].id] : [];
+  }
+
+  private async createSecret(target: AtlasTarget, acting: ActingCredential) {
+    const hours = this.settings.secretExpiresAfterHours;
+    try {
+      return await this.atlas.createSecret(target, acting, hours);
+    } catch (error) {
+      // A 400 created nothing, so asking again is safe: Atlas refuses lifetimes above the org's maximum.
+      if (!(error instanceof AtlasApiError) || error.code !== 'ATLAS_BAD_REQUEST') throw error;
+      const max = await this.atlas.maxSecretValidityHours(target.orgId, acting);
+      if (max === undefined || max >= hours) throw error;
+      const clamped = Math.max(MIN_SECRET_HOURS, max);
+      this.logger.info('clamping secret lifetime to the org maximum', {
+        requestedHours: hours,
+        hours: clamped,
+      });
+      return this.atlas.createSecret(target, acting, clamped);
+    }
+  }
+
+  /** Mints a token with the new credential and makes one call; undefined when verified. */
+  private async verify(
+    run: Run,
+    rotation: Rotation,
+    target: AtlasTarget,
+    fresh: AtlasCredential,
+  ): Promise<VerificationFailedError | undefined> {
+    const delays = this.settings.verifyRetryDelaysMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.step(run, rotation, 'verify', () => this.atlas.listSecrets(target, fresh), {
+          attempt: attempt + 1,
+        });
+        return undefined;
+      } catch (error) {
+        if (!(error instanceof AtlasApiError)) throw error;
+        if (error.retryable) throw error;
+        const justCreated = error.code === 'ATLAS_INVALID_CLIENT' || error.code === 'ATLAS_UNAUTHORIZED';
+        const delay = delays[attempt];
+        if (justCreated && delay !== undefined) {
+          this.atlas.forgetTokens(fresh);
+          await this.clock.sleep(delay);
+          continue;
+        }
+        return new VerificationFailedError(
+          `The new Atlas secret did not work (${error.code}): ${error.message}. It was deleted and AWSCURRENT left untouched`,
+          { cause: error },
+        );
+      }
+    }
+  }
+
+  private async rollback(
+    run: Run,
+    rotation: Rotation,
+    target: AtlasTarget,
+    current: AtlasCredential,
+    fresh: AtlasCredential,
+    newSecretId: AtlasSecretId,
+  ): Promise<void> {
+    run.stage = 'rollback';
+    const acting = rotation.admin ?? current;
+    const arn = rotation.description.arn;
+    await this.step(run, rotation, 'rollback', async () => {
+      await this.atlas.deleteSecret(target, newSecretId, acting);
+      this.atlas.forgetTokens(fresh);
+      await this.store.removeStage(arn, 'AWSPENDING', rotation.token);
+    });
+    await this.releaseLease(arn, rotation.token);
+    this.apply(rotation, { type: 'rolled-back', reason: this.rolledBackReason(rotation.token) });
+    run.stage = 'verify';
+  }
+
+  /**
+   * Records this rotation on the secret, then reads it back: of two rotations that tag at the same moment,
+   * the one that does not read its own token back gives way.
+   */
+  private async takeLease(description: SecretDescription, token: RotationToken): Promise<void> {
+    const startedAt = this.clock.now().toISOString();
+    await this.store.tag(description.arn, { [TAG_ROTATION]: leaseTagValue(token, startedAt) });
+    const holder = (await this.store.describe(description.arn)).tags[TAG_ROTATION];
+    const lease = leaseDecision(holder, token, this.clock.now().getTime(), this.settings.leaseMs);
+    if (lease.kind === 'busy' || lease.kind === 'stale') {
+      throw new RotationInProgressError(description.name, lease.otherToken, startedAt);
+    }
+  }
+
+  private async releaseLease(arn: string, token?: string): Promise<void> {
+    try {
+      await this.store.untag(arn, [TAG_ROTATION, TAG_CREATE_INTENT]);
+    } catch (error) {
+      this.logger.warn('could not release the rotation lease; it expires by itself', {
+        secretArn: arn,
+        rotationId: token,
+        errorCode: error instanceof RotatorError ? error.code : 'UNEXPECTED',
+      });
+    }
+  }
+
+  private async bestEffort(what: string, run: Run, action: () => Promise<unknown>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      this.logger.warn(`could not ${what}`, {
+        rotationId: run.rotationId,
+        secretArn: run.secretArn,
+        stage: run.stage,
+        errorCode: error instanceof RotatorError ? error.code : 'UNEXPECTED',
+      });
+    }
+  }
+
+  /** Runs one external step and logs it: one line per step, with its duration and outcome. */
+  private async step<T>(
+    run: Run,
+    rotation: Rotation,
+    stage: RotationStage,
+    action: () => Promise<T>,
+    fields: Readonly<Record<string, string | number>> = {},
+  ): Promise<T> {
+    run.stage = stage;
+    const started = this.clock.now().getTime();
+    try {
+      const result = await action();
+      this.logger.info('rotation step', {
+        rotationId: rotation.token,
+        secretArn: rotation.description.arn,
+        stage,
+        durationMs: this.clock.now().getTime() - started,
+        outcome: 'ok',
+        ...fields,
+      });
+      return result;
+    } catch (error) {
+      this.logger.warn('rotation step', {
+        rotationId: rotation.token,
+        secretArn: rotation.description.arn,
+        stage,
+        durationMs: this.clock.now().getTime() - started,
+        outcome: 'error',
+        errorCode: error instanceof RotatorError ? error.code : 'UNEXPECTED',
+        retryable: error instanceof RotatorError ? error.retryable : true,
+        ...fields,
+      });
+      throw error;
+    }
+  }
+
+  private apply(rotation: Rotation, event: RotationEvent): void {
+    const next = transition(rotation.state, event);
+    if (!next.ok) throw new Error(`invalid rotation transition ${next.error.event} from ${next.error.from}`);
+    rotation.state = next.value;
+  }
+
+  private rolledBackReason(token: string): FailureReason {
+    return {
+      stage: 'verify',
+      code: 'ROTATION_ROLLED_BACK',
+      message: `Rotation ${token} was rolled back`,
+      retryable: false,
+      atlasStatus: undefined,
+      atlasErrorCode: undefined,
+    };
+  }
+
+  private completed(
+    description: SecretDescription,
+    metadata: RotationMetadata,
+    run: Run,
+    credential: AtlasCredential,
+    newSecretId: AtlasSecretId,
+    deleted: readonly AtlasSecretId[],
+    alreadyCompleted: boolean,
+  ): RotationCompleted {
+    const outcome: RotationCompleted = {
+      status: 'completed',
+      rotationId: run.rotationId ?? '',
+      secretArn: description.arn,
+      secretName: description.name,
+      orgId: credential.orgId,
+      clientId: credential.clientId,
+      mode: metadata.mode,
+      newAtlasSecretId: newSecretId,
+      newSecretExpiresAt: credential.atlasSecretExpiresAt,
+      deletedAtlasSecretIds: deleted,
+      startedAt: run.startedAt,
+      completedAt: this.clock.now().toISOString(),
+      alreadyCompleted,
+    };
+    this.logger.info('rotation completed', {
+      rotationId: outcome.rotationId,
+      secretArn: outcome.secretArn,
+      newAtlasSecretId: newSecretId,
+      deletedAtlasSecretIds: deleted,
+      alreadyCompleted,
+    });
+    return outcome;
+  }
+
+  private failed(command: RotateSecretCommand, run: Run, error: unknown): RotationFailed {
+    const known = error instanceof RotatorError;
+    const atlas =
+      error instanceof AtlasApiError
+        ? error
+        : error instanceof VerificationFailedError && error.cause instanceof AtlasApiError
+          ? error.cause
+          : undefined;
+    const outcome: RotationFailed = {
+      status: 'failed',
+      secretId: command.secretId,
+      secretArn: run.secretArn,
+      rotationId: run.rotationId,
+      stage: run.stage,
+      errorCode: known ? error.code : 'INTERNAL_ERROR',
+      message: known ? error.message : 'An unexpected error occurred; see the logs',
+      retryable: known ? error.retryable : true,
+      atlasStatus: atlas?.atlasStatus,
+      atlasErrorCode: atlas?.atlasErrorCode,
+      startedAt: run.startedAt,
+      failedAt: this.clock.now().toISOString(),
+    };
+    this.logger.error('rotation failed', {
+      rotationId: outcome.rotationId,
+      secretArn: outcome.secretArn,
+      stage: outcome.stage,
+      errorCode: outcome.errorCode,
+      retryable: outcome.retryable,
+      atlasStatus: outcome.atlasStatus,
+      atlasErrorCode: outcome.atlasErrorCode,
+      errorName: error instanceof Error ? error.name : typeof error,
+    });
+    return outcome;
+  }
+}
