@@ -1,0 +1,193 @@
+import type { FaultRule } from './fault-rule.js';
+import { emptyResult, type HttpResult, jsonResult } from './http-result.js';
+import type { RequestLogEntry } from './request-log-entry.js';
+
+export const CONTROL_PREFIX = '/__simulator/';
+
+export interface ServiceAccountSnapshot {
+  readonly clientId: string;
+  readonly secrets: readonly {
+    readonly id: string;
+    readonly createdAt: string;
+    readonly expiresAt: string;
+    readonly lastUsedAt: string | null;
+  }[];
+}
+
+/** What the HTTP control surface drives: the same operations AtlasSimulator offers in-process. */
+export interface SimulatorControl {
+  createOrg(options?: { orgId?: string; maxServiceAccountSecretValidityInHours?: number }): { orgId: string };
+  createServiceAccount(
+    orgId: string,
+    options?: { name?: string; roles?: string[]; secretExpiresAfterHours?: number },
+  ): { clientId: string; secretId: string; secret: string };
+  addSecret(
+    orgId: string,
+    clientId: string,
+    options?: { createdAt?: Date; expiresAt?: Date },
+  ): { id: string; secret: string };
+  serviceAccount(orgId: string, clientId: string): ServiceAccountSnapshot | undefined;
+  injectFault(rule: FaultRule): void;
+  clearFaults(): void;
+  readonly requests: readonly RequestLogEntry[];
+  clearRequests(): void;
+}
+
+type Json = Record<string, unknown>;
+
+function parseObject(body: string): Json {
+  if (body.trim() === '') return {};
+  const parsed: unknown = JSON.parse(body);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error('body must be a JSON object');
+  return parsed as Json;
+}
+
+function optional<T>(value: unknown, kind: 'string' | 'number', name: string): T | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== kind) throw new Error(`${name} must be a ${kind}`);
+  return value as T;
+}
+
+function optionalDate(value: unknown, name: string): Date | undefined {
+  const text = optional<string>(value, 'string', name);
+  if (text === undefined) return undefined;
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) throw new Error(`${name} must be an ISO 8601 date`);
+  return date;
+}
+
+/** JSON has no Infinity: `"times": "Infinity"` (or -1) stands for it over HTTP. */
+function faultRuleFrom(json: Json): FaultRule {
+  const { times, ...rest } = json;
+  const rule = rest as FaultRule;
+  if (times === 'Infinity' || times === -1) return { ...rule, times: Number.POSITIVE_INFINITY };
+  return times === undefined || times === null ? rule : { ...rule, times: times as number };
+}
+
+type Defined<T> = { [K in keyof T]?: Exclude<T[K], undefined> };
+
+function withoutUndefined<T extends object>(value: T): Defined<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Defined<T>;
+}
+
+type ControlRoute = readonly [
+  method: string,
+  pattern: RegExp,
+  run: (params: readonly string[], body: string, control: SimulatorControl) => HttpResult,
+];
+
+const SEGMENT = '([^/]+)';
+const ROUTES: readonly ControlRoute[] = [
+  [
+    'POST',
+    /^faults$/,
+    (_params, body, control) => {
+      control.injectFault(faultRuleFrom(parseObject(body)));
+      return emptyResult(204);
+    },
+  ],
+  [
+    'DELETE',
+    /^faults$/,
+    (_params, _body, control) => {
+      control.clearFaults();
+      return emptyResult(204);
+    },
+  ],
+  ['GET', /^requests$/, (_params, _body, control) => jsonResult(200, control.requests)],
+  [
+    'DELETE',
+    /^requests$/,
+    (_params, _body, control) => {
+      control.clearRequests();
+      return emptyResult(204);
+    },
+  ],
+  [
+    'POST',
+    /^orgs$/,
+    (_params, body, control) => {
+      const json = parseObject(body);
+      const options = withoutUndefined({
+        orgId: optional<string>(json.orgId, 'string', 'orgId'),
+        maxServiceAccountSecretValidityInHours: optional<number>(
+          json.maxServiceAccountSecretValidityInHours,
+          'number',
+          'maxServiceAccountSecretValidityInHours',
+        ),
+      });
+      return jsonResult(201, control.createOrg(options));
+    },
+  ],
+  [
+    'POST',
+    new RegExp(`^orgs/${SEGMENT}/serviceAccounts$`),
+    ([orgId = ''], body, control) => {
+      const json = parseObject(body);
+      const roles = json.roles;
+      if (roles !== undefined && !(Array.isArray(roles) && roles.every((r) => typeof r === 'string'))) {
+        throw new Error('roles must be an array of strings');
+      }
+      const options = withoutUndefined({
+        name: optional<string>(json.name, 'string', 'name'),
+        roles: roles as string[] | undefined,
+        secretExpiresAfterHours: optional<number>(
+          json.secretExpiresAfterHours,
+          'number',
+          'secretExpiresAfterHours',
+        ),
+      });
+      return jsonResult(201, control.createServiceAccount(orgId, options));
+    },
+  ],
+  [
+    'GET',
+    new RegExp(`^orgs/${SEGMENT}/serviceAccounts/${SEGMENT}$`),
+    ([orgId = '', clientId = ''], _body, control) => {
+      const snapshot = control.serviceAccount(orgId, clientId);
+      return snapshot === undefined
+        ? jsonResult(404, { message: `service account ${clientId} not found in org ${orgId}` })
+        : jsonResult(200, snapshot);
+    },
+  ],
+  [
+    'POST',
+    new RegExp(`^orgs/${SEGMENT}/serviceAccounts/${SEGMENT}/secrets$`),
+    ([orgId = '', clientId = ''], body, control) => {
+      const json = parseObject(body);
+      const options = withoutUndefined({
+        createdAt: optionalDate(json.createdAt, 'createdAt'),
+        expiresAt: optionalDate(json.expiresAt, 'expiresAt'),
+      });
+      return jsonResult(201, control.addSecret(orgId, clientId, options));
+    },
+  ],
+];
+
+function route(method: string, path: string, body: string, control: SimulatorControl): HttpResult {
+  const subPath = path.slice(CONTROL_PREFIX.length).replace(/\/$/, '');
+  for (const [routeMethod, pattern, run] of ROUTES) {
+    const match = pattern.exec(subPath);
+    if (match !== null && routeMethod === method)
+      return run(match.slice(1).map(decodeURIComponent), body, control);
+  }
+  return jsonResult(404, { message: `no control endpoint ${method} ${path}` });
+}
+
+/**
+ * The out-of-process control surface. Bad input answers 400 `{message}`. These requests bypass faults and the
+ * request log, so a test's fault rules and log assertions see only the traffic under test.
+ */
+export function handleControl(
+  method: string,
+  path: string,
+  body: string,
+  control: SimulatorControl,
+): HttpResult {
+  try {
+    return route(method, path, body, control);
+  } catch (error) {
+    return jsonResult(400, { message: error instanceof Error ? error.message : String(error) });
+  }
+}

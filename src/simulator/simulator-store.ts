@@ -1,0 +1,255 @@
+import { timingSafeEqual } from 'node:crypto';
+import { newAccessToken, newClientId, newObjectId, newSecretValue, OBJECT_ID } from './identifiers.js';
+
+/** Facts sheet §2.5: "Secrets per MongoDB Atlas service account: 2". Expired secrets still count. */
+export const MAX_SECRETS_PER_SERVICE_ACCOUNT = 2;
+/** Facts sheet §2.5 / §4.3: 100 active tokens per service account. */
+export const MAX_ACTIVE_TOKENS_PER_SERVICE_ACCOUNT = 100;
+/** Facts sheet §2.1: the documented practical range is 8 h .. 365 d; the org setting caps it (min 8, max 8760). */
+export const MIN_SECRET_VALIDITY_HOURS = 8;
+export const DEFAULT_MAX_SECRET_VALIDITY_HOURS = 8760;
+/** Facts sheet §2.5: a new secret cuts every other secret of the SA to at most 7 days from its creation. */
+const OVERLAP_CAP_MS = 7 * 24 * 3600 * 1000;
+const HOUR_MS = 3600 * 1000;
+
+export interface SecretRecord {
+  readonly id: string;
+  readonly value: string;
+  readonly createdAt: Date;
+  expiresAt: Date;
+  lastUsedAt: Date | null;
+}
+
+export interface ServiceAccountRecord {
+  readonly clientId: string;
+  readonly orgId: string;
+  readonly name: string;
+  readonly description: string;
+  readonly roles: readonly string[];
+  readonly createdAt: Date;
+  readonly secrets: SecretRecord[];
+  /** Set while a create-secret request holds the SA; a second one meanwhile gets 409 (facts sheet §2.5). */
+  createInFlight: boolean;
+}
+
+export interface OrgRecord {
+  readonly orgId: string;
+  readonly maxServiceAccountSecretValidityInHours: number;
+  readonly serviceAccounts: Map<string, ServiceAccountRecord>;
+}
+
+interface TokenRecord {
+  readonly clientId: string;
+  readonly secretId: string;
+  readonly expiresAt: Date;
+}
+
+export interface Caller {
+  readonly account: ServiceAccountRecord;
+  readonly secretId: string;
+}
+
+export type MintResult =
+  | { readonly ok: true; readonly accessToken: string; readonly expiresIn: number }
+  | { readonly ok: false; readonly retryAfterSeconds: number };
+
+function wholeSeconds(date: Date): Date {
+  return new Date(Math.floor(date.getTime() / 1000) * 1000);
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** The simulator's in-memory Atlas: orgs, service accounts, secrets and the tokens they minted. */
+export class SimulatorStore {
+  readonly #now: () => Date;
+  readonly #tokenTtlSeconds: number;
+  readonly #orgs = new Map<string, OrgRecord>();
+  readonly #accountsByClientId = new Map<string, ServiceAccountRecord>();
+  readonly #tokens = new Map<string, TokenRecord>();
+
+  constructor(now: () => Date, tokenTtlSeconds: number) {
+    this.#now = now;
+    this.#tokenTtlSeconds = tokenTtlSeconds;
+  }
+
+  /** Timestamps are kept to whole seconds, as Atlas renders them. */
+  timestamp(): Date {
+    return wholeSeconds(this.#now());
+  }
+
+  isExpired(secret: SecretRecord): boolean {
+    return secret.expiresAt.getTime() <= this.#now().getTime();
+  }
+
+  createOrg(options: { orgId?: string; maxServiceAccountSecretValidityInHours?: number } = {}): OrgRecord {
+    const orgId = options.orgId ?? newObjectId();
+    if (!OBJECT_ID.test(orgId)) throw new Error(`orgId must be 24 lower-case hex digits: ${orgId}`);
+    if (this.#orgs.has(orgId)) throw new Error(`org ${orgId} already exists`);
+    const max = options.maxServiceAccountSecretValidityInHours ?? DEFAULT_MAX_SECRET_VALIDITY_HOURS;
+    if (
+      !Number.isInteger(max) ||
+      max < MIN_SECRET_VALIDITY_HOURS ||
+      max > DEFAULT_MAX_SECRET_VALIDITY_HOURS
+    ) {
+      throw new Error(`maxServiceAccountSecretValidityInHours must be an integer in 8..8760: ${max}`);
+    }
+    const org: OrgRecord = { orgId, maxServiceAccountSecretValidityInHours: max, serviceAccounts: new Map() };
+    this.#orgs.set(orgId, org);
+    return org;
+  }
+
+  org(orgId: string): OrgRecord | undefined {
+    return this.#orgs.get(orgId);
+  }
+
+  serviceAccount(orgId: string, clientId: string): ServiceAccountRecord | undefined {
+    return this.#orgs.get(orgId)?.serviceAccounts.get(clientId);
+  }
+
+  /** Seeding: bypasses the request validation of the real create-SA endpoint, but creates the first secret like it. */
+  createServiceAccount(
+    orgId: string,
+    options: {
+      name?: string;
+      description?: string;
+      roles?: readonly string[];
+      secretExpiresAfterHours?: number;
+    } = {},
+  ): { account: ServiceAccountRecord; secret: SecretRecord } {
+    const org = this.#requireOrg(orgId);
+    const createdAt = this.timestamp();
+    const account: ServiceAccountRecord = {
+      clientId: newClientId(),
+      orgId,
+      name: options.name ?? 'rotated-service-account',
+      description: options.description ?? 'Seeded by the Atlas simulator',
+      roles: [...(options.roles ?? ['ORG_OWNER'])],
+      createdAt,
+      secrets: [],
+      createInFlight: false,
+    };
+    const hours = options.secretExpiresAfterHours ?? org.maxServiceAccountSecretValidityInHours;
+    const secret = this.#newSecret(createdAt, new Date(createdAt.getTime() + hours * HOUR_MS));
+    account.secrets.push(secret);
+    org.serviceAccounts.set(account.clientId, account);
+    this.#accountsByClientId.set(account.clientId, account);
+    return { account, secret };
+  }
+
+  /** Seeding: no two-secret limit, no 7-day shortening of the others. */
+  addSecret(
+    orgId: string,
+    clientId: string,
+    options: { createdAt?: Date; expiresAt?: Date } = {},
+  ): SecretRecord {
+    const org = this.#requireOrg(orgId);
+    const account = org.serviceAccounts.get(clientId);
+    if (account === undefined) throw new Error(`service account ${clientId} not found in org ${orgId}`);
+    const createdAt = wholeSeconds(options.createdAt ?? this.#now());
+    const expiresAt = wholeSeconds(
+      options.expiresAt ??
+        new Date(createdAt.getTime() + org.maxServiceAccountSecretValidityInHours * HOUR_MS),
+    );
+    const secret = this.#newSecret(createdAt, expiresAt);
+    account.secrets.push(secret);
+    return secret;
+  }
+
+  /** A live (unexpired) secret of the named SA whose value matches, or undefined. */
+  authenticateClient(clientId: string, secretValue: string): Caller | undefined {
+    const account = this.#accountsByClientId.get(clientId);
+    const secret = account?.secrets.find((s) => sameSecret(s.value, secretValue));
+    if (account === undefined || secret === undefined || this.isExpired(secret)) return undefined;
+    return { account, secretId: secret.id };
+  }
+
+  /**
+   * Mints a token bound to the secret that authenticated. lastUsedAt is stamped here: minting is the only
+   * place a secret value is presented (undocumented; chosen for the simulator).
+   */
+  mintToken(caller: Caller): MintResult {
+    this.#pruneDeadTokens();
+    const now = this.#now().getTime();
+    const active = [...this.#tokens.values()].filter((t) => t.clientId === caller.account.clientId);
+    if (active.length >= MAX_ACTIVE_TOKENS_PER_SERVICE_ACCOUNT) {
+      const soonest = Math.min(...active.map((t) => t.expiresAt.getTime()));
+      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((soonest - now) / 1000)) };
+    }
+    const accessToken = newAccessToken();
+    this.#tokens.set(accessToken, {
+      clientId: caller.account.clientId,
+      secretId: caller.secretId,
+      expiresAt: new Date(now + this.#tokenTtlSeconds * 1000),
+    });
+    const secret = caller.account.secrets.find((s) => s.id === caller.secretId);
+    if (secret !== undefined) secret.lastUsedAt = this.timestamp();
+    return { ok: true, accessToken, expiresIn: this.#tokenTtlSeconds };
+  }
+
+  /** RFC 7009 semantics: revoking an unknown token, or another client's token, is a silent no-op. */
+  revokeToken(caller: Caller, accessToken: string): void {
+    if (this.#tokens.get(accessToken)?.clientId === caller.account.clientId) this.#tokens.delete(accessToken);
+  }
+
+  /** The caller a bearer token stands for, if the token is alive: unexpired, unrevoked, its secret present and unexpired. */
+  resolveToken(accessToken: string): Caller | undefined {
+    const token = this.#tokens.get(accessToken);
+    if (token === undefined || !this.#isAlive(token)) return undefined;
+    const account = this.#accountsByClientId.get(token.clientId);
+    return account === undefined ? undefined : { account, secretId: token.secretId };
+  }
+
+  /** clientId of a known token, dead or alive (for the request log only). */
+  tokenClientId(accessToken: string): string | undefined {
+    return this.#tokens.get(accessToken)?.clientId;
+  }
+
+  /** Creates a secret and shortens every other secret of the SA to min(its expiry, now + 7 days) (facts sheet §2.5). */
+  createSecret(account: ServiceAccountRecord, expiresAfterHours: number): SecretRecord {
+    const createdAt = this.timestamp();
+    const cap = createdAt.getTime() + OVERLAP_CAP_MS;
+    for (const other of account.secrets) {
+      if (other.expiresAt.getTime() > cap) other.expiresAt = new Date(cap);
+    }
+    const secret = this.#newSecret(createdAt, new Date(createdAt.getTime() + expiresAfterHours * HOUR_MS));
+    account.secrets.push(secret);
+    return secret;
+  }
+
+  /** Deletes a secret and every token it minted (facts sheet §2.3). False when the secret does not exist. */
+  deleteSecret(account: ServiceAccountRecord, secretId: string): boolean {
+    const index = account.secrets.findIndex((s) => s.id === secretId);
+    if (index < 0) return false;
+    account.secrets.splice(index, 1);
+    for (const [value, token] of this.#tokens) {
+      if (token.clientId === account.clientId && token.secretId === secretId) this.#tokens.delete(value);
+    }
+    return true;
+  }
+
+  #isAlive(token: TokenRecord): boolean {
+    if (token.expiresAt.getTime() <= this.#now().getTime()) return false;
+    const secret = this.#accountsByClientId.get(token.clientId)?.secrets.find((s) => s.id === token.secretId);
+    return secret !== undefined && !this.isExpired(secret);
+  }
+
+  #pruneDeadTokens(): void {
+    for (const [value, token] of this.#tokens) {
+      if (!this.#isAlive(token)) this.#tokens.delete(value);
+    }
+  }
+
+  #requireOrg(orgId: string): OrgRecord {
+    const org = this.#orgs.get(orgId);
+    if (org === undefined) throw new Error(`org ${orgId} not found`);
+    return org;
+  }
+
+  #newSecret(createdAt: Date, expiresAt: Date): SecretRecord {
+    return { id: newObjectId(), value: newSecretValue(), createdAt, expiresAt, lastUsedAt: null };
+  }
+}
