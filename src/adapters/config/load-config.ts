@@ -1,0 +1,129 @@
+import { InvalidConfigError } from '../../domain/errors.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+/** Everything the service reads from its environment: names and ARNs, never a secret value. */
+export interface Config {
+  readonly awsRegion: string;
+  readonly awsEndpointUrl: string | undefined;
+  readonly atlasBaseUrl: string;
+  readonly atlasAllowInsecureHttp: boolean;
+  readonly atlasRequestTimeoutMs: number;
+  readonly atlasMaxAttempts: number;
+  readonly secretExpiresAfterHours: number;
+  readonly adminSecretArns: readonly string[];
+  readonly deleteUnknownSecrets: boolean;
+  readonly rotationLeaseSeconds: number;
+  readonly verifyRetryDelaysMs: readonly number[];
+  readonly logLevel: LogLevel;
+}
+
+export const MIN_SECRET_HOURS = 8;
+export const MAX_SECRET_HOURS = 8766;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Validates the environment and returns a frozen config. Throws one `InvalidConfigError` that names every
+ * missing or invalid key. Pure: the entry point passes `process.env`.
+ */
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  const text = (key: string, fallback: string) => {
+    const raw = env[key]?.trim();
+    return raw === undefined || raw === '' ? fallback : raw;
+  };
+  const integer = (key: string, fallback: number, min: number, max: number) => {
+    const raw = text(key, String(fallback));
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      problems.push(`${key} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
+  const bool = (key: string, fallback: boolean) => {
+    const raw = text(key, String(fallback)).toLowerCase();
+    if (raw !== 'true' && raw !== 'false') {
+      problems.push(`${key} must be true or false (got "${raw}")`);
+      return fallback;
+    }
+    return raw === 'true';
+  };
+
+  const awsRegion = text('AWS_REGION', text('AWS_DEFAULT_REGION', ''));
+  if (awsRegion === '') problems.push('AWS_REGION is required (for example eu-west-1)');
+  else if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(awsRegion))
+    problems.push(`AWS_REGION "${awsRegion}" is not a region`);
+
+  const awsEndpointUrl = env.AWS_ENDPOINT_URL?.trim() || undefined;
+  if (awsEndpointUrl !== undefined && !URL.canParse(awsEndpointUrl)) {
+    problems.push('AWS_ENDPOINT_URL must be a URL');
+  }
+
+  const atlasAllowInsecureHttp = bool('ATLAS_ALLOW_INSECURE_HTTP', false);
+  const atlasBaseUrl = text('ATLAS_BASE_URL', 'https://cloud.mongodb.com').replace(/\/+$/, '');
+  if (!URL.canParse(atlasBaseUrl)) {
+    problems.push('ATLAS_BASE_URL must be a URL such as https://cloud.mongodb.com');
+  } else {
+    const url = new URL(atlasBaseUrl);
+    if (url.protocol === 'http:' && !atlasAllowInsecureHttp) {
+      problems.push(
+        'ATLAS_BASE_URL uses http://; set ATLAS_ALLOW_INSECURE_HTTP=true to allow it (tests only)',
+      );
+    } else if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      problems.push('ATLAS_BASE_URL must use https://');
+    }
+    if (url.pathname !== '/' || url.search !== '' || url.username !== '') {
+      problems.push('ATLAS_BASE_URL must be an origin only (scheme, host and port)');
+    }
+  }
+
+  const adminSecretArns = text('ADMIN_SECRET_ARNS', '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const arn of adminSecretArns) {
+    if (!/^arn:aws[a-z-]*:secretsmanager:/.test(arn)) {
+      problems.push(
+        `ADMIN_SECRET_ARNS entry "${arn}" is not a Secrets Manager ARN (a trailing * matches a prefix)`,
+      );
+    }
+  }
+
+  const delays = text('VERIFY_RETRY_DELAYS_MS', '500,1000,2000,4000')
+    .split(',')
+    .map((s) => s.trim());
+  const verifyRetryDelaysMs = delays.map(Number);
+  if (
+    delays.some((d) => !/^\d+$/.test(d)) ||
+    verifyRetryDelaysMs.some((d) => d > 60_000) ||
+    delays.length > 10
+  ) {
+    problems.push(
+      'VERIFY_RETRY_DELAYS_MS must be up to 10 comma-separated delays in milliseconds, each at most 60000',
+    );
+  }
+
+  const logLevel = text('LOG_LEVEL', 'info').toLowerCase();
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be debug, info, warn, error or silent (got "${logLevel}")`);
+  }
+
+  const config: Config = {
+    awsRegion,
+    awsEndpointUrl,
+    atlasBaseUrl,
+    atlasAllowInsecureHttp,
+    atlasRequestTimeoutMs: integer('ATLAS_REQUEST_TIMEOUT_MS', 10_000, 100, 120_000),
+    atlasMaxAttempts: integer('ATLAS_MAX_ATTEMPTS', 4, 1, 10),
+    secretExpiresAfterHours: integer('SECRET_EXPIRES_AFTER_HOURS', 2160, MIN_SECRET_HOURS, MAX_SECRET_HOURS),
+    adminSecretArns,
+    deleteUnknownSecrets: bool('ATLAS_DELETE_UNKNOWN_SECRETS', false),
+    rotationLeaseSeconds: integer('ROTATION_LEASE_SECONDS', 900, 30, 86_400),
+    verifyRetryDelaysMs,
+    logLevel: logLevel as LogLevel,
+  };
+  if (problems.length > 0) throw new InvalidConfigError(problems);
+  return Object.freeze(config);
+}

@@ -1,0 +1,201 @@
+import {
+  DescribeSecretCommand,
+  type DescribeSecretCommandOutput,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  type SecretsManagerClient,
+  TagResourceCommand,
+  UntagResourceCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import type {
+  SecretDescription,
+  SecretStore,
+  VersionRef,
+  VersionStage,
+} from '../../../application/ports/secret-store.js';
+import { SecretStoreError, type SecretStoreErrorCode } from '../../../domain/errors.js';
+import { SecretValue } from '../../../domain/secret-value.js';
+
+const PERMANENT: Readonly<Record<string, SecretStoreErrorCode>> = {
+  ResourceNotFoundException: 'SECRET_NOT_FOUND',
+  AccessDeniedException: 'SECRET_STORE_ACCESS_DENIED',
+  AccessDeniedExceptionReason: 'SECRET_STORE_ACCESS_DENIED',
+  UnrecognizedClientException: 'SECRET_STORE_ACCESS_DENIED',
+  InvalidSignatureException: 'SECRET_STORE_ACCESS_DENIED',
+  DecryptionFailure: 'SECRET_STORE_ACCESS_DENIED',
+  InvalidParameterException: 'SECRET_STORE_INVALID_REQUEST',
+  InvalidRequestException: 'SECRET_STORE_INVALID_REQUEST',
+  ResourceExistsException: 'SECRET_STORE_INVALID_REQUEST',
+  ValidationException: 'SECRET_STORE_INVALID_REQUEST',
+};
+
+/**
+ * Translates an SDK failure. The SDK's messages name resources, never secret values; still only the
+ * exception name and status are kept, and the SDK error is not attached as `cause`.
+ */
+function translate(action: string, secretId: string, error: unknown): SecretStoreError {
+  const name = error instanceof Error ? error.name : 'UnknownError';
+  const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  const code = PERMANENT[name];
+  if (code !== undefined) {
+    const hint =
+      code === 'SECRET_NOT_FOUND'
+        ? 'check the secret id'
+        : code === 'SECRET_STORE_ACCESS_DENIED'
+          ? 'check the IAM permissions and KMS key policy of this service'
+          : 'the request was refused';
+    return new SecretStoreError(
+      code,
+      `Secrets Manager ${action} on ${secretId} failed with ${name}: ${hint}`,
+      false,
+    );
+  }
+  return new SecretStoreError(
+    'SECRET_STORE_UNAVAILABLE',
+    `Secrets Manager ${action} on ${secretId} failed with ${name}${status === undefined ? '' : ` (HTTP ${status})`}; it can be retried`,
+    true,
+  );
+}
+
+function tagsOf(output: DescribeSecretCommandOutput): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const tag of output.Tags ?? []) {
+    if (tag.Key !== undefined) tags[tag.Key] = tag.Value ?? '';
+  }
+  return tags;
+}
+
+function externalMetadataOf(output: DescribeSecretCommandOutput): Record<string, string> | undefined {
+  // Present only on AWS-managed external rotation; older SDK models do not declare it.
+  const items = (output as { ExternalSecretRotationMetadata?: { Key?: string; Value?: string }[] })
+    .ExternalSecretRotationMetadata;
+  if (items === undefined || items.length === 0) return undefined;
+  const metadata: Record<string, string> = {};
+  for (const item of items) {
+    if (item.Key !== undefined && item.Value !== undefined) metadata[item.Key] = item.Value;
+  }
+  return metadata;
+}
+
+/** AWS Secrets Manager. Reads always name a version or a stage. */
+export class SecretsManagerSecretStore implements SecretStore {
+  constructor(private readonly client: SecretsManagerClient) {}
+
+  async describe(secretId: string): Promise<SecretDescription> {
+    const output = await this.call('DescribeSecret', secretId, () =>
+      this.client.send(new DescribeSecretCommand({ SecretId: secretId })),
+    );
+    if (output.ARN === undefined || output.Name === undefined) {
+      throw new SecretStoreError(
+        'SECRET_STORE_UNAVAILABLE',
+        `DescribeSecret on ${secretId} returned no ARN`,
+        true,
+      );
+    }
+    if (output.DeletedDate !== undefined) {
+      throw new SecretStoreError(
+        'SECRET_NOT_FOUND',
+        `Secret ${output.Name} is scheduled for deletion`,
+        false,
+      );
+    }
+    return {
+      arn: output.ARN,
+      name: output.Name,
+      tags: tagsOf(output),
+      versions: Object.entries(output.VersionIdsToStages ?? {}).map(([versionId, stages]) => ({
+        versionId,
+        stages: stages ?? [],
+      })),
+      externalRotationMetadata: externalMetadataOf(output),
+    };
+  }
+
+  async getValue(secretArn: string, version: VersionRef): Promise<SecretValue> {
+    const output = await this.call('GetSecretValue', secretArn, () =>
+      this.client.send(
+        new GetSecretValueCommand(
+          'versionId' in version
+            ? { SecretId: secretArn, VersionId: version.versionId }
+            : { SecretId: secretArn, VersionStage: version.stage },
+        ),
+      ),
+    );
+    if (output.SecretString === undefined || output.SecretString === '') {
+      throw new SecretStoreError(
+        'SECRET_STORE_INVALID_REQUEST',
+        `Secret ${secretArn} holds no SecretString (a binary secret cannot hold Atlas credentials)`,
+        false,
+      );
+    }
+    return SecretValue.of(output.SecretString);
+  }
+
+  async putPending(secretArn: string, token: string, value: SecretValue): Promise<void> {
+    await this.call('PutSecretValue', secretArn, () =>
+      this.client.send(
+        new PutSecretValueCommand({
+          SecretId: secretArn,
+          ClientRequestToken: token,
+          SecretString: value.reveal(),
+          VersionStages: ['AWSPENDING'],
+        }),
+      ),
+    );
+  }
+
+  async promote(secretArn: string, token: string, currentVersionId: string): Promise<void> {
+    if (token === currentVersionId) return;
+    await this.call('UpdateSecretVersionStage', secretArn, () =>
+      this.client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: secretArn,
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: token,
+          RemoveFromVersionId: currentVersionId,
+        }),
+      ),
+    );
+  }
+
+  async removeStage(secretArn: string, stage: VersionStage, versionId: string): Promise<void> {
+    const described = await this.describe(secretArn);
+    const holder = described.versions.find((v) => v.versionId === versionId);
+    if (holder === undefined || !holder.stages.includes(stage)) return;
+    await this.call('UpdateSecretVersionStage', secretArn, () =>
+      this.client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: secretArn,
+          VersionStage: stage,
+          RemoveFromVersionId: versionId,
+        }),
+      ),
+    );
+  }
+
+  async tag(secretArn: string, tags: Readonly<Record<string, string>>): Promise<void> {
+    await this.call('TagResource', secretArn, () =>
+      this.client.send(
+        new TagResourceCommand({
+          SecretId: secretArn,
+          Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+        }),
+      ),
+    );
+  }
+
+  async untag(secretArn: string, keys: readonly string[]): Promise<void> {
+    await this.call('UntagResource', secretArn, () =>
+      this.client.send(new UntagResourceCommand({ SecretId: secretArn, TagKeys: [...keys] })),
+    );
+  }
+
+  private async call<T>(action: string, secretId: string, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      throw translate(action, secretId, error);
+    }
+  }
+}
