@@ -67,6 +67,19 @@ function faultResult(rule: FaultRule & { status: number }): HttpResult {
 }
 
 /**
+ * Behaviour the real API leaves undocumented, as chosen here (details beside each piece of code):
+ * - check order on the Admin API: bearer token (401) -> operation (404) -> version (406) -> org/role (404/403)
+ *   -> SA (404) -> body (400) -> concurrent create (409) -> two-secret limit (400 SERVICE_ACCOUNT_MAX_SECRETS_EXCEEDED);
+ * - a token works only in its SA's org: 404 RESOURCE_NOT_FOUND for an unknown org, 403 USER_UNAUTHORIZED for a
+ *   foreign org or a missing ORG_OWNER; all not-found cases use RESOURCE_NOT_FOUND;
+ * - the 101st active token of an SA: 429 MAX_ACTIVE_ACCESS_TOKENS_EXCEEDED (ApiError) with Retry-After;
+ * - revoking an unknown or another client's token is a silent 200 (RFC 7009); `token_type_hint` is ignored;
+ * - lastUsedAt is stamped when a secret mints a token; maskedSecretValue is `mdb_sa_sk_...` + the last 4 chars;
+ * - `envelope=true` wraps bodies as {status, content} without changing the HTTP status; 204 stays empty;
+ *   `pretty` also applies to the OAuth endpoints, `envelope` only to the Admin API;
+ * - timestamps are whole seconds; access tokens are opaque strings, not JWTs.
+ */
+/**
  * An in-process, real-HTTP stand-in for the parts of MongoDB Atlas the rotator uses: the OAuth token and
  * revoke endpoints, get-service-account, create/delete-secret and org settings of the Admin API v2, with
  * fault injection and a request log. It shares no code with the service's Atlas adapter on purpose.
@@ -172,9 +185,15 @@ export class AtlasSimulator implements SimulatorControl {
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     try {
       await this.#dispatch(request, response);
-    } catch {
-      // Aborted by close(), or the client went away: nothing to answer.
-      if (!response.headersSent) response.destroy();
+    } catch (error) {
+      if (response.headersSent || response.destroyed || this.#shutdown.signal.aborted || request.destroyed) {
+        // Closing, or the client went away: nobody to answer.
+        response.destroy();
+        return;
+      }
+      // A simulator bug: say so loudly in the answer instead of hanging the client (error messages carry no secrets).
+      const detail = `Atlas simulator failure: ${error instanceof Error ? error.message : String(error)}`;
+      this.#write(response, jsonResult(500, apiError(500, 'UNEXPECTED_ERROR', detail)));
     }
   }
 
@@ -191,6 +210,8 @@ export class AtlasSimulator implements SimulatorControl {
     const authorization = parseAuthorization(header(request, 'authorization'));
     const accept = header(request, 'accept');
     const at = this.#now().toISOString();
+    // Taken on arrival: a request that deletes the secret behind its own token still shows who made it.
+    const clientId = this.#clientIdOf(authorization);
     const log = (status: number, dropped?: 'before' | 'after'): void => {
       const entry: RequestLogEntry = {
         method,
@@ -198,7 +219,7 @@ export class AtlasSimulator implements SimulatorControl {
         status,
         accept,
         auth: authorization.scheme,
-        clientId: this.#clientIdOf(authorization),
+        clientId,
         at,
         ...(dropped === undefined ? {} : { dropped }),
       };

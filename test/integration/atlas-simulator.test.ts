@@ -545,6 +545,12 @@ describe('delete secret', () => {
 
     expect((await api('DELETE', `${secretsPath(orgId, clientId)}/${secretId}`, { token })).status).toBe(204);
     expect((await api('GET', saPath(orgId, clientId), { token })).status).toBe(401);
+    expect(simulator.requests.at(-2)).toMatchObject({
+      method: 'DELETE',
+      status: 204,
+      auth: 'bearer',
+      clientId,
+    });
   });
 
   it('answers 404 for an unknown secret and 403 without ORG_OWNER', async () => {
