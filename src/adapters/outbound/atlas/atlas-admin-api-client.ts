@@ -42,7 +42,7 @@ export interface AtlasAdminApiClientOptions {
   readonly backoffBaseMs?: number;
   /** A longer `Retry-After` fails (retryable) instead of waiting. Default 30 000. */
   readonly maxRetryAfterMs?: number;
-  /** Refresh a token this long before it expires, but never earlier than half its lifetime. Default 10 min. */
+  /** Refresh a token this long before it expires, but at most half its lifetime early. Default 10 min. */
   readonly tokenRefreshMarginMs?: number;
 }
 
@@ -72,7 +72,7 @@ interface AdminCall<T> {
   readonly body?: unknown;
   readonly idempotent: boolean;
   readonly action: string;
-  /** The result for a success (or an expected "nothing there") answer; undefined maps the answer as an error. */
+  /** The result of a success (or expected "nothing there") answer; undefined maps the answer as an error. */
   readonly read: (answer: HttpAnswer, context: RequestContext) => { readonly value: T } | undefined;
 }
 
@@ -98,6 +98,10 @@ function formEncode(value: string): string {
 function basicAuthorization(credential: ActingCredential): string {
   const pair = `${formEncode(credential.clientId)}:${formEncode(credential.clientSecret.reveal())}`;
   return `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
+}
+
+function accountPath(target: AtlasTarget): string {
+  return `/orgs/${encodeURIComponent(target.orgId)}/serviceAccounts/${encodeURIComponent(target.clientId)}`;
 }
 
 function versionedMediaType(apiVersion: string): string {
@@ -165,7 +169,7 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
   async listSecrets(target: AtlasTarget, as: ActingCredential): Promise<AtlasSecretInfo[]> {
     return this.#adminCall<AtlasSecretInfo[]>(as, {
       method: 'GET',
-      path: `/orgs/${encodeURIComponent(target.orgId)}/serviceAccounts/${encodeURIComponent(target.clientId)}`,
+      path: accountPath(target),
       apiVersion: target.apiVersion,
       idempotent: true,
       action: `list the secrets of service account ${target.clientId} in org ${target.orgId}`,
@@ -198,7 +202,7 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
       'a secret may have been created although its value is lost; list the secrets and delete the orphan';
     return this.#adminCall<CreatedAtlasSecret>(as, {
       method: 'POST',
-      path: `/orgs/${encodeURIComponent(target.orgId)}/serviceAccounts/${encodeURIComponent(target.clientId)}/secrets`,
+      path: `${accountPath(target)}/secrets`,
       apiVersion: target.apiVersion,
       body: { secretExpiresAfterHours: expiresAfterHours },
       idempotent: false,
@@ -223,10 +227,9 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
   }
 
   async deleteSecret(target: AtlasTarget, secretId: AtlasSecretId, as: ActingCredential): Promise<boolean> {
-    const account = `/orgs/${encodeURIComponent(target.orgId)}/serviceAccounts/${encodeURIComponent(target.clientId)}`;
     return this.#adminCall<boolean>(as, {
       method: 'DELETE',
-      path: `${account}/secrets/${encodeURIComponent(secretId)}`,
+      path: `${accountPath(target)}/secrets/${encodeURIComponent(secretId)}`,
       apiVersion: target.apiVersion,
       idempotent: true,
       action: `delete secret ${secretId} of service account ${target.clientId} in org ${target.orgId}`,

@@ -10,7 +10,7 @@ export interface HttpAnswer {
 
 /** What the failing request was for, in words an operator understands, and what must never be echoed. */
 export interface RequestContext {
-  /** Completes "Atlas refused to …", e.g. `create a secret for service account mdb_sa_id_… in org …`. */
+  /** Completes "Atlas refused to …", e.g. `create a secret for service account mdb_sa_id_… in org …` */
   readonly action: string;
   /** Values (client secret, token) scrubbed from anything Atlas sends back before it reaches a message. */
   readonly sensitive: readonly string[];
@@ -77,7 +77,7 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** `Retry-After` as delta-seconds or an HTTP date, in milliseconds from now; undefined when absent or invalid. */
+/** `Retry-After` (delta-seconds or HTTP date) in milliseconds from now; undefined when absent or invalid. */
 export function parseRetryAfterMs(value: string | undefined, nowMs: number): number | undefined {
   if (value === undefined) return undefined;
   const trimmed = value.trim();
@@ -117,8 +117,8 @@ function mappingFor(status: number): StatusMapping {
         retryable: false,
         verb: 'refused to',
         hint: () =>
-          'the acting service account lacks the role (creating and deleting secrets needs Organization Owner) ' +
-          "or the caller's IP address is not on its API access list",
+          'the acting service account lacks the role (creating and deleting secrets needs ' +
+          "Organization Owner) or the caller's IP address is not on its API access list",
       };
     case 404:
       return {

@@ -57,7 +57,7 @@ export class OAuthTokenCache {
     return `${credential.clientId}:${digest}`;
   }
 
-  /** A cached token still before its refresh time, or the result of `mint` (shared with concurrent callers). */
+  /** A cached token not yet due for refresh, or the result of `mint` (shared with concurrent callers). */
   async get(credential: ActingCredential, mint: () => Promise<MintedToken>): Promise<UsableToken> {
     const key = OAuthTokenCache.keyOf(credential);
     let entry = this.#entries.get(key);
