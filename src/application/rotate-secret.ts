@@ -18,11 +18,12 @@ import {
   SecretStoreError,
   VerificationFailedError,
 } from '../domain/errors.js';
-import type { AtlasSecretId, RotationToken } from '../domain/identifiers.js';
+import { type AtlasSecretId, parseRotationToken, type RotationToken } from '../domain/identifiers.js';
 import { planRoom } from '../domain/room-plan.js';
 import {
   type FailureReason,
   intentFor,
+  intentTagValue,
   leaseDecision,
   leaseTagValue,
   observedState,
@@ -114,7 +115,11 @@ export class RotateSecret {
     }
   }
 
-  private async rotateRequested(command: RotateSecretCommand, run: Run): Promise<RotationOutcome> {
+  private async rotateRequested(
+    command: RotateSecretCommand,
+    run: Run,
+    adopted = false,
+  ): Promise<RotationOutcome> {
     const description = await this.store.describe(command.secretId);
     run.secretArn = description.arn;
     if (!isManaged(description.tags)) throw new SecretNotManagedError(description.name);
@@ -129,38 +134,30 @@ export class RotateSecret {
       throw new RotationInProgressError(description.name, lease.otherToken, lease.expiresAt);
     }
     if (lease.kind === 'stale') {
-      // An earlier rotation died holding the lease: finish (or roll back) that one instead of starting a
-      // second, so that there is never more than one pending Atlas secret.
-      this.logger.warn('resuming an abandoned rotation', {
+      if (adopted) throw new RotationInProgressError(description.name, lease.otherToken, 'now (stale)');
+      // An earlier rotation died holding the lease: finish (or roll back) that one first, so that there is
+      // never more than one pending Atlas secret; then this request gets its own rotation.
+      this.logger.warn('finishing an abandoned rotation first', {
         rotationId: lease.otherToken,
         requestedRotationId: command.token,
         secretArn: description.arn,
       });
-      const adopted = await this.tryAdopt(command, lease.otherToken, run);
-      if (adopted !== undefined) return adopted;
-      return this.rotateRequested(command, { ...run, stage: 'read-secret', rotationId: command.token });
+      await this.finishAbandoned(command, lease.otherToken, run);
+      return this.rotateRequested(command, { ...run, stage: 'read-secret', rotationId: command.token }, true);
     }
     return this.rotate(description, metadata, command.token, run);
   }
 
-  /** Finishes an abandoned rotation; undefined when it rolled back and the requested one should go ahead. */
-  private async tryAdopt(
-    command: RotateSecretCommand,
-    otherToken: string,
-    run: Run,
-  ): Promise<RotationOutcome | undefined> {
+  /** Finishes (or rolls back) an abandoned rotation and frees its lease. Rejects only when retrying can help. */
+  private async finishAbandoned(command: RotateSecretCommand, otherToken: string, run: Run): Promise<void> {
     const description = await this.store.describe(command.secretId);
     const metadata = rotationMetadataFrom(description.tags, description.externalRotationMetadata);
-    const adoptRun: Run = { ...run, rotationId: otherToken };
     try {
-      return await this.rotate(description, metadata, otherToken as RotationToken, adoptRun, true);
+      await this.rotate(description, metadata, parseRotationToken(otherToken), { ...run }, true);
     } catch (error) {
-      if (error instanceof RotatorError && !error.retryable) {
-        await this.releaseLease(description.arn);
-        return undefined;
-      }
-      throw error;
+      if (error instanceof RotatorError && error.retryable) throw error;
     }
+    await this.releaseLease(description.arn, otherToken);
   }
 
   private async rotate(
@@ -183,7 +180,7 @@ export class RotateSecret {
         tokenVersionStages: tokenVersion?.stages,
         tokenVersionAtlasSecretId: tokenCredential?.atlasSecretId,
         leaseToken: description.tags[TAG_ROTATION]?.trim().split(/\s+/)[0],
-        createIntentAt: intentFor(description.tags[TAG_CREATE_INTENT], token),
+        createIntentAt: intentFor(description.tags[TAG_CREATE_INTENT], token)?.at,
       },
       this.rolledBackReason(token),
     );
@@ -253,11 +250,17 @@ export class RotateSecret {
       const secrets = await this.step(run, rotation, 'make-room', () =>
         this.atlas.listSecrets(target, acting),
       );
-      const intentAt = rotation.state.status === 'creating' ? Date.parse(rotation.state.intentAt) : undefined;
+      // Resuming after a crash around the create: whatever appeared since the intent, other than the
+      // current credential's secret recorded with it, is the lost create's orphan.
+      const intent =
+        rotation.state.status === 'creating'
+          ? intentFor(rotation.description.tags[TAG_CREATE_INTENT], rotation.token)
+          : undefined;
+      const intentAt = intent === undefined ? undefined : Date.parse(intent.at);
       const plan = planRoom({
         secrets,
         nowMs: this.clock.now().getTime(),
-        currentSecretId: current.credential.atlasSecretId,
+        currentSecretId: current.credential.atlasSecretId ?? intent?.currentSecretId,
         previousSecretIds: current.previousSecretIds,
         orphansCreatedSince: intentAt === undefined ? undefined : intentAt - this.settings.orphanSkewMs,
         deleteUnknown: this.settings.deleteUnknownSecrets,
@@ -279,7 +282,7 @@ export class RotateSecret {
 
       run.stage = 'create';
       const at = this.clock.now().toISOString();
-      await this.store.tag(arn, { [TAG_CREATE_INTENT]: `${rotation.token} ${at}` });
+      await this.store.tag(arn, { [TAG_CREATE_INTENT]: intentTagValue(rotation.token, at, currentSecretId) });
       this.apply(rotation, { type: 'create-intended', at });
       const created = await this.step(run, rotation, 'create', () => this.createSecret(target, acting));
       newCredential = rotatedCredential(current.credential, created);

@@ -70,8 +70,11 @@ export function parseCredential(secretString: SecretValue): AtlasCredential {
     clientSecret: secretField(json.clientSecret, 'clientSecret', invalid),
     orgId: field(() => parseOrgId(json.orgId), invalid),
     atlasSecretId:
-      json.atlasSecretId === undefined ? undefined : field(() => parseAtlasSecretId(json.atlasSecretId), invalid),
-    atlasSecretExpiresAt: typeof json.atlasSecretExpiresAt === 'string' ? json.atlasSecretExpiresAt : undefined,
+      json.atlasSecretId === undefined
+        ? undefined
+        : field(() => parseAtlasSecretId(json.atlasSecretId), invalid),
+    atlasSecretExpiresAt:
+      typeof json.atlasSecretExpiresAt === 'string' ? json.atlasSecretExpiresAt : undefined,
     extra,
   };
 }
@@ -108,6 +111,7 @@ export function serializeCredential(credential: AtlasCredential): SecretValue {
     orgId: credential.orgId,
   };
   if (credential.atlasSecretId !== undefined) json.atlasSecretId = credential.atlasSecretId;
-  if (credential.atlasSecretExpiresAt !== undefined) json.atlasSecretExpiresAt = credential.atlasSecretExpiresAt;
+  if (credential.atlasSecretExpiresAt !== undefined)
+    json.atlasSecretExpiresAt = credential.atlasSecretExpiresAt;
   return SecretValue.of(JSON.stringify(json));
 }

@@ -60,7 +60,9 @@ export class AdminSecretNotAllowedError extends RotatorError {
   readonly code = 'ADMIN_SECRET_NOT_ALLOWED';
   readonly retryable = false;
   constructor(adminSecretArn: string) {
-    super(`Admin secret ${adminSecretArn} is not on the ADMIN_SECRET_ARNS allow-list; add it there or remove the tag`);
+    super(
+      `Admin secret ${adminSecretArn} is not on the ADMIN_SECRET_ARNS allow-list; add it there or remove the tag`,
+    );
   }
 }
 

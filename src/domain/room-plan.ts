@@ -35,7 +35,9 @@ export interface RoomPlanInput {
  * secrets, the previous version's secret and an orphan of this rotation's crashed create may go; a secret
  * that belongs to no version stays unless `deleteUnknown`, and then the rotation cannot proceed.
  */
-export function planRoom(input: RoomPlanInput): Result<RoomPlan, { readonly blockingSecretIds: AtlasSecretId[] }> {
+export function planRoom(
+  input: RoomPlanInput,
+): Result<RoomPlan, { readonly blockingSecretIds: AtlasSecretId[] }> {
   const deletions: { id: AtlasSecretId; reason: DeletionReason }[] = [];
   const unknown: AtlasSecretInfo[] = [];
   let currentPresent = false;
@@ -46,7 +48,10 @@ export function planRoom(input: RoomPlanInput): Result<RoomPlan, { readonly bloc
       deletions.push({ id: s.id, reason: 'expired' });
     } else if (input.previousSecretIds.includes(s.id)) {
       deletions.push({ id: s.id, reason: 'previous-version' });
-    } else if (input.orphansCreatedSince !== undefined && Date.parse(s.createdAt) >= input.orphansCreatedSince) {
+    } else if (
+      input.orphansCreatedSince !== undefined &&
+      Date.parse(s.createdAt) >= input.orphansCreatedSince
+    ) {
       deletions.push({ id: s.id, reason: 'orphan-of-crashed-create' });
     } else {
       unknown.push(s);
@@ -61,7 +66,8 @@ export function planRoom(input: RoomPlanInput): Result<RoomPlan, { readonly bloc
   }
   const kept = (currentSecretId === undefined ? 0 : 1) + extras.length;
   if (kept < MAX_SECRETS_PER_SERVICE_ACCOUNT) return ok({ deletions, currentSecretId });
-  const canDeleteExtras = input.deleteUnknown && (currentSecretId !== undefined || input.currentSecretId !== undefined);
+  const canDeleteExtras =
+    input.deleteUnknown && (currentSecretId !== undefined || input.currentSecretId !== undefined);
   if (canDeleteExtras) {
     for (const s of extras) deletions.push({ id: s.id, reason: 'unknown-allowed' });
     return ok({ deletions, currentSecretId });

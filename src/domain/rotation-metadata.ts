@@ -53,5 +53,7 @@ export function rotationMetadataFrom(
 
 /** An allow-list entry matches exactly, or as a prefix when it ends in `*`. */
 export function isAllowedAdminSecret(arn: string, allowList: readonly string[]): boolean {
-  return allowList.some((entry) => (entry.endsWith('*') ? arn.startsWith(entry.slice(0, -1)) : arn === entry));
+  return allowList.some((entry) =>
+    entry.endsWith('*') ? arn.startsWith(entry.slice(0, -1)) : arn === entry,
+  );
 }

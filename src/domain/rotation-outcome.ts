@@ -1,6 +1,6 @@
 import type { AtlasSecretId, ClientId, OrgId } from './identifiers.js';
-import type { RotationMode } from './rotation-metadata.js';
 import type { RotationStage } from './rotation.js';
+import type { RotationMode } from './rotation-metadata.js';
 
 /** The result of one rotation request. Plain, serialisable data with no secret material. */
 export type RotationOutcome = RotationCompleted | RotationFailed;

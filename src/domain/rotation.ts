@@ -59,7 +59,10 @@ export function isTerminal(state: RotationState): boolean {
 }
 
 /** The one place that decides which step may follow which. */
-export function transition(state: RotationState, event: RotationEvent): Result<RotationState, InvalidTransition> {
+export function transition(
+  state: RotationState,
+  event: RotationEvent,
+): Result<RotationState, InvalidTransition> {
   const invalid = err({ from: state.status, event: event.type });
   if (isTerminal(state)) return invalid;
   switch (event.type) {
@@ -71,16 +74,28 @@ export function transition(state: RotationState, event: RotationEvent): Result<R
         ? ok({ status: 'creating', intentAt: event.at })
         : invalid;
     case 'pending-stored':
-      return state.status === 'creating' ? ok({ status: 'pending-stored', newSecretId: event.newSecretId }) : invalid;
+      return state.status === 'creating'
+        ? ok({ status: 'pending-stored', newSecretId: event.newSecretId })
+        : invalid;
     case 'verified':
-      return state.status === 'pending-stored' ? ok({ status: 'verified', newSecretId: state.newSecretId }) : invalid;
+      return state.status === 'pending-stored'
+        ? ok({ status: 'verified', newSecretId: state.newSecretId })
+        : invalid;
     case 'rolled-back':
-      return state.status === 'pending-stored' ? ok({ status: 'rolled-back', reason: event.reason }) : invalid;
+      return state.status === 'pending-stored'
+        ? ok({ status: 'rolled-back', reason: event.reason })
+        : invalid;
     case 'promoted':
-      return state.status === 'verified' ? ok({ status: 'promoted', newSecretId: state.newSecretId }) : invalid;
+      return state.status === 'verified'
+        ? ok({ status: 'promoted', newSecretId: state.newSecretId })
+        : invalid;
     case 'old-secrets-deleted':
       return state.status === 'promoted'
-        ? ok({ status: 'completed', newSecretId: state.newSecretId, deletedSecretIds: event.deletedSecretIds })
+        ? ok({
+            status: 'completed',
+            newSecretId: state.newSecretId,
+            deletedSecretIds: event.deletedSecretIds,
+          })
         : invalid;
   }
 }
@@ -111,7 +126,8 @@ export function observedState(o: RotationObservation, rolledBack: FailureReason)
   if (stages !== undefined) {
     const holdsLease = o.leaseToken === o.token;
     if (stages.includes('AWSCURRENT')) {
-      if (o.tokenVersionAtlasSecretId === undefined) return { status: 'already-completed', newSecretId: undefined };
+      if (o.tokenVersionAtlasSecretId === undefined)
+        return { status: 'already-completed', newSecretId: undefined };
       return holdsLease
         ? { status: 'promoted', newSecretId: o.tokenVersionAtlasSecretId }
         : { status: 'already-completed', newSecretId: o.tokenVersionAtlasSecretId };
@@ -153,9 +169,24 @@ export function leaseTagValue(token: RotationToken, startedAt: string): string {
   return `${token} ${startedAt}`;
 }
 
-/** Parses `<token> <at>`; returns `at` only when the tag belongs to `token`. */
-export function intentFor(tagValue: string | undefined, token: RotationToken): string | undefined {
+export interface CreateIntent {
+  readonly at: string;
+  /** The Atlas secret of AWSCURRENT when the intent was recorded: never an orphan, whenever it was created. */
+  readonly currentSecretId: AtlasSecretId | undefined;
+}
+
+/** `<token> <at> <currentSecretId or ->`, written just before the create POST. */
+export function intentTagValue(token: RotationToken, at: string, currentSecretId: AtlasSecretId | undefined): string {
+  return `${token} ${at} ${currentSecretId ?? '-'}`;
+}
+
+/** Parses the create-intent tag; undefined unless it belongs to `token`. */
+export function intentFor(tagValue: string | undefined, token: RotationToken): CreateIntent | undefined {
   if (tagValue === undefined) return undefined;
-  const [owner, at] = tagValue.trim().split(/\s+/);
-  return owner === token && at !== undefined && !Number.isNaN(Date.parse(at)) ? at : undefined;
+  const [owner, at, current] = tagValue.trim().split(/\s+/);
+  if (owner !== token || at === undefined || Number.isNaN(Date.parse(at))) return undefined;
+  return {
+    at,
+    currentSecretId: current !== undefined && /^[0-9a-f]{24}$/.test(current) ? (current as AtlasSecretId) : undefined,
+  };
 }

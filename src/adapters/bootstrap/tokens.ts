@@ -1,12 +1,12 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ServiceIdentifier } from 'inversify';
 import type { Dispatcher } from 'undici';
-import type { AtlasServiceAccounts } from '../../application/ports/atlas-service-accounts.js';
 import type { Clock } from '../../application/ports/clock.js';
 import type { Logger } from '../../application/ports/logger.js';
 import type { SecretStore } from '../../application/ports/secret-store.js';
 import type { RotateSecret } from '../../application/rotate-secret.js';
 import type { Config } from '../config/load-config.js';
+import type { AtlasAdminApiClient } from '../outbound/atlas/atlas-admin-api-client.js';
 
 /** Typed container tokens: the only service identifiers in the project. */
 export const TOKENS = {
@@ -18,6 +18,6 @@ export const TOKENS = {
   ) as ServiceIdentifier<SecretsManagerClient>,
   secretStore: Symbol.for('atlas-rotator.SecretStore') as ServiceIdentifier<SecretStore>,
   atlasDispatcher: Symbol.for('atlas-rotator.AtlasDispatcher') as ServiceIdentifier<Dispatcher>,
-  atlas: Symbol.for('atlas-rotator.AtlasServiceAccounts') as ServiceIdentifier<AtlasServiceAccounts>,
+  atlas: Symbol.for('atlas-rotator.AtlasServiceAccounts') as ServiceIdentifier<AtlasAdminApiClient>,
   rotateSecret: Symbol.for('atlas-rotator.RotateSecret') as ServiceIdentifier<RotateSecret>,
 } as const;

@@ -1,0 +1,305 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TAG_CREATE_INTENT, TAG_ROTATION } from '../../src/domain/rotation-metadata.js';
+import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
+import {
+  crashAfter,
+  credentialWorks,
+  logLines,
+  type ManagedAccount,
+  newToken,
+  plainSecrets,
+  processAdapters,
+  rotateSecret,
+  secretsManagerClient,
+  seedAdminSecret,
+  seedManagedSecret,
+  stagesOf,
+  valueAt,
+} from './support/rotation-harness.js';
+
+let simulator: AtlasSimulator;
+let client: SecretsManagerClient;
+const opened: { close: () => Promise<void> }[] = [];
+
+function adapters() {
+  const a = processAdapters(simulator, client);
+  opened.push(a);
+  return a;
+}
+
+beforeAll(async () => {
+  simulator = await AtlasSimulator.start();
+  client = secretsManagerClient();
+});
+
+afterAll(async () => {
+  await Promise.all(opened.map((a) => a.close()));
+  client.destroy();
+  await simulator.close();
+});
+
+/** The invariants a rotation must leave behind, finished or resumed. */
+async function expectConverged(account: ManagedAccount) {
+  const { byStage, tags } = await stagesOf(client, account.secretName);
+  expect(byStage.AWSPENDING).toBeUndefined();
+  expect(tags[TAG_ROTATION]).toBeUndefined();
+  expect(tags[TAG_CREATE_INTENT]).toBeUndefined();
+  const current = await valueAt(client, account.secretName, 'AWSCURRENT');
+  expect(await credentialWorks(simulator, current.json.clientId ?? '', current.json.clientSecret ?? '')).toBe(
+    true,
+  );
+  const live = simulator.serviceAccount(account.orgId, account.clientId)?.secrets.map((s) => s.id) ?? [];
+  // No orphan: the only Atlas secret left is the one AWSCURRENT holds.
+  expect(live).toEqual([current.json.atlasSecretId]);
+  return current;
+}
+
+describe('rotation against the AWS endpoint and the Atlas simulator', () => {
+  it('rotates a self-managed secret within the Atlas call budget and keeps extra fields', async () => {
+    const account = await seedManagedSecret(simulator, client, { extra: { team: 'payments', port: 27017 } });
+    const before = await valueAt(client, account.secretName, 'AWSCURRENT');
+    simulator.clearRequests();
+
+    const outcome = await rotateSecret(adapters()).execute({
+      secretId: account.secretName,
+      token: newToken(),
+    });
+
+    expect(outcome).toMatchObject({
+      status: 'completed',
+      mode: 'self',
+      deletedAtlasSecretIds: [account.firstSecretId],
+    });
+    const calls = simulator.requests.map((r) => `${r.method} ${r.path.replace(/\/[0-9a-f]{24}$/, '/{id}')}`);
+    const current = await expectConverged(account);
+    expect(current.json).toMatchObject({ team: 'payments', port: 27017, clientId: account.clientId });
+    expect(current.json.clientSecret).not.toBe(before.json.clientSecret);
+    const { byStage } = await stagesOf(client, account.secretName);
+    expect(byStage.AWSPREVIOUS).toBe(before.versionId);
+    expect(await credentialWorks(simulator, account.clientId, before.json.clientSecret ?? '')).toBe(false);
+
+    const apiCalls = calls.filter((c) => !c.endsWith('/api/oauth/revoke'));
+    expect(apiCalls.filter((c) => c.endsWith('/api/oauth/token'))).toHaveLength(2);
+    expect(apiCalls.filter((c) => c.startsWith('GET '))).toHaveLength(2);
+    expect(apiCalls.filter((c) => c.startsWith('POST ') && c.endsWith('/secrets'))).toHaveLength(1);
+    expect(apiCalls.filter((c) => c.startsWith('DELETE '))).toHaveLength(1);
+    expect(apiCalls).toHaveLength(6);
+  });
+
+  it('changes nothing when a finished rotation is run again', async () => {
+    const account = await seedManagedSecret(simulator, client);
+    const token = newToken();
+    const first = await rotateSecret(adapters()).execute({ secretId: account.secretName, token });
+    expect(first.status).toBe('completed');
+    const stagesBefore = await stagesOf(client, account.secretName);
+    simulator.clearRequests();
+
+    const again = await rotateSecret(adapters()).execute({ secretId: account.secretName, token });
+
+    expect(again).toMatchObject({ status: 'completed', alreadyCompleted: true, rotationId: token });
+    expect(simulator.requests).toHaveLength(0);
+    expect(await stagesOf(client, account.secretName)).toEqual(stagesBefore);
+  });
+
+  it('rotates with an allow-listed admin secret and refuses one that is not allow-listed', async () => {
+    const { orgId } = simulator.createOrg();
+    const admin = await seedAdminSecret(simulator, client, orgId);
+    const managed = await seedManagedSecret(simulator, client, {
+      orgId,
+      roles: ['ORG_MEMBER'],
+      adminSecretArn: admin.arn,
+    });
+
+    const refused = await rotateSecret(adapters()).execute({
+      secretId: managed.secretName,
+      token: newToken(),
+    });
+    expect(refused).toMatchObject({
+      status: 'failed',
+      errorCode: 'ADMIN_SECRET_NOT_ALLOWED',
+      retryable: false,
+    });
+
+    const allowList = [`${admin.arn.slice(0, admin.arn.lastIndexOf('/'))}/*`];
+    const outcome = await rotateSecret(adapters(), { adminSecretAllowList: allowList }).execute({
+      secretId: managed.secretName,
+      token: newToken(),
+    });
+    expect(outcome).toMatchObject({ status: 'completed', mode: 'admin' });
+    await expectConverged(managed);
+  });
+
+  it('fails an unmanaged secret with SECRET_NOT_MANAGED and touches nothing', async () => {
+    const account = await seedManagedSecret(simulator, client, { managed: false });
+    simulator.clearRequests();
+    const outcome = await rotateSecret(adapters()).execute({
+      secretId: account.secretName,
+      token: newToken(),
+    });
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      errorCode: 'SECRET_NOT_MANAGED',
+      stage: 'read-secret',
+    });
+    expect(simulator.requests).toHaveLength(0);
+  });
+
+  it('stops with ATLAS_SECRET_LIMIT naming a secret that belongs to no version, unless allowed', async () => {
+    const account = await seedManagedSecret(simulator, client);
+    const first = await rotateSecret(adapters()).execute({ secretId: account.secretName, token: newToken() });
+    expect(first.status).toBe('completed');
+    const stranger = simulator.addSecret(account.orgId, account.clientId);
+    plainSecrets.add(stranger.secret);
+    const before = await stagesOf(client, account.secretName);
+
+    const blocked = await rotateSecret(adapters()).execute({
+      secretId: account.secretName,
+      token: newToken(),
+    });
+    expect(blocked).toMatchObject({ status: 'failed', errorCode: 'ATLAS_SECRET_LIMIT', stage: 'make-room' });
+    expect(blocked.status === 'failed' && blocked.message).toContain(stranger.id);
+    expect(await stagesOf(client, account.secretName)).toEqual(before);
+
+    const allowed = await rotateSecret(adapters(), { deleteUnknownSecrets: true }).execute({
+      secretId: account.secretName,
+      token: newToken(),
+    });
+    expect(allowed).toMatchObject({ status: 'completed' });
+    await expectConverged(account);
+  });
+
+  it('will not guess which of two unknown secrets is the current one, even when deleting unknown ones is allowed', async () => {
+    const account = await seedManagedSecret(simulator, client);
+    const stranger = simulator.addSecret(account.orgId, account.clientId);
+    plainSecrets.add(stranger.secret);
+    const blocked = await rotateSecret(adapters(), { deleteUnknownSecrets: true }).execute({
+      secretId: account.secretName,
+      token: newToken(),
+    });
+    expect(blocked).toMatchObject({ status: 'failed', errorCode: 'ATLAS_SECRET_LIMIT' });
+    expect(blocked.status === 'failed' && blocked.message).toContain(stranger.id);
+    expect(blocked.status === 'failed' && blocked.message).toContain(account.firstSecretId);
+    expect(simulator.serviceAccount(account.orgId, account.clientId)?.secrets).toHaveLength(2);
+  });
+
+  it('rolls back when the new secret fails verification: AWSCURRENT untouched, new Atlas secret deleted', async () => {
+    const account = await seedManagedSecret(simulator, client);
+    const before = await valueAt(client, account.secretName, 'AWSCURRENT');
+    // The first token (current credential) is minted; every later mint fails as if the new secret were bad.
+    simulator.injectFault({
+      method: 'POST',
+      path: '/api/oauth/token',
+      skip: 1,
+      times: 3,
+      status: 401,
+      body: { error: 'invalid_client', error_description: 'Invalid client credentials' },
+    });
+    const outcome = await rotateSecret(adapters()).execute({
+      secretId: account.secretName,
+      token: newToken(),
+    });
+    simulator.clearFaults();
+
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      stage: 'verify',
+      errorCode: 'VERIFICATION_FAILED',
+      retryable: false,
+      atlasStatus: 401,
+      atlasErrorCode: 'invalid_client',
+    });
+    const { byStage, tags } = await stagesOf(client, account.secretName);
+    expect(byStage.AWSCURRENT).toBe(before.versionId);
+    expect(byStage.AWSPENDING).toBeUndefined();
+    expect(tags[TAG_ROTATION]).toBeUndefined();
+    expect(simulator.serviceAccount(account.orgId, account.clientId)?.secrets.map((s) => s.id)).toEqual([
+      account.firstSecretId,
+    ]);
+    expect(await credentialWorks(simulator, account.clientId, before.json.clientSecret ?? '')).toBe(true);
+  });
+
+  it('recovers the orphan when the create response is lost, and never retries the POST blindly', async () => {
+    const account = await seedManagedSecret(simulator, client);
+    const token = newToken();
+    simulator.injectFault({
+      method: 'POST',
+      path: `/api/atlas/v2/orgs/${account.orgId}/serviceAccounts`,
+      drop: 'after',
+    });
+    simulator.clearRequests();
+    const first = await rotateSecret(adapters()).execute({ secretId: account.secretName, token });
+    expect(first).toMatchObject({ status: 'failed', stage: 'create', retryable: true });
+    expect(simulator.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/secrets'))).toHaveLength(
+      1,
+    );
+    expect(simulator.serviceAccount(account.orgId, account.clientId)?.secrets).toHaveLength(2);
+
+    const resumed = await rotateSecret(adapters()).execute({ secretId: account.secretName, token });
+    expect(resumed).toMatchObject({ status: 'completed', rotationId: token });
+    await expectConverged(account);
+  });
+
+  it('leaves a retryable failure resumable: 503 on the verifying call, then the same token completes', async () => {
+    const account = await seedManagedSecret(simulator, client);
+    const token = newToken();
+    simulator.injectFault({
+      method: 'GET',
+      path: `/api/atlas/v2/orgs/${account.orgId}/serviceAccounts/${account.clientId}`,
+      skip: 1,
+      times: Number.POSITIVE_INFINITY,
+      status: 503,
+    });
+    const first = await rotateSecret(adapters()).execute({ secretId: account.secretName, token });
+    simulator.clearFaults();
+    expect(first).toMatchObject({ status: 'failed', stage: 'verify', retryable: true, atlasStatus: 503 });
+    expect((await stagesOf(client, account.secretName)).byStage.AWSPENDING).toBe(token);
+
+    const resumed = await rotateSecret(adapters()).execute({ secretId: account.secretName, token });
+    expect(resumed).toMatchObject({ status: 'completed' });
+    await expectConverged(account);
+  });
+
+  it('converges after a crash between any two external calls', async () => {
+    const probe = await seedManagedSecret(simulator, client);
+    const counting = crashAfter(Number.POSITIVE_INFINITY);
+    const clean = await rotateSecret(adapters(), {}, counting).execute({
+      secretId: probe.secretName,
+      token: newToken(),
+    });
+    expect(clean.status).toBe('completed');
+    const total = counting.calls.length;
+    expect(total).toBeGreaterThan(10);
+
+    for (let k = 1; k <= total; k++) {
+      const account = await seedManagedSecret(simulator, client);
+      const token = newToken();
+      const crash = crashAfter(k);
+      const crashed = await rotateSecret(adapters(), {}, crash).execute({
+        secretId: account.secretName,
+        token,
+      });
+      // A crash on a best-effort call (revoke, lease release) still ends in a completed rotation.
+      expect(['failed', 'completed'], `crash before call ${k}: ${crash.calls.at(-1)}`).toContain(
+        crashed.status,
+      );
+
+      const resumed = await rotateSecret(adapters()).execute({ secretId: account.secretName, token });
+      expect(resumed.status, `resume after crash before call ${k}: ${crash.calls.at(-1)}`).toBe('completed');
+      await expectConverged(account);
+
+      simulator.clearRequests();
+      const again = await rotateSecret(adapters()).execute({ secretId: account.secretName, token });
+      expect(again).toMatchObject({ status: 'completed', alreadyCompleted: true });
+      expect(simulator.requests).toHaveLength(0);
+    }
+  });
+
+  it('wrote no secret value to any log line', () => {
+    expect(logLines.length).toBeGreaterThan(50);
+    expect(plainSecrets.size).toBeGreaterThan(10);
+    const all = logLines.join('\n');
+    for (const secret of plainSecrets) expect(all.includes(secret)).toBe(false);
+    expect(all).not.toMatch(/mdb_sa_sk_/);
+  });
+});
