@@ -54,6 +54,7 @@ const atlasModule = new ContainerModule(({ bind }) => {
           connectTimeoutMs: config.atlasRequestTimeoutMs,
           keepAliveTimeoutMs: 30_000,
           connections: 8,
+          allowInsecureHttp: config.atlasAllowInsecureHttp,
         }),
       [TOKENS.config],
     )

@@ -1,0 +1,164 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
+import {
+  plainSecrets,
+  region,
+  secretsManagerClient,
+  seedManagedSecret,
+  stagesOf,
+  valueAt,
+} from './support/rotation-harness.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const main = join(root, 'dist/src/adapters/bootstrap/main.js');
+
+let simulator: AtlasSimulator;
+let client: SecretsManagerClient;
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the built CLI as a user would, without blocking this process (the simulator lives here). */
+function cli(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [main, ...args],
+      {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH ?? '',
+          AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL ?? '',
+          AWS_REGION: region,
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          ...env,
+        },
+        timeout: 60_000,
+      },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+function atlasEnv(): Record<string, string> {
+  return {
+    ATLAS_BASE_URL: simulator.baseUrl,
+    ATLAS_ALLOW_INSECURE_HTTP: 'true',
+    VERIFY_RETRY_DELAYS_MS: '50,100',
+    LOG_LEVEL: 'debug',
+  };
+}
+
+function expectNoSecretIn(run: Run) {
+  const output = `${run.stdout}\n${run.stderr}`;
+  for (const secret of plainSecrets) expect(output.includes(secret)).toBe(false);
+  expect(output).not.toMatch(/mdb_sa_sk_[A-Za-z0-9_-]{8}/);
+}
+
+beforeAll(async () => {
+  if (!existsSync(main)) {
+    const build = spawnSync(
+      process.execPath,
+      [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
+    if (build.status !== 0) throw new Error(`build failed: ${build.stdout}${build.stderr}`);
+  }
+  simulator = await AtlasSimulator.start();
+  client = secretsManagerClient();
+}, 120_000);
+
+afterAll(async () => {
+  client.destroy();
+  await simulator.close();
+});
+
+describe('atlas-rotator rotate', () => {
+  it('rotates a secret, exits 0, prints the outcome and no secret value', async () => {
+    const account = await seedManagedSecret(simulator, client);
+    const run = await cli(['rotate', account.secretName], atlasEnv());
+
+    expect(run.code, run.stderr).toBe(0);
+    const outcome = JSON.parse(run.stdout);
+    expect(outcome).toMatchObject({ status: 'completed', secretName: account.secretName, mode: 'self' });
+    expect(run.stderr).toContain('rotated');
+    expect(run.stderr).toContain('"stage":"verify"');
+    await valueAt(client, account.secretName, 'AWSCURRENT');
+    await valueAt(client, account.secretName, 'AWSPREVIOUS');
+    expectNoSecretIn(run);
+  });
+
+  it('resumes or confirms a rotation when given the same request id', async () => {
+    const account = await seedManagedSecret(simulator, client);
+    const requestId = '0b9e6c1e-7d33-4b61-a9d7-6a7c0d1e2f30';
+    const first = await cli(['rotate', account.secretName, '--request-id', requestId], atlasEnv());
+    expect(first.code, first.stderr).toBe(0);
+    const second = await cli(['rotate', account.secretName, '--request-id', requestId], atlasEnv());
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ alreadyCompleted: true, rotationId: requestId });
+    expect((await stagesOf(client, account.secretName)).byStage.AWSCURRENT).toBe(requestId);
+  });
+
+  it('exits 1 with the code and reason for an unmanaged secret', async () => {
+    const account = await seedManagedSecret(simulator, client, { managed: false });
+    const run = await cli(['rotate', account.secretName], atlasEnv());
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('SECRET_NOT_MANAGED');
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'failed', errorCode: 'SECRET_NOT_MANAGED' });
+    expectNoSecretIn(run);
+  });
+
+  it('exits 75 when the failure is worth retrying', async () => {
+    const account = await seedManagedSecret(simulator, client);
+    simulator.injectFault({ path: '/api/oauth/token', status: 503, times: Number.POSITIVE_INFINITY });
+    const run = await cli(['rotate', account.secretName], { ...atlasEnv(), ATLAS_MAX_ATTEMPTS: '2' });
+    simulator.clearFaults();
+    expect(run.code).toBe(75);
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'failed', retryable: true, atlasStatus: 503 });
+  });
+
+  it('exits 2 and names every invalid setting', async () => {
+    const run = await cli(['rotate', 'any'], {
+      ATLAS_BASE_URL: 'http://atlas.example',
+      SECRET_EXPIRES_AFTER_HOURS: '2',
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('INVALID_CONFIG');
+    expect(run.stderr).toContain('ATLAS_ALLOW_INSECURE_HTTP');
+    expect(run.stderr).toContain('SECRET_EXPIRES_AFTER_HOURS');
+  });
+
+  it('exits 2 with usage for a missing secret id or a malformed request id', async () => {
+    expect((await cli(['rotate'], atlasEnv())).code).toBe(2);
+    const bad = await cli(['rotate', 'x', '--request-id', 'not valid!'], atlasEnv());
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--request-id');
+  });
+});
+
+describe('the embedded default (demo)', () => {
+  it('rotates a demo secret on the local endpoints and shows stages and ids, never a value', async () => {
+    const run = await cli(['demo'], {});
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('Before:');
+    expect(run.stdout).toContain('After:');
+    expect(run.stdout).toMatch(/AWSCURRENT/);
+    expect(run.stdout).toMatch(/AWSPREVIOUS/);
+    expect(run.stdout).toContain('"status": "completed"');
+    expect(`${run.stdout}${run.stderr}`).not.toMatch(/mdb_sa_sk_[A-Za-z0-9_-]{8}/);
+  });
+});
