@@ -1,0 +1,378 @@
+import type {
+  ActingCredential,
+  AtlasServiceAccounts,
+  AtlasTarget,
+  CreatedAtlasSecret,
+} from '../../src/application/ports/atlas-service-accounts.js';
+import { AtlasApiError } from '../../src/domain/errors.js';
+import type { AtlasSecretId, ClientId, OrgId } from '../../src/domain/identifiers.js';
+import type { AtlasSecretInfo } from '../../src/domain/room-plan.js';
+import { SecretValue } from '../../src/domain/secret-value.js';
+import type { CallInterceptor } from './in-memory-secret-store.js';
+
+const HOUR_MS = 3_600_000;
+/** A new secret cuts every other secret of the account to at most 7 days from its creation. */
+const OVERLAP_CAP_MS = 7 * 24 * HOUR_MS;
+const MAX_SECRETS = 2;
+
+export interface FakeAtlasSecret {
+  readonly id: AtlasSecretId;
+  readonly value: string;
+  readonly createdAt: number;
+  expiresAt: number;
+}
+
+export interface FakeServiceAccount {
+  readonly clientId: ClientId;
+  readonly orgId: OrgId;
+  readonly roles: readonly string[];
+  readonly secrets: FakeAtlasSecret[];
+}
+
+interface IssuedToken {
+  readonly clientId: ClientId;
+  readonly secretId: AtlasSecretId;
+  revoked: boolean;
+}
+
+export interface AtlasWorldOptions {
+  /** Whether a create shortens the account's other secrets to 7 days (as Atlas does). Default true. */
+  readonly shortenOthers?: boolean;
+  /** The org setting `maxServiceAccountSecretValidityInHours`. Default 8760. */
+  readonly maxSecretValidityHours?: number;
+  /** How long a new secret answers `invalid_client` before it can mint tokens. Default 0. */
+  readonly newSecretUsableAfterMs?: number;
+}
+
+/**
+ * Atlas's side: service accounts, their secrets and the tokens those minted. Shared by every
+ * `InMemoryAtlasServiceAccounts` client, as Atlas outlives the processes that call it.
+ */
+export class AtlasWorld {
+  readonly accounts = new Map<ClientId, FakeServiceAccount>();
+  readonly tokens = new Map<string, IssuedToken>();
+  readonly options: Required<AtlasWorldOptions>;
+  #ids = 0;
+
+  constructor(
+    readonly now: () => Date,
+    options: AtlasWorldOptions = {},
+  ) {
+    this.options = {
+      shortenOthers: options.shortenOthers ?? true,
+      maxSecretValidityHours: options.maxSecretValidityHours ?? 8760,
+      newSecretUsableAfterMs: options.newSecretUsableAfterMs ?? 0,
+    };
+  }
+
+  addAccount(account: {
+    readonly clientId: ClientId;
+    readonly orgId: OrgId;
+    readonly roles?: readonly string[];
+    readonly secrets?: readonly {
+      readonly id: AtlasSecretId;
+      readonly value: string;
+      readonly createdAt: string;
+      readonly expiresAt: string;
+    }[];
+  }): FakeServiceAccount {
+    const record: FakeServiceAccount = {
+      clientId: account.clientId,
+      orgId: account.orgId,
+      roles: account.roles ?? ['ORG_OWNER'],
+      secrets: (account.secrets ?? []).map((s) => ({
+        id: s.id,
+        value: s.value,
+        createdAt: Date.parse(s.createdAt),
+        expiresAt: Date.parse(s.expiresAt),
+      })),
+    };
+    this.accounts.set(record.clientId, record);
+    return record;
+  }
+
+  account(clientId: ClientId): FakeServiceAccount {
+    const found = this.accounts.get(clientId);
+    if (found === undefined) throw new Error(`no service account ${clientId} in the fake Atlas`);
+    return found;
+  }
+
+  secretIds(clientId: ClientId): AtlasSecretId[] {
+    return this.account(clientId).secrets.map((s) => s.id);
+  }
+
+  /** Whether `clientId` and `value` can mint a token now. */
+  accepts(clientId: string, value: string): boolean {
+    return this.#usableSecret(clientId, value) !== undefined;
+  }
+
+  nextSecretId(): AtlasSecretId {
+    this.#ids += 1;
+    return `5eed${this.#ids.toString(16).padStart(20, '0')}` as AtlasSecretId;
+  }
+
+  /** Secret values follow a sequence: deterministic, and distinct from any seeded value. */
+  nextSecretValue(): string {
+    return `mdb_sa_sk_generated_${this.#ids.toString().padStart(8, '0')}`;
+  }
+
+  mint(clientId: string, value: string): string {
+    const secret = this.#usableSecret(clientId, value);
+    if (secret === undefined) {
+      throw new AtlasApiError(
+        'ATLAS_INVALID_CLIENT',
+        'Atlas refused the client credentials (invalid_client)',
+        false,
+        401,
+        'invalid_client',
+      );
+    }
+    const accessToken = `access-token-${this.tokens.size + 1}`;
+    this.tokens.set(accessToken, { clientId: clientId as ClientId, secretId: secret.id, revoked: false });
+    return accessToken;
+  }
+
+  /** The account a token stands for, if it is alive: unrevoked, its secret present and unexpired. */
+  caller(accessToken: string): FakeServiceAccount | undefined {
+    const token = this.tokens.get(accessToken);
+    if (token === undefined || token.revoked) return undefined;
+    const account = this.accounts.get(token.clientId);
+    const secret = account?.secrets.find((s) => s.id === token.secretId);
+    if (secret === undefined || secret.expiresAt <= this.now().getTime()) return undefined;
+    return account;
+  }
+
+  #usableSecret(clientId: string, value: string): FakeAtlasSecret | undefined {
+    const now = this.now().getTime();
+    return this.accounts
+      .get(clientId as ClientId)
+      ?.secrets.find(
+        (s) =>
+          s.value === value && s.expiresAt > now && now >= s.createdAt + this.options.newSecretUsableAfterMs,
+      );
+  }
+}
+
+export type AtlasOp = 'token' | 'get' | 'create' | 'delete' | 'revoke' | 'settings';
+
+export interface AtlasCall {
+  readonly op: AtlasOp;
+  /** Who authenticated the call. */
+  readonly clientId: ClientId;
+  /** Which Atlas secret authenticated it, when known (token mints and calls made with a live token). */
+  readonly as?: AtlasSecretId;
+  readonly secretId?: AtlasSecretId;
+  readonly hours?: number;
+  /** Set when Atlas answered 401 to a cached token and the client minted a new one. */
+  readonly status?: 401;
+}
+
+interface InjectedFailure {
+  readonly op: AtlasOp;
+  readonly nth: number;
+  remaining: number;
+  readonly error: Error;
+  readonly afterEffect: boolean;
+}
+
+function keyOf(credential: ActingCredential): string {
+  return `${credential.clientId}\u0000${credential.clientSecret.reveal()}`;
+}
+
+function forbidden(): AtlasApiError {
+  return new AtlasApiError(
+    'ATLAS_FORBIDDEN',
+    'Current user is not authorized to perform this action.',
+    false,
+    403,
+    'USER_UNAUTHORIZED',
+  );
+}
+
+/**
+ * The Atlas client, in memory: a token minted per credential and reused while cached (as the real client
+ * does), calls logged as Atlas would see them, failures injectable per operation.
+ */
+export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
+  readonly calls: AtlasCall[] = [];
+  interceptor: CallInterceptor | undefined;
+  readonly #cache = new Map<string, string>();
+  readonly #failures: InjectedFailure[] = [];
+  readonly #counts = new Map<AtlasOp, number>();
+
+  constructor(readonly world: AtlasWorld) {}
+
+  /** Makes `op` fail from its `nth` call on (1-based), `times` times in a row. */
+  failOn(
+    op: AtlasOp,
+    error: Error,
+    options: { readonly nth?: number; readonly times?: number; readonly afterEffect?: boolean } = {},
+  ): void {
+    this.#failures.push({
+      op,
+      nth: options.nth ?? 1,
+      remaining: options.times ?? 1,
+      error,
+      afterEffect: options.afterEffect ?? false,
+    });
+  }
+
+  ops(): AtlasOp[] {
+    return this.calls.map((c) => c.op);
+  }
+
+  async listSecrets(target: AtlasTarget, as: ActingCredential): Promise<AtlasSecretInfo[]> {
+    const caller = this.#authenticate(as, 'get');
+    return this.#call({ op: 'get', clientId: as.clientId, as: caller.secretId }, () => {
+      const account = this.#target(caller.account, target, false);
+      return account.secrets.map((s) => ({
+        id: s.id,
+        createdAt: new Date(s.createdAt).toISOString(),
+        expiresAt: new Date(s.expiresAt).toISOString(),
+      }));
+    });
+  }
+
+  async createSecret(
+    target: AtlasTarget,
+    as: ActingCredential,
+    expiresAfterHours: number,
+  ): Promise<CreatedAtlasSecret> {
+    const caller = this.#authenticate(as, 'create');
+    const call: AtlasCall = {
+      op: 'create',
+      clientId: as.clientId,
+      as: caller.secretId,
+      hours: expiresAfterHours,
+    };
+    return this.#call(call, () => {
+      const account = this.#target(caller.account, target, true);
+      if (expiresAfterHours < 8 || expiresAfterHours > this.world.options.maxSecretValidityHours) {
+        throw new AtlasApiError(
+          'ATLAS_BAD_REQUEST',
+          'Invalid attribute secretExpiresAfterHours',
+          false,
+          400,
+          'VALIDATION_ERROR',
+        );
+      }
+      if (account.secrets.length >= MAX_SECRETS) {
+        throw new AtlasApiError(
+          'ATLAS_BAD_REQUEST',
+          'The service account already has the maximum of 2 secrets',
+          false,
+          400,
+          'SERVICE_ACCOUNT_MAX_SECRETS_EXCEEDED',
+        );
+      }
+      const now = this.world.now().getTime();
+      if (this.world.options.shortenOthers) {
+        for (const other of account.secrets)
+          other.expiresAt = Math.min(other.expiresAt, now + OVERLAP_CAP_MS);
+      }
+      const id = this.world.nextSecretId();
+      const secret: FakeAtlasSecret = {
+        id,
+        value: this.world.nextSecretValue(),
+        createdAt: now,
+        expiresAt: now + expiresAfterHours * HOUR_MS,
+      };
+      account.secrets.push(secret);
+      return {
+        id,
+        createdAt: new Date(secret.createdAt).toISOString(),
+        expiresAt: new Date(secret.expiresAt).toISOString(),
+        secret: SecretValue.of(secret.value),
+      };
+    });
+  }
+
+  async deleteSecret(target: AtlasTarget, secretId: AtlasSecretId, as: ActingCredential): Promise<boolean> {
+    const caller = this.#authenticate(as, 'delete');
+    return this.#call({ op: 'delete', clientId: as.clientId, as: caller.secretId, secretId }, () => {
+      const account = this.#target(caller.account, target, true);
+      const index = account.secrets.findIndex((s) => s.id === secretId);
+      if (index < 0) return false;
+      account.secrets.splice(index, 1);
+      return true;
+    });
+  }
+
+  async maxSecretValidityHours(orgId: OrgId, as: ActingCredential): Promise<number | undefined> {
+    const caller = this.#authenticate(as, 'settings');
+    return this.#call({ op: 'settings', clientId: as.clientId, as: caller.secretId }, () =>
+      caller.account.orgId === orgId ? this.world.options.maxSecretValidityHours : undefined,
+    );
+  }
+
+  async releaseTokens(credential: ActingCredential): Promise<void> {
+    const key = keyOf(credential);
+    const accessToken = this.#cache.get(key);
+    this.#cache.delete(key);
+    if (accessToken === undefined) return;
+    try {
+      this.#call({ op: 'revoke', clientId: credential.clientId }, () => {
+        const token = this.world.tokens.get(accessToken);
+        if (token !== undefined) token.revoked = true;
+      });
+    } catch {
+      // Best effort by contract: a failed revoke leaves a token that expires by itself.
+    }
+  }
+
+  forgetTokens(credential: ActingCredential): void {
+    this.#cache.delete(keyOf(credential));
+  }
+
+  /** A live token for the credential: the cached one, or a new one (a 401 on a dead cached one mints again). */
+  #authenticate(as: ActingCredential, op: AtlasOp): { account: FakeServiceAccount; secretId: AtlasSecretId } {
+    const key = keyOf(as);
+    const cached = this.#cache.get(key);
+    if (cached !== undefined) {
+      const account = this.world.caller(cached);
+      const token = this.world.tokens.get(cached);
+      if (account !== undefined && token !== undefined) return { account, secretId: token.secretId };
+      this.#cache.delete(key);
+      this.calls.push({ op, clientId: as.clientId, status: 401 });
+    }
+    const accessToken = this.#call({ op: 'token', clientId: as.clientId }, () =>
+      this.world.mint(as.clientId, as.clientSecret.reveal()),
+    );
+    this.#cache.set(key, accessToken);
+    const token = this.world.tokens.get(accessToken);
+    const account = this.world.accounts.get(as.clientId);
+    if (token === undefined || account === undefined) throw new Error('minted a token for no account');
+    return { account, secretId: token.secretId };
+  }
+
+  #target(caller: FakeServiceAccount, target: AtlasTarget, owner: boolean): FakeServiceAccount {
+    if (caller.orgId !== target.orgId) throw forbidden();
+    if (owner && !caller.roles.includes('ORG_OWNER')) throw forbidden();
+    const account = this.world.accounts.get(target.clientId);
+    if (account === undefined || account.orgId !== target.orgId) {
+      throw new AtlasApiError(
+        'ATLAS_NOT_FOUND',
+        `Cannot find resource service account ${target.clientId}.`,
+        false,
+        404,
+        'RESOURCE_NOT_FOUND',
+      );
+    }
+    return account;
+  }
+
+  #call<T>(call: AtlasCall, effect: () => T): T {
+    this.calls.push(call);
+    const count = (this.#counts.get(call.op) ?? 0) + 1;
+    this.#counts.set(call.op, count);
+    const label = `atlas.${call.op}`;
+    this.interceptor?.before(label);
+    const failure = this.#failures.find((f) => f.op === call.op && f.remaining > 0 && count >= f.nth);
+    if (failure !== undefined) failure.remaining -= 1;
+    if (failure !== undefined && !failure.afterEffect) throw failure.error;
+    const result = effect();
+    if (failure !== undefined) throw failure.error;
+    this.interceptor?.after(label);
+    return result;
+  }
+}

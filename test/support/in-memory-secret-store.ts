@@ -1,0 +1,287 @@
+import type {
+  SecretDescription,
+  SecretStore,
+  VersionRef,
+  VersionStage,
+} from '../../src/application/ports/secret-store.js';
+import { SecretStoreError } from '../../src/domain/errors.js';
+import { SecretValue } from '../../src/domain/secret-value.js';
+
+/**
+ * Sees every external call of a fake before and after it takes effect. A test uses it to simulate a
+ * process that dies between two calls, or a call whose effect happened but whose answer was lost.
+ */
+export interface CallInterceptor {
+  before(call: string): void;
+  after(call: string): void;
+}
+
+export type SecretStoreMethod =
+  | 'describe'
+  | 'getValue'
+  | 'putPending'
+  | 'promote'
+  | 'removeStage'
+  | 'tag'
+  | 'untag';
+
+export interface StoreCall {
+  readonly method: SecretStoreMethod;
+  readonly secretId: string;
+  readonly versionId?: string;
+  readonly stage?: VersionStage;
+  readonly keys?: readonly string[];
+}
+
+export interface StoredVersion {
+  readonly versionId: string;
+  readonly value: SecretValue;
+  stages: string[];
+}
+
+export interface StoredSecret {
+  readonly arn: string;
+  readonly name: string;
+  tags: Record<string, string>;
+  /** Every version, in creation order, labelled or not (DescribeSecret shows only labelled ones). */
+  readonly versions: StoredVersion[];
+  externalRotationMetadata: Record<string, string> | undefined;
+}
+
+export interface SeedSecret {
+  readonly arn: string;
+  readonly name: string;
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly versions: readonly {
+    readonly versionId: string;
+    readonly value: SecretValue | string;
+    readonly stages: readonly string[];
+  }[];
+  readonly externalRotationMetadata?: Readonly<Record<string, string>>;
+}
+
+interface InjectedFailure {
+  readonly method: SecretStoreMethod;
+  /** 1-based index of the first failing call of that method. */
+  readonly nth: number;
+  remaining: number;
+  readonly error: Error;
+  /** Fail after the call took effect: the answer is lost, the change is not. */
+  readonly afterEffect: boolean;
+}
+
+/**
+ * Secrets Manager in memory: versions by VersionId, staging labels that sit on one version at a time,
+ * AWSPREVIOUS following AWSCURRENT, and DescribeSecret listing only labelled versions. The state lives in
+ * `secrets`, which `reopen()` shares with a fresh adapter (as a new process would see it).
+ */
+export class InMemorySecretStore implements SecretStore {
+  readonly calls: StoreCall[] = [];
+  interceptor: CallInterceptor | undefined;
+  readonly #failures: InjectedFailure[] = [];
+  readonly #counts = new Map<SecretStoreMethod, number>();
+
+  constructor(readonly secrets: Map<string, StoredSecret> = new Map()) {}
+
+  /** A new adapter over the same state: no call log, no injected failures, no interceptor. */
+  reopen(): InMemorySecretStore {
+    return new InMemorySecretStore(this.secrets);
+  }
+
+  seed(seed: SeedSecret): StoredSecret {
+    const secret: StoredSecret = {
+      arn: seed.arn,
+      name: seed.name,
+      tags: { ...seed.tags },
+      versions: seed.versions.map((v) => ({
+        versionId: v.versionId,
+        value: typeof v.value === 'string' ? SecretValue.of(v.value) : v.value,
+        stages: [...v.stages],
+      })),
+      externalRotationMetadata:
+        seed.externalRotationMetadata === undefined ? undefined : { ...seed.externalRotationMetadata },
+    };
+    this.secrets.set(secret.arn, secret);
+    return secret;
+  }
+
+  /** Makes calls of `method` fail, from its `nth` call on (1-based), `times` times in a row. */
+  failOn(
+    method: SecretStoreMethod,
+    error: Error,
+    options: { readonly nth?: number; readonly times?: number; readonly afterEffect?: boolean } = {},
+  ): void {
+    this.#failures.push({
+      method,
+      nth: options.nth ?? 1,
+      remaining: options.times ?? 1,
+      error,
+      afterEffect: options.afterEffect ?? false,
+    });
+  }
+
+  secret(secretId: string): StoredSecret {
+    const found = this.#find(secretId);
+    if (found === undefined) throw new Error(`no secret ${secretId} in the fake store`);
+    return found;
+  }
+
+  /** The version carrying `stage`, if any. */
+  versionWith(secretId: string, stage: VersionStage): StoredVersion | undefined {
+    return this.secret(secretId).versions.find((v) => v.stages.includes(stage));
+  }
+
+  /** The plain value carrying `stage`, parsed as JSON. */
+  jsonAt(secretId: string, stage: VersionStage): Record<string, unknown> | undefined {
+    const version = this.versionWith(secretId, stage);
+    return version === undefined
+      ? undefined
+      : (JSON.parse(version.value.reveal()) as Record<string, unknown>);
+  }
+
+  /** Labels by version, for comparing whole states. */
+  stagesOf(secretId: string): Record<string, string[]> {
+    const stages: Record<string, string[]> = {};
+    for (const v of this.secret(secretId).versions) stages[v.versionId] = [...v.stages].sort();
+    return stages;
+  }
+
+  async describe(secretId: string): Promise<SecretDescription> {
+    return this.#call({ method: 'describe', secretId }, () => {
+      const s = this.#require(secretId);
+      return {
+        arn: s.arn,
+        name: s.name,
+        tags: { ...s.tags },
+        versions: s.versions
+          .filter((v) => v.stages.length > 0)
+          .map((v) => ({ versionId: v.versionId, stages: [...v.stages] })),
+        externalRotationMetadata:
+          s.externalRotationMetadata === undefined ? undefined : { ...s.externalRotationMetadata },
+      };
+    });
+  }
+
+  async getValue(secretArn: string, version: VersionRef): Promise<SecretValue> {
+    const call: StoreCall =
+      'versionId' in version
+        ? { method: 'getValue', secretId: secretArn, versionId: version.versionId }
+        : { method: 'getValue', secretId: secretArn, stage: version.stage };
+    return this.#call(call, () => {
+      const s = this.#require(secretArn);
+      const found =
+        'versionId' in version
+          ? s.versions.find((v) => v.versionId === version.versionId)
+          : s.versions.find((v) => v.stages.includes(version.stage));
+      if (found === undefined) {
+        throw new SecretStoreError('SECRET_NOT_FOUND', `Secret ${s.name} has no such version`, false);
+      }
+      return found.value;
+    });
+  }
+
+  async putPending(secretArn: string, token: string, value: SecretValue): Promise<void> {
+    return this.#call({ method: 'putPending', secretId: secretArn, versionId: token }, () => {
+      const s = this.#require(secretArn);
+      const existing = s.versions.find((v) => v.versionId === token);
+      if (existing !== undefined) {
+        // PutSecretValue with a ClientRequestToken already used: a no-op for the same value, refused otherwise.
+        if (existing.value.equals(value)) return;
+        throw new SecretStoreError(
+          'SECRET_STORE_INVALID_REQUEST',
+          `Version ${token} of ${s.name} already exists with another value`,
+          false,
+        );
+      }
+      for (const v of s.versions) v.stages = v.stages.filter((stage) => stage !== 'AWSPENDING');
+      s.versions.push({ versionId: token, value, stages: ['AWSPENDING'] });
+    });
+  }
+
+  async promote(secretArn: string, token: string, currentVersionId: string): Promise<void> {
+    return this.#call({ method: 'promote', secretId: secretArn, versionId: token }, () => {
+      const s = this.#require(secretArn);
+      const target = s.versions.find((v) => v.versionId === token);
+      if (target === undefined) {
+        throw new SecretStoreError('SECRET_NOT_FOUND', `Secret ${s.name} has no version ${token}`, false);
+      }
+      if (target.stages.includes('AWSCURRENT')) return;
+      const holder = s.versions.find((v) => v.stages.includes('AWSCURRENT'));
+      if (holder !== undefined && holder.versionId !== currentVersionId) {
+        throw new SecretStoreError(
+          'SECRET_STORE_INVALID_REQUEST',
+          `AWSCURRENT of ${s.name} is not on version ${currentVersionId}`,
+          false,
+        );
+      }
+      for (const v of s.versions) v.stages = v.stages.filter((stage) => stage !== 'AWSPREVIOUS');
+      if (holder !== undefined) {
+        holder.stages = [...holder.stages.filter((stage) => stage !== 'AWSCURRENT'), 'AWSPREVIOUS'];
+      }
+      target.stages = [...target.stages, 'AWSCURRENT'];
+    });
+  }
+
+  async removeStage(secretArn: string, stage: VersionStage, versionId: string): Promise<void> {
+    return this.#call({ method: 'removeStage', secretId: secretArn, versionId, stage }, () => {
+      const s = this.#require(secretArn);
+      const version = s.versions.find((v) => v.versionId === versionId);
+      if (version === undefined || !version.stages.includes(stage)) return;
+      if (stage === 'AWSCURRENT') {
+        throw new SecretStoreError(
+          'SECRET_STORE_INVALID_REQUEST',
+          'AWSCURRENT can only be moved to another version, not removed',
+          false,
+        );
+      }
+      version.stages = version.stages.filter((l) => l !== stage);
+    });
+  }
+
+  async tag(secretArn: string, tags: Readonly<Record<string, string>>): Promise<void> {
+    return this.#call({ method: 'tag', secretId: secretArn, keys: Object.keys(tags) }, () => {
+      const s = this.#require(secretArn);
+      s.tags = { ...s.tags, ...tags };
+    });
+  }
+
+  async untag(secretArn: string, keys: readonly string[]): Promise<void> {
+    return this.#call({ method: 'untag', secretId: secretArn, keys }, () => {
+      const s = this.#require(secretArn);
+      const tags = { ...s.tags };
+      for (const key of keys) delete tags[key];
+      s.tags = tags;
+    });
+  }
+
+  #find(secretId: string): StoredSecret | undefined {
+    return this.secrets.get(secretId) ?? [...this.secrets.values()].find((s) => s.name === secretId);
+  }
+
+  #require(secretId: string): StoredSecret {
+    const found = this.#find(secretId);
+    if (found === undefined) {
+      throw new SecretStoreError(
+        'SECRET_NOT_FOUND',
+        `Secrets Manager can't find the specified secret ${secretId}`,
+        false,
+      );
+    }
+    return found;
+  }
+
+  #call<T>(call: StoreCall, effect: () => T): T {
+    this.calls.push(call);
+    const count = (this.#counts.get(call.method) ?? 0) + 1;
+    this.#counts.set(call.method, count);
+    const label = `store.${call.method}`;
+    this.interceptor?.before(label);
+    const failure = this.#failures.find((f) => f.method === call.method && f.remaining > 0 && count >= f.nth);
+    if (failure !== undefined) failure.remaining -= 1;
+    if (failure !== undefined && !failure.afterEffect) throw failure.error;
+    const result = effect();
+    if (failure !== undefined) throw failure.error;
+    this.interceptor?.after(label);
+    return result;
+  }
+}
