@@ -132,6 +132,10 @@ export function observedState(o: RotationObservation, rolledBack: FailureReason)
         ? { status: 'promoted', newSecretId: o.tokenVersionAtlasSecretId }
         : { status: 'already-completed', newSecretId: o.tokenVersionAtlasSecretId };
     }
+    // Only a version that was AWSCURRENT becomes AWSPREVIOUS: a newer rotation superseded a finished one.
+    if (stages.includes('AWSPREVIOUS')) {
+      return { status: 'already-completed', newSecretId: o.tokenVersionAtlasSecretId };
+    }
     if (stages.includes('AWSPENDING') && o.tokenVersionAtlasSecretId !== undefined) {
       return { status: 'pending-stored', newSecretId: o.tokenVersionAtlasSecretId };
     }
@@ -176,7 +180,11 @@ export interface CreateIntent {
 }
 
 /** `<token> <at> <currentSecretId or ->`, written just before the create POST. */
-export function intentTagValue(token: RotationToken, at: string, currentSecretId: AtlasSecretId | undefined): string {
+export function intentTagValue(
+  token: RotationToken,
+  at: string,
+  currentSecretId: AtlasSecretId | undefined,
+): string {
   return `${token} ${at} ${currentSecretId ?? '-'}`;
 }
 
@@ -187,6 +195,7 @@ export function intentFor(tagValue: string | undefined, token: RotationToken): C
   if (owner !== token || at === undefined || Number.isNaN(Date.parse(at))) return undefined;
   return {
     at,
-    currentSecretId: current !== undefined && /^[0-9a-f]{24}$/.test(current) ? (current as AtlasSecretId) : undefined,
+    currentSecretId:
+      current !== undefined && /^[0-9a-f]{24}$/.test(current) ? (current as AtlasSecretId) : undefined,
   };
 }

@@ -149,9 +149,8 @@ describe('observedState', () => {
     expect(observedState(observation(overrides), reason)).toEqual(expected);
   });
 
-  // Known bug, left for the owner of rotation.ts: a version labelled AWSPREVIOUS was AWSCURRENT once, so
-  // its rotation completed; it is read as rolled back.
-  it.fails('reads a version labelled AWSPREVIOUS as a rotation that completed', () => {
+  // A version labelled AWSPREVIOUS was AWSCURRENT once, so its rotation completed.
+  it('reads a version labelled AWSPREVIOUS as a rotation that completed', () => {
     expect(
       observedState(
         observation({ tokenVersionStages: ['AWSPREVIOUS'], tokenVersionAtlasSecretId: NEW_ID }),
