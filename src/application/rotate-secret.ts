@@ -217,12 +217,10 @@ export class RotateSecret {
     try {
       return await this.advance(rotation, run, tokenCredential);
     } catch (error) {
-      // A permanent failure before anything was stored frees the secret for the next request at once.
-      if (
-        error instanceof RotatorError &&
-        !error.retryable &&
-        (rotation.state.status === 'requested' || rotation.state.status === 'creating')
-      ) {
+      // A permanent failure before the create intent frees the secret for the next request at once. Once
+      // the intent is recorded the create may have happened (its answer lost): the intent must stay, as it
+      // is what lets a resumed rotation find the orphan.
+      if (error instanceof RotatorError && !error.retryable && rotation.state.status === 'requested') {
         await this.releaseLease(arn, token);
       }
       throw error;

@@ -466,8 +466,7 @@ describe('RotateSecret', () => {
       await expectConverged(world);
     });
 
-    // Known bug, left for the owner of rotate-secret.ts: a permanent create failure in state creating releases the intent tag, which is what finds the orphan.
-    it.fails('leaves no orphan when Atlas created the secret but its answer could not be read', async () => {
+    it('leaves no orphan when Atlas created the secret but its answer could not be read', async () => {
       const world = aWorld();
       const process = aProcess(world);
       const unreadable = new AtlasApiError(
