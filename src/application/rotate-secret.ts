@@ -291,11 +291,14 @@ export class RotateSecret {
           this.store.putPending(arn, rotation.token, serializeCredential(newCredential as AtlasCredential)),
         );
       } catch (error) {
-        // The plain value exists nowhere else now: free the Atlas slot rather than leave an orphan.
-        await this.bestEffort('delete the unsaved Atlas secret', run, () =>
-          this.atlas.deleteSecret(target, created.id, acting),
-        );
-        await this.releaseLease(arn, rotation.token);
+        // The plain value exists nowhere else now: free the Atlas slot rather than leave an orphan. Should
+        // that fail too, lease and intent stay, so that a resumed rotation deletes the orphan.
+        let orphanDeleted = false;
+        await this.bestEffort('delete the unsaved Atlas secret', run, async () => {
+          await this.atlas.deleteSecret(target, created.id, acting);
+          orphanDeleted = true;
+        });
+        if (orphanDeleted) await this.releaseLease(arn, rotation.token);
         throw error;
       }
       this.apply(rotation, { type: 'pending-stored', newSecretId: created.id });

@@ -359,8 +359,7 @@ describe('RotateSecret', () => {
       await expectConverged(world);
     });
 
-    // Known bug, left for the owner of rotate-secret.ts: the store-pending handler releases lease and intent even when deleting the new Atlas secret failed, so the orphan is forgotten.
-    it.fails('keeps the lease when the unsaved Atlas secret cannot be deleted either', async () => {
+    it('keeps the lease when the unsaved Atlas secret cannot be deleted either', async () => {
       const world = aWorld();
       const process = aProcess(world);
       const unavailable = new SecretStoreError(
