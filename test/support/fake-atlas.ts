@@ -370,7 +370,14 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
     const failure = this.#failures.find((f) => f.op === call.op && f.remaining > 0 && count >= f.nth);
     if (failure !== undefined) failure.remaining -= 1;
     if (failure !== undefined && !failure.afterEffect) throw failure.error;
-    const result = effect();
+    let result: T;
+    try {
+      result = effect();
+    } catch (error) {
+      // An error answer can be lost as well.
+      this.interceptor?.after(label);
+      throw error;
+    }
     if (failure !== undefined) throw failure.error;
     this.interceptor?.after(label);
     return result;

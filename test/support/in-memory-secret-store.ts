@@ -279,7 +279,14 @@ export class InMemorySecretStore implements SecretStore {
     const failure = this.#failures.find((f) => f.method === call.method && f.remaining > 0 && count >= f.nth);
     if (failure !== undefined) failure.remaining -= 1;
     if (failure !== undefined && !failure.afterEffect) throw failure.error;
-    const result = effect();
+    let result: T;
+    try {
+      result = effect();
+    } catch (error) {
+      // An error answer can be lost as well.
+      this.interceptor?.after(label);
+      throw error;
+    }
     if (failure !== undefined) throw failure.error;
     this.interceptor?.after(label);
     return result;
