@@ -169,7 +169,8 @@ export class RotateSecret {
   ): Promise<RotationOutcome> {
     run.rotationId = token;
     const arn = description.arn;
-    const tokenVersion = description.versions.find((v) => v.versionId === token);
+    const tokenVersion =
+      description.versions.find((v) => v.versionId === token) ?? (await this.unlabelledVersion(arn, token));
     const tokenCredential =
       tokenVersion !== undefined && tokenVersion.stages.length > 0
         ? parseCredential(await this.store.getValue(arn, { versionId: token }))
@@ -390,6 +391,20 @@ export class RotateSecret {
       }
     }
     return { credential, versionId: version.versionId, previousSecretIds, hasOld: true };
+  }
+
+  /**
+   * DescribeSecret lists labelled versions only, so a rolled-back rotation's version (no labels left) is
+   * found by asking for it; without this, the same token would start over and create in Atlas again.
+   */
+  private async unlabelledVersion(arn: string, token: string) {
+    try {
+      await this.store.getValue(arn, { versionId: token });
+      return { versionId: token, stages: [] };
+    } catch (error) {
+      if (error instanceof SecretStoreError && error.code === 'SECRET_NOT_FOUND') return undefined;
+      throw error;
+    }
   }
 
   private async readOptional(arn: string, versionId: string): Promise<AtlasCredential | undefined> {
