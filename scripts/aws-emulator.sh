@@ -114,6 +114,8 @@ port_free() {
   python3 - "$1" <<'PY' 2>/dev/null
 import socket, sys
 s = socket.socket()
+# Like the server: TIME_WAIT leftovers of a previous run must not count as busy; a listener still does.
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
     s.bind(("127.0.0.1", int(sys.argv[1])))
 except OSError:
