@@ -41,6 +41,7 @@ import {
   TAG_ROTATION,
 } from '../domain/rotation-metadata.js';
 import type { RotationCompleted, RotationFailed, RotationOutcome } from '../domain/rotation-outcome.js';
+import type { SecretValue } from '../domain/secret-value.js';
 import type { ActingCredential, AtlasServiceAccounts, AtlasTarget } from './ports/atlas-service-accounts.js';
 import type { Clock } from './ports/clock.js';
 import type { Logger } from './ports/logger.js';
@@ -69,6 +70,17 @@ export interface RotateSecretCommand {
 }
 
 const MIN_SECRET_HOURS = 8;
+
+/** Atlas answered the create with a refusal (4xx): nothing was created, so nothing can be orphaned. */
+function createRefused(run: Run, error: RotatorError): boolean {
+  return (
+    run.stage === 'create' &&
+    error instanceof AtlasApiError &&
+    error.atlasStatus !== undefined &&
+    error.atlasStatus >= 400 &&
+    error.atlasStatus < 500
+  );
+}
 
 /** Mutable context of one run, so that a failure can say how far it got. */
 interface Run {
@@ -221,7 +233,11 @@ export class RotateSecret {
       // A permanent failure before the create intent frees the secret for the next request at once. Once
       // the intent is recorded the create may have happened (its answer lost): the intent must stay, as it
       // is what lets a resumed rotation find the orphan.
-      if (error instanceof RotatorError && !error.retryable && rotation.state.status === 'requested') {
+      if (
+        error instanceof RotatorError &&
+        !error.retryable &&
+        (rotation.state.status === 'requested' || createRefused(run, error))
+      ) {
         await this.releaseLease(arn, token);
       }
       throw error;
@@ -287,20 +303,21 @@ export class RotateSecret {
       newCredential = rotatedCredential(current.credential, created);
 
       run.stage = 'store-pending';
+      const pendingValue = serializeCredential(newCredential);
       try {
         await this.step(run, rotation, 'store-pending', () =>
-          this.store.putPending(arn, rotation.token, serializeCredential(newCredential as AtlasCredential)),
+          this.store.putPending(arn, rotation.token, pendingValue),
         );
       } catch (error) {
-        // The plain value exists nowhere else now: free the Atlas slot rather than leave an orphan. Should
-        // that fail too, lease and intent stay, so that a resumed rotation deletes the orphan.
-        let orphanDeleted = false;
-        await this.bestEffort('delete the unsaved Atlas secret', run, async () => {
-          await this.atlas.deleteSecret(target, created.id, acting);
-          orphanDeleted = true;
+        // The write may have landed although its answer was lost: then the rotation simply goes on.
+        if (!(await this.isStored(arn, rotation.token, pendingValue))) {
+          await this.forgetUnsaved(run, target, created.id, acting, arn, rotation.token);
+          throw error;
+        }
+        this.logger.info('the AWSPENDING version was stored although its answer was lost', {
+          rotationId: rotation.token,
+          secretArn: arn,
         });
-        if (orphanDeleted) await this.releaseLease(arn, rotation.token);
-        throw error;
       }
       this.apply(rotation, { type: 'pending-stored', newSecretId: created.id });
     }
@@ -520,6 +537,35 @@ export class RotateSecret {
     if (lease.kind === 'busy' || lease.kind === 'stale') {
       throw new RotationInProgressError(description.name, lease.otherToken, startedAt);
     }
+  }
+
+  /** Whether version `token` holds exactly `value` (a write whose answer was lost may have landed). */
+  private async isStored(arn: string, token: string, value: SecretValue): Promise<boolean> {
+    try {
+      return (await this.store.getValue(arn, { versionId: token })).equals(value);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The plain value of a just-created Atlas secret exists nowhere else: free the Atlas slot rather than
+   * leave an orphan. Should that fail too, lease and intent stay, so that a resumed rotation deletes it.
+   */
+  private async forgetUnsaved(
+    run: Run,
+    target: AtlasTarget,
+    secretId: AtlasSecretId,
+    acting: ActingCredential,
+    arn: string,
+    token: RotationToken,
+  ): Promise<void> {
+    let deleted = false;
+    await this.bestEffort('delete the unsaved Atlas secret', run, async () => {
+      await this.atlas.deleteSecret(target, secretId, acting);
+      deleted = true;
+    });
+    if (deleted) await this.releaseLease(arn, token);
   }
 
   private async releaseLease(arn: string, token?: string): Promise<void> {

@@ -359,6 +359,40 @@ describe('RotateSecret', () => {
       await expectConverged(world);
     });
 
+    it('goes on when the AWSPENDING write landed although its answer was lost', async () => {
+      const world = aWorld();
+      const process = aProcess(world);
+      process.store.failOn(
+        'putPending',
+        new SecretStoreError('SECRET_STORE_UNAVAILABLE', 'Secrets Manager timed out', true),
+        { afterEffect: true },
+      );
+
+      const outcome = expectCompleted(await process.run());
+
+      expect(process.atlas.ops().filter((op) => op === 'create')).toHaveLength(1);
+      expect(outcome.deletedAtlasSecretIds).toEqual([CURRENT_SECRET_ID]);
+      await expectConverged(world);
+    });
+
+    it('frees the lease at once when Atlas refuses the create, since nothing was created', async () => {
+      const world = aWorld();
+      const process = aProcess(world);
+      process.atlas.failOn(
+        'create',
+        new AtlasApiError('ATLAS_FORBIDDEN', 'Atlas refused', false, 403, 'USER_UNAUTHORIZED'),
+      );
+
+      const failed = expectFailed(await process.run(), 'ATLAS_FORBIDDEN');
+
+      expect(failed.stage).toBe('create');
+      expect(world.state.secret(SECRET_ARN).tags[TAG_ROTATION]).toBeUndefined();
+      expect(world.state.secret(SECRET_ARN).tags[TAG_CREATE_INTENT]).toBeUndefined();
+      // The same request id may simply be tried again once the cause is fixed.
+      expectCompleted(await aProcess(world).run());
+      await expectConverged(world);
+    });
+
     it('keeps the lease when the unsaved Atlas secret cannot be deleted either', async () => {
       const world = aWorld();
       const process = aProcess(world);
