@@ -1,0 +1,118 @@
+import type { RotationCompleted, RotationFailed } from './rotation-outcome.js';
+
+export const EVENT_SCHEMA_VERSION = 1;
+export const DETAIL_TYPE_REQUESTED = 'Atlas Secret Rotation Requested';
+export const DETAIL_TYPE_COMPLETED = 'Atlas Secret Rotation Completed';
+export const DETAIL_TYPE_FAILED = 'Atlas Secret Rotation Failed';
+
+/** Detail of `Atlas Secret Rotation Completed`, schema version 1. No secret material of any kind. */
+export interface RotationCompletedDetail {
+  readonly schemaVersion: 1;
+  readonly rotationId: string;
+  readonly requestId: string;
+  readonly secretArn: string;
+  readonly secretName: string;
+  readonly orgId: string;
+  readonly clientId: string;
+  readonly mode: 'self' | 'admin';
+  readonly newAtlasSecretId: string;
+  readonly newSecretExpiresAt: string | null;
+  readonly deletedAtlasSecretIds: readonly string[];
+  readonly startedAt: string;
+  readonly completedAt: string;
+  readonly attempts: number;
+}
+
+/** Detail of `Atlas Secret Rotation Failed`, schema version 1. */
+export interface RotationFailedDetail {
+  readonly schemaVersion: 1;
+  readonly requestId: string;
+  readonly secretId: string;
+  readonly secretArn?: string;
+  readonly rotationId?: string;
+  readonly stage: string;
+  readonly errorCode: string;
+  readonly message: string;
+  readonly retryable: boolean;
+  readonly final: boolean;
+  readonly atlasStatus?: number;
+  readonly atlasErrorCode?: string;
+  readonly failedAt: string;
+  readonly attempts: number;
+}
+
+export type RotationEventDetail =
+  | { readonly detailType: typeof DETAIL_TYPE_COMPLETED; readonly detail: RotationCompletedDetail }
+  | { readonly detailType: typeof DETAIL_TYPE_FAILED; readonly detail: RotationFailedDetail };
+
+/** A published event: the detail plus the resource it is about (the secret's ARN, where known). */
+export interface PublishedEvent {
+  readonly detailType: RotationEventDetail['detailType'];
+  readonly detail: RotationCompletedDetail | RotationFailedDetail;
+  readonly resources: readonly string[];
+}
+
+export interface DeliveryContext {
+  readonly requestId: string;
+  readonly attempts: number;
+}
+
+export function completedEvent(outcome: RotationCompleted, delivery: DeliveryContext): PublishedEvent {
+  const detail: RotationCompletedDetail = {
+    schemaVersion: EVENT_SCHEMA_VERSION,
+    rotationId: outcome.rotationId,
+    requestId: delivery.requestId,
+    secretArn: outcome.secretArn,
+    secretName: outcome.secretName,
+    orgId: outcome.orgId,
+    clientId: outcome.clientId,
+    mode: outcome.mode,
+    newAtlasSecretId: outcome.newAtlasSecretId,
+    newSecretExpiresAt: outcome.newSecretExpiresAt ?? null,
+    deletedAtlasSecretIds: [...outcome.deletedAtlasSecretIds],
+    startedAt: outcome.startedAt,
+    completedAt: outcome.completedAt,
+    attempts: delivery.attempts,
+  };
+  return { detailType: DETAIL_TYPE_COMPLETED, detail, resources: [outcome.secretArn] };
+}
+
+/** A failure as an event. `final` says no further attempt will follow (permanent, or the last attempt). */
+export function failedEvent(
+  failure: Pick<
+    RotationFailed,
+    | 'secretId'
+    | 'secretArn'
+    | 'rotationId'
+    | 'stage'
+    | 'errorCode'
+    | 'message'
+    | 'retryable'
+    | 'atlasStatus'
+    | 'atlasErrorCode'
+    | 'failedAt'
+  >,
+  delivery: DeliveryContext & { readonly final: boolean },
+): PublishedEvent {
+  const detail: RotationFailedDetail = {
+    schemaVersion: EVENT_SCHEMA_VERSION,
+    requestId: delivery.requestId,
+    secretId: failure.secretId,
+    ...(failure.secretArn === undefined ? {} : { secretArn: failure.secretArn }),
+    ...(failure.rotationId === undefined ? {} : { rotationId: failure.rotationId }),
+    stage: failure.stage,
+    errorCode: failure.errorCode,
+    message: failure.message,
+    retryable: failure.retryable,
+    final: delivery.final,
+    ...(failure.atlasStatus === undefined ? {} : { atlasStatus: failure.atlasStatus }),
+    ...(failure.atlasErrorCode === undefined ? {} : { atlasErrorCode: failure.atlasErrorCode }),
+    failedAt: failure.failedAt,
+    attempts: delivery.attempts,
+  };
+  return {
+    detailType: DETAIL_TYPE_FAILED,
+    detail,
+    resources: failure.secretArn === undefined ? [] : [failure.secretArn],
+  };
+}
