@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { InvalidInputError } from '../../domain/errors.js';
 import { loadConfig } from '../config/load-config.js';
 import { describeError, EXIT, parseRotateArgs, runRotate, USAGE } from '../inbound/cli/rotate-cli.js';
 import { buildContainer, disposeContainer } from './container.js';
@@ -16,6 +17,28 @@ async function main(argv: readonly string[]): Promise<number> {
       const container = buildContainer(loadConfig(process.env));
       try {
         return await runRotate(container.get(TOKENS.rotateSecret), parsed, out, err);
+      } finally {
+        await disposeContainer(container);
+      }
+    }
+    case 'worker': {
+      if (args.length > 0) throw new InvalidInputError('worker', 'takes no arguments');
+      const container = buildContainer(loadConfig(process.env));
+      const controller = new AbortController();
+      const stop = (signal: NodeJS.Signals) => {
+        if (controller.signal.aborted) {
+          err(`atlas-rotator: ${signal} again; exiting without draining\n`);
+          process.exit(EXIT.retryLater);
+        }
+        err(`atlas-rotator: ${signal}; finishing in-flight rotations\n`);
+        controller.abort();
+      };
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+      try {
+        const worker = await container.getAsync(TOKENS.worker);
+        await worker.run(controller.signal);
+        return EXIT.ok;
       } finally {
         await disposeContainer(container);
       }

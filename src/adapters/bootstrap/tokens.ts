@@ -1,23 +1,39 @@
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ServiceIdentifier } from 'inversify';
 import type { Dispatcher } from 'undici';
+import type { HandleRotationRequest } from '../../application/handle-rotation-request.js';
 import type { Clock } from '../../application/ports/clock.js';
 import type { Logger } from '../../application/ports/logger.js';
 import type { SecretStore } from '../../application/ports/secret-store.js';
+import type { RejectRotationRequest } from '../../application/reject-rotation-request.js';
 import type { RotateSecret } from '../../application/rotate-secret.js';
 import type { Config } from '../config/load-config.js';
+import type { SqsBatchResponse, SqsEvent } from '../inbound/lambda/sqs-lambda-handler.js';
+import type { RotationMessageProcessor } from '../inbound/sqs/rotation-message-processor.js';
+import type { SqsRotationWorker } from '../inbound/sqs/sqs-rotation-worker.js';
 import type { AtlasAdminApiClient } from '../outbound/atlas/atlas-admin-api-client.js';
+import type { EventBridgeRotationEventPublisher } from '../outbound/aws/event-bridge-rotation-event-publisher.js';
+
+const token = <T>(name: string) => Symbol.for(`atlas-rotator.${name}`) as ServiceIdentifier<T>;
 
 /** Typed container tokens: the only service identifiers in the project. */
 export const TOKENS = {
-  config: Symbol.for('atlas-rotator.Config') as ServiceIdentifier<Config>,
-  clock: Symbol.for('atlas-rotator.Clock') as ServiceIdentifier<Clock>,
-  logger: Symbol.for('atlas-rotator.Logger') as ServiceIdentifier<Logger>,
-  secretsManagerClient: Symbol.for(
-    'atlas-rotator.SecretsManagerClient',
-  ) as ServiceIdentifier<SecretsManagerClient>,
-  secretStore: Symbol.for('atlas-rotator.SecretStore') as ServiceIdentifier<SecretStore>,
-  atlasDispatcher: Symbol.for('atlas-rotator.AtlasDispatcher') as ServiceIdentifier<Dispatcher>,
-  atlas: Symbol.for('atlas-rotator.AtlasServiceAccounts') as ServiceIdentifier<AtlasAdminApiClient>,
-  rotateSecret: Symbol.for('atlas-rotator.RotateSecret') as ServiceIdentifier<RotateSecret>,
+  config: token<Config>('Config'),
+  clock: token<Clock>('Clock'),
+  logger: token<Logger>('Logger'),
+  secretsManagerClient: token<SecretsManagerClient>('SecretsManagerClient'),
+  sqsClient: token<SQSClient>('SQSClient'),
+  eventBridgeClient: token<EventBridgeClient>('EventBridgeClient'),
+  secretStore: token<SecretStore>('SecretStore'),
+  publisher: token<EventBridgeRotationEventPublisher>('RotationEventPublisher'),
+  atlasDispatcher: token<Dispatcher>('AtlasDispatcher'),
+  atlas: token<AtlasAdminApiClient>('AtlasServiceAccounts'),
+  rotateSecret: token<RotateSecret>('RotateSecret'),
+  handleRotationRequest: token<HandleRotationRequest>('HandleRotationRequest'),
+  rejectRotationRequest: token<RejectRotationRequest>('RejectRotationRequest'),
+  messageProcessor: token<RotationMessageProcessor>('RotationMessageProcessor'),
+  worker: token<SqsRotationWorker>('SqsRotationWorker'),
+  lambdaHandler: token<(event: SqsEvent) => Promise<SqsBatchResponse>>('SqsLambdaHandler'),
 } as const;

@@ -16,6 +16,18 @@ export interface Config {
   readonly rotationLeaseSeconds: number;
   readonly verifyRetryDelaysMs: readonly number[];
   readonly logLevel: LogLevel;
+  /** The request queue; required by `worker` only. */
+  readonly rotationQueueUrl: string | undefined;
+  readonly maxConcurrency: number;
+  readonly eventBusName: string;
+  readonly eventSource: string;
+  readonly visibilityTimeoutSeconds: number;
+  readonly waitTimeSeconds: number;
+  readonly retryBackoffBaseSeconds: number;
+  readonly retryBackoffMaxSeconds: number;
+  readonly shutdownGraceSeconds: number;
+  /** Overrides the queue's redrive maxReceiveCount (when the service may not read queue attributes). */
+  readonly maxReceiveCount: number | undefined;
 }
 
 export const MIN_SECRET_HOURS = 8;
@@ -110,6 +122,19 @@ export function loadConfig(env: Env): Config {
     problems.push(`LOG_LEVEL must be debug, info, warn, error or silent (got "${logLevel}")`);
   }
 
+  const rotationQueueUrl = env.ROTATION_QUEUE_URL?.trim() || undefined;
+  if (rotationQueueUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(rotationQueueUrl)) {
+    problems.push('ROTATION_QUEUE_URL must be an SQS queue URL');
+  }
+  const eventBusName = text('EVENT_BUS_NAME', 'default');
+  if (!/^[A-Za-z0-9._\-/:]{1,1600}$/.test(eventBusName)) {
+    problems.push('EVENT_BUS_NAME must be an event bus name or ARN');
+  }
+  const eventSource = text('EVENT_SOURCE', 'atlas-rotator');
+  if (!/^[A-Za-z0-9._-]{1,256}$/.test(eventSource) || eventSource.startsWith('aws.')) {
+    problems.push('EVENT_SOURCE must be 1-256 letters, digits, . _ - and must not start with "aws."');
+  }
+
   const config: Config = {
     awsRegion,
     awsEndpointUrl,
@@ -123,6 +148,16 @@ export function loadConfig(env: Env): Config {
     rotationLeaseSeconds: integer('ROTATION_LEASE_SECONDS', 900, 30, 86_400),
     verifyRetryDelaysMs,
     logLevel: logLevel as LogLevel,
+    rotationQueueUrl,
+    maxConcurrency: integer('MAX_CONCURRENCY', 4, 1, 64),
+    eventBusName,
+    eventSource,
+    visibilityTimeoutSeconds: integer('VISIBILITY_TIMEOUT_SECONDS', 120, 5, 43_200),
+    waitTimeSeconds: integer('WAIT_TIME_SECONDS', 20, 0, 20),
+    retryBackoffBaseSeconds: integer('RETRY_BACKOFF_BASE_SECONDS', 30, 1, 3_600),
+    retryBackoffMaxSeconds: integer('RETRY_BACKOFF_MAX_SECONDS', 900, 1, 43_200),
+    shutdownGraceSeconds: integer('SHUTDOWN_GRACE_SECONDS', 30, 0, 900),
+    maxReceiveCount: env.MAX_RECEIVE_COUNT?.trim() ? integer('MAX_RECEIVE_COUNT', 1, 1, 1_000) : undefined,
   };
   if (problems.length > 0) throw new InvalidConfigError(problems);
   return Object.freeze(config);

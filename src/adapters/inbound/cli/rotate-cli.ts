@@ -6,6 +6,7 @@ import type { RotationOutcome } from '../../../domain/rotation-outcome.js';
 
 export const USAGE = `Usage:
   atlas-rotator rotate <secretId> [--request-id <id>]   rotate one secret now (name or ARN)
+  atlas-rotator worker                                    consume rotation requests from ROTATION_QUEUE_URL
   atlas-rotator demo                                      the embedded default: a rotation on local endpoints
   atlas-rotator help
 
