@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import {
+  backoffSeconds,
+  type RetryPolicy,
+  RotationMessageProcessor,
+} from '../../../src/adapters/inbound/sqs/rotation-message-processor.js';
+import { HandleRotationRequest } from '../../../src/application/handle-rotation-request.js';
+import { KeyedSerializer } from '../../../src/application/keyed-serializer.js';
+import { RejectRotationRequest } from '../../../src/application/reject-rotation-request.js';
+import { RotateSecret } from '../../../src/application/rotate-secret.js';
+import { AtlasApiError } from '../../../src/domain/errors.js';
+import type { RotationCompletedDetail, RotationFailedDetail } from '../../../src/domain/rotation-events.js';
+import { aSettings, SECRET_ARN, SECRET_NAME, seedManagedSecret } from '../../support/builders.js';
+import { AtlasWorld, InMemoryAtlasServiceAccounts } from '../../support/fake-atlas.js';
+import { FixedClock } from '../../support/fixed-clock.js';
+import { InMemorySecretStore } from '../../support/in-memory-secret-store.js';
+import { RecordingLogger } from '../../support/recording-logger.js';
+import { RecordingRotationEventPublisher } from '../../support/recording-publisher.js';
+
+const MESSAGE_ID = '9c3b2a10-0000-4000-8000-000000000001';
+const POLICY: RetryPolicy = { backoffBaseSeconds: 30, backoffMaxSeconds: 900, maxReceiveCount: 3 };
+
+function aProcessor(options: { managed?: boolean } = {}) {
+  const clock = new FixedClock();
+  const world = new AtlasWorld(() => clock.now());
+  const store = new InMemorySecretStore();
+  seedManagedSecret(
+    store,
+    world,
+    options.managed === false ? { tags: { 'atlas-rotator:managed': 'false' } } : {},
+  );
+  const atlas = new InMemoryAtlasServiceAccounts(world);
+  const logger = new RecordingLogger();
+  const publisher = new RecordingRotationEventPublisher();
+  const rotate = new RotateSecret(store, atlas, clock, logger, aSettings({ verifyRetryDelaysMs: [] }));
+  const processor = new RotationMessageProcessor(
+    new HandleRotationRequest(rotate, publisher, new KeyedSerializer()),
+    new RejectRotationRequest(publisher, clock),
+    logger,
+    POLICY,
+  );
+  return { processor, publisher, atlas, store };
+}
+
+const request = (fields: Record<string, unknown> = {}) =>
+  JSON.stringify({ secretId: SECRET_NAME, requestId: 'change-42', ...fields });
+
+describe('RotationMessageProcessor', () => {
+  it('deletes the message once the rotation completed and its event was accepted', async () => {
+    const { processor, publisher } = aProcessor();
+
+    const decision = await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 2 });
+
+    expect(decision).toEqual({ kind: 'delete' });
+    expect(publisher.events).toHaveLength(1);
+    expect(publisher.events[0]?.detailType).toBe('Atlas Secret Rotation Completed');
+    expect(publisher.events[0]?.resources).toEqual([SECRET_ARN]);
+    expect(publisher.events[0]?.detail).toMatchObject({
+      requestId: 'change-42',
+      attempts: 2,
+      schemaVersion: 1,
+    });
+  });
+
+  it('publishes one final INVALID_REQUEST failure for a malformed message and deletes it', async () => {
+    const { processor, publisher } = aProcessor();
+
+    const decision = await processor.process({ messageId: MESSAGE_ID, body: '{nope', receiveCount: 1 });
+
+    expect(decision).toEqual({ kind: 'delete' });
+    const detail = publisher.events[0]?.detail as RotationFailedDetail;
+    expect(detail).toMatchObject({
+      errorCode: 'INVALID_REQUEST',
+      stage: 'request',
+      final: true,
+      retryable: false,
+      requestId: MESSAGE_ID,
+    });
+    expect(publisher.events[0]?.resources).toEqual([]);
+  });
+
+  it('publishes a final failure for a permanent error and deletes the message', async () => {
+    const { processor, publisher } = aProcessor({ managed: false });
+
+    const decision = await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 1 });
+
+    expect(decision).toEqual({ kind: 'delete' });
+    expect(publisher.events.map((e) => (e.detail as RotationFailedDetail).errorCode)).toEqual([
+      'SECRET_NOT_MANAGED',
+    ]);
+  });
+
+  it('leaves a retryable failure for redelivery with a growing backoff and publishes nothing', async () => {
+    const { processor, publisher, atlas } = aProcessor();
+    atlas.failOn(
+      'token',
+      new AtlasApiError('ATLAS_UNAVAILABLE', 'Atlas 503', true, 503, 'SERVICE_UNAVAILABLE'),
+    );
+
+    const decision = await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 2 });
+
+    expect(decision).toEqual({ kind: 'retry', visibilityTimeoutSeconds: 60 });
+    expect(publisher.events).toEqual([]);
+  });
+
+  it('says final on the last attempt and lets the redrive policy take the message', async () => {
+    const { processor, publisher, atlas } = aProcessor();
+    atlas.failOn(
+      'token',
+      new AtlasApiError('ATLAS_UNAVAILABLE', 'Atlas 503', true, 503, 'SERVICE_UNAVAILABLE'),
+    );
+
+    const decision = await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 3 });
+
+    expect(decision).toEqual({ kind: 'release' });
+    expect(publisher.events[0]?.detail).toMatchObject({
+      errorCode: 'ATLAS_UNAVAILABLE',
+      retryable: true,
+      final: true,
+      attempts: 3,
+      atlasStatus: 503,
+    });
+  });
+
+  it('does not acknowledge a completion whose event was refused, and reports it again on redelivery', async () => {
+    const { processor, publisher, atlas } = aProcessor();
+    publisher.failNext();
+
+    const first = await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 1 });
+    expect(first.kind).toBe('retry');
+    expect(publisher.events).toEqual([]);
+
+    const callsBefore = atlas.calls.length;
+    const second = await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 2 });
+    expect(second).toEqual({ kind: 'delete' });
+    expect(atlas.calls.length).toBe(callsBefore);
+    expect((publisher.events[0]?.detail as RotationCompletedDetail).attempts).toBe(2);
+  });
+
+  it('turns a duplicate request into the same rotation: the same rotationId, one Atlas secret created', async () => {
+    const { processor, publisher, atlas } = aProcessor();
+
+    await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 1 });
+    await processor.process({
+      messageId: 'another-message-id-0000000000000000',
+      body: request(),
+      receiveCount: 1,
+    });
+
+    const ids = publisher.events.map((e) => (e.detail as RotationCompletedDetail).rotationId);
+    expect(ids).toHaveLength(2);
+    expect(new Set(ids).size).toBe(1);
+    expect(atlas.calls.filter((c) => c.op === 'create')).toHaveLength(1);
+  });
+});
+
+describe('backoffSeconds', () => {
+  it('doubles per attempt from the base and stops at the maximum', () => {
+    expect([1, 2, 3, 4, 5, 6].map((n) => backoffSeconds(n, POLICY))).toEqual([30, 60, 120, 240, 480, 900]);
+    expect(backoffSeconds(100, POLICY)).toBe(900);
+  });
+});
