@@ -151,14 +151,16 @@ describe('atlas-rotator rotate', () => {
 });
 
 describe('the embedded default (demo)', () => {
-  it('rotates a demo secret on the local endpoints and shows stages and ids, never a value', async () => {
+  it('runs the worker, puts a request on the bus and shows the completed event, never a value', async () => {
     const run = await cli(['demo'], {});
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('Before:');
     expect(run.stdout).toContain('After:');
     expect(run.stdout).toMatch(/AWSCURRENT/);
     expect(run.stdout).toMatch(/AWSPREVIOUS/);
-    expect(run.stdout).toContain('"status": "completed"');
+    expect(run.stdout).toContain('Request put on the bus (Atlas Secret Rotation Requested)');
+    expect(run.stdout).toContain('Event out (Atlas Secret Rotation Completed)');
+    expect(run.stdout).toContain('"schemaVersion": 1');
     expect(`${run.stdout}${run.stderr}`).not.toMatch(/mdb_sa_sk_[A-Za-z0-9_-]{8}/);
   });
 });
