@@ -5,13 +5,16 @@ export interface FieldViolation {
   readonly description: string;
 }
 
-/** Atlas `ApiError` (facts sheet §4.1). `parameters` stays empty: the spec types its items as objects. */
+/**
+ * Atlas `ApiError` (facts sheet §4.1). On the v2 API `parameters` stays empty (the spec types its items as
+ * objects); the v1.0 API puts positional values there, as Cloud Manager does.
+ */
 export interface ApiErrorBody {
   readonly error: number;
   readonly errorCode: string;
   readonly detail: string;
   readonly reason: string;
-  readonly parameters: readonly object[];
+  readonly parameters: readonly unknown[];
   readonly badRequestDetail?: { readonly fields: readonly FieldViolation[] };
 }
 

@@ -6,19 +6,22 @@ import { apiError, defaultFaultError } from './api-error.js';
 import { atlasTimestamp } from './atlas-timestamp.js';
 import { type Authorization, parseAuthorization } from './authorization-header.js';
 import {
+  type ApiKeyCredentials,
   CONTROL_PREFIX,
   handleControl,
   type ServiceAccountSnapshot,
   type SimulatorControl,
 } from './control-endpoints.js';
+import { DEFAULT_DIGEST_NONCE_TTL_SECONDS, DigestAuthenticator } from './digest-auth.js';
 import { FaultInjector, type FaultRule } from './fault-rule.js';
 import { emptyResult, type HttpResult, jsonResult } from './http-result.js';
 import { handleOAuth, OAUTH_PREFIX } from './oauth-endpoints.js';
+import { handlePublicApi, PUBLIC_API_PREFIX } from './public-api-endpoints.js';
 import type { RequestLogEntry } from './request-log-entry.js';
 import type { SimulatorRequest } from './simulator-request.js';
-import { SimulatorStore } from './simulator-store.js';
+import { type ServiceAccountRecord, SimulatorStore } from './simulator-store.js';
 
-export type { ServiceAccountSnapshot } from './control-endpoints.js';
+export type { ApiKeyCredentials, ServiceAccountSnapshot } from './control-endpoints.js';
 export type { FaultRule } from './fault-rule.js';
 export type { RequestLogEntry } from './request-log-entry.js';
 
@@ -29,6 +32,8 @@ export interface AtlasSimulatorOptions {
   now?: () => Date;
   /** Lifetime of minted access tokens (facts sheet §1.1: 1 hour). */
   tokenTtlSeconds?: number;
+  /** How long an HTTP Digest nonce stays usable before it earns `stale=true` (undocumented; default 300). */
+  digestNonceTtlSeconds?: number;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -67,36 +72,68 @@ function faultResult(rule: FaultRule & { status: number }): HttpResult {
 }
 
 /**
- * Behaviour the real API leaves undocumented, as chosen here (details beside each piece of code):
- * - check order on the Admin API: bearer token (401) -> operation (404) -> version (406) -> org/role (404/403)
- *   -> SA (404) -> body (400) -> concurrent create (409) -> two-secret limit (400 SERVICE_ACCOUNT_MAX_SECRETS_EXCEEDED);
- * - a token works only in its SA's org: 404 RESOURCE_NOT_FOUND for an unknown org, 403 USER_UNAUTHORIZED for a
- *   foreign org or a missing ORG_OWNER; all not-found cases use RESOURCE_NOT_FOUND;
+ * An in-process, real-HTTP stand-in for the parts of MongoDB Atlas, Cloud Manager and Ops Manager the rotator
+ * uses. It shares no code with the service's Atlas adapter on purpose, and imports nothing but node built-ins.
+ *
+ * What it serves (any Host: it never assumes cloud.mongodb.com, so the same class is Atlas, Cloud Manager or,
+ * started a second time, "Ops Manager at a non-default origin" — tests start a second instance for that):
+ * - OAuth 2.0 `POST /api/oauth/token` and `/api/oauth/revoke` (client credentials of service accounts only;
+ *   programmatic API keys never mint tokens);
+ * - Atlas Admin API v2 (`/api/atlas/v2`, versioned Accept `2024-08-05`): for org-level (`/orgs/{orgId}`) and
+ *   project-level (`/groups/{groupId}`) service accounts, list, get (with masked `secrets[]`), create secret
+ *   (201, plain value once) and delete secret (204); `GET /orgs/{orgId}/settings` (`2023-01-01`);
+ * - the Cloud Manager / Ops Manager public API v1.0 (`/api/public/v1.0`, plain JSON, Accept ignored): the
+ *   same four operations at `/orgs/{ORG-ID}/serviceAccounts…` and `/groups/{PROJECT-ID}/serviceAccounts…`,
+ *   with `pageNum`, `itemsPerPage` (1..500), `pretty` and `envelope`;
+ * - authentication on both APIs: a service account's bearer token, or an API key over HTTP Digest (RFC 7616,
+ *   MD5, qop=auth, realm "MMS Public API"; nonces issued here, expiring, each nc accepted once);
+ * - fault injection, a request log that never holds a secret, key or token, and the `/__simulator/` control
+ *   surface (control-endpoints.ts) for out-of-process use.
+ *
+ * Behaviour the real APIs leave undocumented, as chosen here (details beside each piece of code):
+ * - check order on the v2 API: authentication (401) -> operation (404) -> version (406) -> org/project and role
+ *   (404/403) -> SA (404) -> body (400) -> concurrent create (409) -> two-secret limit
+ *   (400 SERVICE_ACCOUNT_MAX_SECRETS_EXCEEDED); on v1.0 the same, with `pageNum`/`itemsPerPage` (400
+ *   INVALID_QUERY_PARAMETER) in place of the version;
+ * - a principal works only in its own org: 404 RESOURCE_NOT_FOUND for an unknown org or project, 403
+ *   USER_UNAUTHORIZED for a foreign one or a missing role; all not-found cases use RESOURCE_NOT_FOUND;
+ * - roles: org paths read with any org role and write with ORG_OWNER (v1.0 also ORG_USER_ADMIN); project paths
+ *   read with any role in the project, ORG_READ_ONLY or ORG_OWNER, and write with GROUP_OWNER there or ORG_OWNER;
+ *   a project-level SA is an ORG_MEMBER of the parent org and appears on the org paths too, showing its org
+ *   roles there and its project roles on the project paths;
+ * - project-level secrets use the parent org's expiry bounds (8..maxServiceAccountSecretValidityInHours) on v2;
+ *   v1.0 uses Cloud Manager's fixed 8..8766 and also takes a numeric string; v1.0 validation errors are
+ *   400 INVALID_ATTRIBUTE with the field as the single positional parameter;
+ * - v1.0 errors drop `badRequestDetail`; the 201 of v1.0 is exactly `{id, secret, createdAt, expiresAt}`;
+ * - every 401 of either API carries a Digest challenge with a fresh nonce; `stale=true` only when the digest
+ *   was right but its nonce expired; a replayed nc, an unknown nonce, a wrong uri/realm/algorithm/qop is a plain 401;
+ * - list `links` are absolute URLs on `http://` + the request's Host, with `self`, `previous`, `next`;
  * - the 101st active token of an SA: 429 MAX_ACTIVE_ACCESS_TOKENS_EXCEEDED (ApiError) with Retry-After;
  * - revoking an unknown or another client's token is a silent 200 (RFC 7009); `token_type_hint` is ignored;
  * - lastUsedAt is stamped when a secret mints a token; maskedSecretValue is `mdb_sa_sk_...` + the last 4 chars;
- * - `envelope=true` wraps bodies as {status, content} without changing the HTTP status; 204 stays empty;
- *   `pretty` also applies to the OAuth endpoints, `envelope` only to the Admin API;
+ * - `envelope=true` wraps single bodies (errors too) as {status, content} and adds `status` to lists, without
+ *   changing the HTTP status; 204 stays empty; `pretty` also applies to the OAuth endpoints, `envelope` not;
  * - timestamps are whole seconds; access tokens are opaque strings, not JWTs.
- */
-/**
- * An in-process, real-HTTP stand-in for the parts of MongoDB Atlas the rotator uses: the OAuth token and
- * revoke endpoints, get-service-account, create/delete-secret and org settings of the Admin API v2, with
- * fault injection and a request log. It shares no code with the service's Atlas adapter on purpose.
  */
 export class AtlasSimulator implements SimulatorControl {
   readonly baseUrl: string;
   readonly #server: Server;
   readonly #store: SimulatorStore;
   readonly #now: () => Date;
+  readonly #digest: DigestAuthenticator;
   readonly #faults = new FaultInjector();
   readonly #shutdown = new AbortController();
   #requests: RequestLogEntry[] = [];
 
-  private constructor(server: Server, store: SimulatorStore, now: () => Date) {
+  private constructor(server: Server, store: SimulatorStore, now: () => Date, digestNonceTtlSeconds: number) {
     this.#server = server;
     this.#store = store;
     this.#now = now;
+    this.#digest = new DigestAuthenticator(
+      now,
+      digestNonceTtlSeconds,
+      (publicKey) => store.apiKey(publicKey)?.privateKey,
+    );
     this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 
@@ -115,7 +152,12 @@ export class AtlasSimulator implements SimulatorControl {
         resolve();
       });
     });
-    simulator = new AtlasSimulator(server, store, now);
+    simulator = new AtlasSimulator(
+      server,
+      store,
+      now,
+      options.digestNonceTtlSeconds ?? DEFAULT_DIGEST_NONCE_TTL_SECONDS,
+    );
     return simulator;
   }
 
@@ -125,15 +167,40 @@ export class AtlasSimulator implements SimulatorControl {
     return { orgId: this.#store.createOrg(options).orgId };
   }
 
+  /** Seeding: a project (group) of the org. */
+  createProject(orgId: string, options: { projectId?: string } = {}): { projectId: string } {
+    return { projectId: this.#store.createProject(orgId, options).projectId };
+  }
+
+  /**
+   * Seeding: an org-level service account (default roles ['ORG_OWNER']) or, with `projectId`, a project-level
+   * one: ORG_MEMBER of the org (`roles` overrides) and `projectRoles` (default ['GROUP_OWNER']) in the project.
+   */
   createServiceAccount(
     orgId: string,
-    options: { name?: string; roles?: string[]; secretExpiresAfterHours?: number } = {},
+    options: {
+      name?: string;
+      roles?: string[];
+      projectId?: string;
+      projectRoles?: string[];
+      secretExpiresAfterHours?: number;
+    } = {},
   ): { clientId: string; secretId: string; secret: string } {
     const { account, secret } = this.#store.createServiceAccount(orgId, options);
     return { clientId: account.clientId, secretId: secret.id, secret: secret.value };
   }
 
-  /** Seeding: bypasses the two-secret limit, the expiry bounds and the 7-day shortening. */
+  /**
+   * Seeding: a programmatic API key for HTTP Digest. Without `projectId`, `roles` are org roles (default
+   * ['ORG_OWNER']); with it, project roles in that project (default ['GROUP_OWNER']) and the key is an ORG_MEMBER.
+   * `publicKey` is 8 lower-case letters and `privateKey` a UUID, as Atlas's look.
+   */
+  createApiKey(orgId: string, options: { roles?: string[]; projectId?: string } = {}): ApiKeyCredentials {
+    const key = this.#store.createApiKey(orgId, options);
+    return { publicKey: key.publicKey, privateKey: key.privateKey };
+  }
+
+  /** Seeding, for org- and project-level accounts alike: bypasses the two-secret limit, the expiry bounds and the 7-day shortening. */
   addSecret(
     orgId: string,
     clientId: string,
@@ -143,8 +210,19 @@ export class AtlasSimulator implements SimulatorControl {
     return { id: secret.id, secret: secret.value };
   }
 
+  /** Any service account of the org, org-level or project-level. */
   serviceAccount(orgId: string, clientId: string): ServiceAccountSnapshot | undefined {
-    const account = this.#store.serviceAccount(orgId, clientId);
+    return this.#snapshot(this.#store.serviceAccount(orgId, clientId));
+  }
+
+  /** A service account that holds a role in the project. */
+  projectServiceAccount(projectId: string, clientId: string): ServiceAccountSnapshot | undefined {
+    const project = this.#store.project(projectId);
+    const account = project === undefined ? undefined : this.#store.serviceAccount(project.orgId, clientId);
+    return account?.projectRoles.has(projectId) === true ? this.#snapshot(account) : undefined;
+  }
+
+  #snapshot(account: ServiceAccountRecord | undefined): ServiceAccountSnapshot | undefined {
     if (account === undefined) return undefined;
     return {
       clientId: account.clientId,
@@ -212,6 +290,7 @@ export class AtlasSimulator implements SimulatorControl {
     const at = this.#now().toISOString();
     // Taken on arrival: a request that deletes the secret behind its own token still shows who made it.
     const clientId = this.#clientIdOf(authorization);
+    const publicKey = authorization.scheme === 'digest' ? authorization.params.get('username') : undefined;
     const log = (status: number, dropped?: 'before' | 'after'): void => {
       const entry: RequestLogEntry = {
         method,
@@ -220,6 +299,7 @@ export class AtlasSimulator implements SimulatorControl {
         accept,
         auth: authorization.scheme,
         clientId,
+        ...(publicKey === undefined ? {} : { publicKey }),
         at,
         ...(dropped === undefined ? {} : { dropped }),
       };
@@ -257,6 +337,8 @@ export class AtlasSimulator implements SimulatorControl {
     const simulatorRequest: SimulatorRequest = {
       method,
       path,
+      target: request.url ?? '/',
+      host: header(request, 'host') ?? '127.0.0.1',
       query: url.searchParams,
       accept,
       contentType: header(request, 'content-type'),
@@ -280,7 +362,10 @@ export class AtlasSimulator implements SimulatorControl {
   #route(request: SimulatorRequest): Promise<HttpResult> {
     if (request.path.startsWith(OAUTH_PREFIX)) return handleOAuth(request, this.#store);
     if (request.path === ADMIN_API_PREFIX || request.path.startsWith(`${ADMIN_API_PREFIX}/`)) {
-      return handleAdminApi(request, this.#store);
+      return handleAdminApi(request, this.#store, this.#digest);
+    }
+    if (request.path === PUBLIC_API_PREFIX || request.path.startsWith(`${PUBLIC_API_PREFIX}/`)) {
+      return handlePublicApi(request, this.#store, this.#digest);
     }
     return Promise.resolve(
       jsonResult(404, apiError(404, 'RESOURCE_NOT_FOUND', `Cannot find resource ${request.path}.`)),

@@ -14,19 +14,33 @@ export interface ServiceAccountSnapshot {
   }[];
 }
 
+export interface ApiKeyCredentials {
+  readonly publicKey: string;
+  readonly privateKey: string;
+}
+
 /** What the HTTP control surface drives: the same operations AtlasSimulator offers in-process. */
 export interface SimulatorControl {
   createOrg(options?: { orgId?: string; maxServiceAccountSecretValidityInHours?: number }): { orgId: string };
+  createProject(orgId: string, options?: { projectId?: string }): { projectId: string };
   createServiceAccount(
     orgId: string,
-    options?: { name?: string; roles?: string[]; secretExpiresAfterHours?: number },
+    options?: {
+      name?: string;
+      roles?: string[];
+      projectId?: string;
+      projectRoles?: string[];
+      secretExpiresAfterHours?: number;
+    },
   ): { clientId: string; secretId: string; secret: string };
+  createApiKey(orgId: string, options?: { roles?: string[]; projectId?: string }): ApiKeyCredentials;
   addSecret(
     orgId: string,
     clientId: string,
     options?: { createdAt?: Date; expiresAt?: Date },
   ): { id: string; secret: string };
   serviceAccount(orgId: string, clientId: string): ServiceAccountSnapshot | undefined;
+  projectServiceAccount(projectId: string, clientId: string): ServiceAccountSnapshot | undefined;
   injectFault(rule: FaultRule): void;
   clearFaults(): void;
   readonly requests: readonly RequestLogEntry[];
@@ -47,6 +61,18 @@ function optional<T>(value: unknown, kind: 'string' | 'number', name: string): T
   if (value === undefined || value === null) return undefined;
   if (typeof value !== kind) throw new Error(`${name} must be a ${kind}`);
   return value as T;
+}
+
+function optionalStrings(value: unknown, name: string): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!(Array.isArray(value) && value.every((r) => typeof r === 'string'))) {
+    throw new Error(`${name} must be an array of strings`);
+  }
+  return value as string[];
+}
+
+function snapshotResult(snapshot: ServiceAccountSnapshot | undefined, missing: string): HttpResult {
+  return snapshot === undefined ? jsonResult(404, { message: missing }) : jsonResult(200, snapshot);
 }
 
 function optionalDate(value: unknown, name: string): Date | undefined {
@@ -125,13 +151,11 @@ const ROUTES: readonly ControlRoute[] = [
     new RegExp(`^orgs/${SEGMENT}/serviceAccounts$`),
     ([orgId = ''], body, control) => {
       const json = parseObject(body);
-      const roles = json.roles;
-      if (roles !== undefined && !(Array.isArray(roles) && roles.every((r) => typeof r === 'string'))) {
-        throw new Error('roles must be an array of strings');
-      }
       const options = withoutUndefined({
         name: optional<string>(json.name, 'string', 'name'),
-        roles: roles as string[] | undefined,
+        roles: optionalStrings(json.roles, 'roles'),
+        projectId: optional<string>(json.projectId, 'string', 'projectId'),
+        projectRoles: optionalStrings(json.projectRoles, 'projectRoles'),
         secretExpiresAfterHours: optional<number>(
           json.secretExpiresAfterHours,
           'number',
@@ -144,12 +168,43 @@ const ROUTES: readonly ControlRoute[] = [
   [
     'GET',
     new RegExp(`^orgs/${SEGMENT}/serviceAccounts/${SEGMENT}$`),
-    ([orgId = '', clientId = ''], _body, control) => {
-      const snapshot = control.serviceAccount(orgId, clientId);
-      return snapshot === undefined
-        ? jsonResult(404, { message: `service account ${clientId} not found in org ${orgId}` })
-        : jsonResult(200, snapshot);
+    ([orgId = '', clientId = ''], _body, control) =>
+      snapshotResult(
+        control.serviceAccount(orgId, clientId),
+        `service account ${clientId} not found in org ${orgId}`,
+      ),
+  ],
+  [
+    'POST',
+    new RegExp(`^orgs/${SEGMENT}/projects$`),
+    ([orgId = ''], body, control) => {
+      const json = parseObject(body);
+      const options = withoutUndefined({
+        projectId: optional<string>(json.projectId, 'string', 'projectId'),
+      });
+      return jsonResult(201, control.createProject(orgId, options));
     },
+  ],
+  [
+    'POST',
+    new RegExp(`^orgs/${SEGMENT}/apiKeys$`),
+    ([orgId = ''], body, control) => {
+      const json = parseObject(body);
+      const options = withoutUndefined({
+        roles: optionalStrings(json.roles, 'roles'),
+        projectId: optional<string>(json.projectId, 'string', 'projectId'),
+      });
+      return jsonResult(201, control.createApiKey(orgId, options));
+    },
+  ],
+  [
+    'GET',
+    new RegExp(`^projects/${SEGMENT}/serviceAccounts/${SEGMENT}$`),
+    ([projectId = '', clientId = ''], _body, control) =>
+      snapshotResult(
+        control.projectServiceAccount(projectId, clientId),
+        `service account ${clientId} not found in project ${projectId}`,
+      ),
   ],
   [
     'POST',
@@ -176,7 +231,10 @@ function route(method: string, path: string, body: string, control: SimulatorCon
 }
 
 /**
- * The out-of-process control surface. Bad input answers 400 `{message}`. These requests bypass faults and the
+ * The out-of-process control surface: `POST orgs`, `POST orgs/{orgId}/projects`, `POST orgs/{orgId}/serviceAccounts`
+ * (`projectId`/`projectRoles` for a project-level one), `POST orgs/{orgId}/apiKeys`,
+ * `POST orgs/{orgId}/serviceAccounts/{clientId}/secrets`, `GET orgs/{orgId}/serviceAccounts/{clientId}`,
+ * `GET projects/{projectId}/serviceAccounts/{clientId}`, `POST|DELETE faults`, `GET|DELETE requests`. Bad input answers 400 `{message}`. These requests bypass faults and the
  * request log, so a test's fault rules and log assertions see only the traffic under test.
  */
 export function handleControl(

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 
 /** 24 lower-case hex digits, the shape of Atlas org, project and secret ids (facts sheet §2.8). */
 export function newObjectId(): string {
@@ -28,4 +28,14 @@ export function maskSecretValue(secret: string): string {
 /** Opaque bearer token. Real Atlas tokens are JWTs; nothing in the API contract lets a client rely on that. */
 export function newAccessToken(): string {
   return randomBytes(32).toString('base64url');
+}
+
+/** A programmatic API key's public half: 8 lower-case letters, as Atlas shows them. */
+export function newPublicKey(): string {
+  return Array.from({ length: 8 }, () => String.fromCharCode(97 + randomInt(26))).join('');
+}
+
+/** A programmatic API key's private half: a UUID, as Atlas shows them. */
+export function newPrivateKey(): string {
+  return randomUUID();
 }

@@ -11,6 +11,8 @@ export interface RequestLogEntry {
   readonly auth: AuthScheme;
   /** From Basic credentials (as claimed) or from a bearer token the simulator issued (alive or dead). */
   readonly clientId: string | undefined;
+  /** The API key a Digest request names (as claimed, like Basic's clientId); only on Digest requests. */
+  readonly publicKey?: string;
   /** When the request arrived, ISO 8601, by the simulator's clock. */
   readonly at: string;
   /** Set when a fault destroyed the connection instead of answering. */

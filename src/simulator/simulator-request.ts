@@ -4,6 +4,10 @@ import type { Authorization } from './authorization-header.js';
 export interface SimulatorRequest {
   readonly method: string;
   readonly path: string;
+  /** The request-target exactly as received (path and query): what a Digest `uri` must equal. */
+  readonly target: string;
+  /** The Host header (default `127.0.0.1`): responses that carry URLs use it, so any origin works. */
+  readonly host: string;
   readonly query: URLSearchParams;
   readonly accept: string | undefined;
   readonly contentType: string | undefined;

@@ -1,5 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
-import { newAccessToken, newClientId, newObjectId, newSecretValue, OBJECT_ID } from './identifiers.js';
+import {
+  newAccessToken,
+  newClientId,
+  newObjectId,
+  newPrivateKey,
+  newPublicKey,
+  newSecretValue,
+  OBJECT_ID,
+} from './identifiers.js';
 
 /** Facts sheet §2.5: "Secrets per MongoDB Atlas service account: 2". Expired secrets still count. */
 export const MAX_SECRETS_PER_SERVICE_ACCOUNT = 2;
@@ -20,12 +28,24 @@ export interface SecretRecord {
   lastUsedAt: Date | null;
 }
 
-export interface ServiceAccountRecord {
-  readonly clientId: string;
+/**
+ * Who a request acts as, once authenticated: a service account (bearer token) or a programmatic API key
+ * (HTTP Digest). Both belong to one org, hold org roles there, and may hold project roles per project.
+ */
+export interface Principal {
   readonly orgId: string;
+  /** Org roles, e.g. ORG_OWNER, ORG_MEMBER. */
+  readonly roles: readonly string[];
+  /** Project roles by projectId, e.g. GROUP_OWNER, GROUP_READ_ONLY. */
+  readonly projectRoles: ReadonlyMap<string, readonly string[]>;
+}
+
+export interface ServiceAccountRecord extends Principal {
+  readonly clientId: string;
+  /** The project a project-level service account was created in; null for an org-level one. */
+  readonly projectId: string | null;
   readonly name: string;
   readonly description: string;
-  readonly roles: readonly string[];
   readonly createdAt: Date;
   readonly secrets: SecretRecord[];
   /** Set while a create-secret request holds the SA; a second one meanwhile gets 409 (facts sheet §2.5). */
@@ -35,7 +55,19 @@ export interface ServiceAccountRecord {
 export interface OrgRecord {
   readonly orgId: string;
   readonly maxServiceAccountSecretValidityInHours: number;
+  /** Every service account of the org, org-level and project-level alike (a project SA is an org member). */
   readonly serviceAccounts: Map<string, ServiceAccountRecord>;
+}
+
+export interface ProjectRecord {
+  readonly projectId: string;
+  readonly orgId: string;
+}
+
+/** A programmatic API key: authenticates with HTTP Digest only, never mints OAuth tokens. */
+export interface ApiKeyRecord extends Principal {
+  readonly publicKey: string;
+  readonly privateKey: string;
 }
 
 interface TokenRecord {
@@ -68,6 +100,8 @@ export class SimulatorStore {
   readonly #now: () => Date;
   readonly #tokenTtlSeconds: number;
   readonly #orgs = new Map<string, OrgRecord>();
+  readonly #projects = new Map<string, ProjectRecord>();
+  readonly #apiKeys = new Map<string, ApiKeyRecord>();
   readonly #accountsByClientId = new Map<string, ServiceAccountRecord>();
   readonly #tokens = new Map<string, TokenRecord>();
 
@@ -88,7 +122,7 @@ export class SimulatorStore {
   createOrg(options: { orgId?: string; maxServiceAccountSecretValidityInHours?: number } = {}): OrgRecord {
     const orgId = options.orgId ?? newObjectId();
     if (!OBJECT_ID.test(orgId)) throw new Error(`orgId must be 24 lower-case hex digits: ${orgId}`);
-    if (this.#orgs.has(orgId)) throw new Error(`org ${orgId} already exists`);
+    if (this.#orgs.has(orgId) || this.#projects.has(orgId)) throw new Error(`org ${orgId} already exists`);
     const max = options.maxServiceAccountSecretValidityInHours ?? DEFAULT_MAX_SECRET_VALIDITY_HOURS;
     if (
       !Number.isInteger(max) ||
@@ -110,24 +144,62 @@ export class SimulatorStore {
     return this.#orgs.get(orgId)?.serviceAccounts.get(clientId);
   }
 
-  /** Seeding: bypasses the request validation of the real create-SA endpoint, but creates the first secret like it. */
+  createProject(orgId: string, options: { projectId?: string } = {}): ProjectRecord {
+    this.#requireOrg(orgId);
+    const projectId = options.projectId ?? newObjectId();
+    if (!OBJECT_ID.test(projectId))
+      throw new Error(`projectId must be 24 lower-case hex digits: ${projectId}`);
+    if (this.#projects.has(projectId) || this.#orgs.has(projectId)) {
+      throw new Error(`project ${projectId} already exists`);
+    }
+    const project: ProjectRecord = { projectId, orgId };
+    this.#projects.set(projectId, project);
+    return project;
+  }
+
+  project(projectId: string): ProjectRecord | undefined {
+    return this.#projects.get(projectId);
+  }
+
+  /** The service accounts that hold a role in the project (the project's members), in creation order. */
+  projectServiceAccounts(project: ProjectRecord): ServiceAccountRecord[] {
+    const org = this.#requireOrg(project.orgId);
+    return [...org.serviceAccounts.values()].filter((a) => a.projectRoles.has(project.projectId));
+  }
+
+  /**
+   * Seeding: bypasses the request validation of the real create-SA endpoint, but creates the first secret like it.
+   * With `projectId` the account is project-level: org role ORG_MEMBER (the spec: "automatically added as an
+   * Organization Member") and `projectRoles` (default GROUP_OWNER, so that it can rotate itself) in that project.
+   */
   createServiceAccount(
     orgId: string,
     options: {
       name?: string;
       description?: string;
       roles?: readonly string[];
+      projectId?: string;
+      projectRoles?: readonly string[];
       secretExpiresAfterHours?: number;
     } = {},
   ): { account: ServiceAccountRecord; secret: SecretRecord } {
     const org = this.#requireOrg(orgId);
+    const projectId = options.projectId ?? null;
+    if (projectId !== null) this.#requireProjectOf(orgId, projectId);
+    if (projectId === null && options.projectRoles !== undefined) {
+      throw new Error('projectRoles need a projectId');
+    }
     const createdAt = this.timestamp();
     const account: ServiceAccountRecord = {
       clientId: newClientId(),
       orgId,
+      projectId,
       name: options.name ?? 'rotated-service-account',
       description: options.description ?? 'Seeded by the Atlas simulator',
-      roles: [...(options.roles ?? ['ORG_OWNER'])],
+      roles: [...(options.roles ?? (projectId === null ? ['ORG_OWNER'] : ['ORG_MEMBER']))],
+      projectRoles: new Map(
+        projectId === null ? [] : [[projectId, [...(options.projectRoles ?? ['GROUP_OWNER'])]]],
+      ),
       createdAt,
       secrets: [],
       createInFlight: false,
@@ -157,6 +229,40 @@ export class SimulatorStore {
     const secret = this.#newSecret(createdAt, expiresAt);
     account.secrets.push(secret);
     return secret;
+  }
+
+  /**
+   * Seeding: a programmatic API key of the org. Without `projectId`, `roles` are org roles (default ORG_OWNER);
+   * with it, `roles` are project roles in that project (default GROUP_OWNER) and the key is an ORG_MEMBER.
+   */
+  createApiKey(orgId: string, options: { roles?: readonly string[]; projectId?: string } = {}): ApiKeyRecord {
+    this.#requireOrg(orgId);
+    let publicKey = newPublicKey();
+    while (this.#apiKeys.has(publicKey)) publicKey = newPublicKey();
+    const projectId = options.projectId;
+    if (projectId !== undefined) this.#requireProjectOf(orgId, projectId);
+    const key: ApiKeyRecord =
+      projectId === undefined
+        ? {
+            publicKey,
+            privateKey: newPrivateKey(),
+            orgId,
+            roles: [...(options.roles ?? ['ORG_OWNER'])],
+            projectRoles: new Map(),
+          }
+        : {
+            publicKey,
+            privateKey: newPrivateKey(),
+            orgId,
+            roles: ['ORG_MEMBER'],
+            projectRoles: new Map([[projectId, [...(options.roles ?? ['GROUP_OWNER'])]]]),
+          };
+    this.#apiKeys.set(publicKey, key);
+    return key;
+  }
+
+  apiKey(publicKey: string): ApiKeyRecord | undefined {
+    return this.#apiKeys.get(publicKey);
   }
 
   /** A live (unexpired) secret of the named SA whose value matches, or undefined. */
@@ -241,6 +347,14 @@ export class SimulatorStore {
     for (const [value, token] of this.#tokens) {
       if (!this.#isAlive(token)) this.#tokens.delete(value);
     }
+  }
+
+  #requireProjectOf(orgId: string, projectId: string): ProjectRecord {
+    const project = this.#projects.get(projectId);
+    if (project === undefined) throw new Error(`project ${projectId} not found`);
+    if (project.orgId !== orgId)
+      throw new Error(`project ${projectId} belongs to org ${project.orgId}, not ${orgId}`);
+    return project;
   }
 
   #requireOrg(orgId: string): OrgRecord {
