@@ -36,6 +36,7 @@ import {
   isAllowedAdminSecret,
   isManaged,
   type RotationMetadata,
+  resolveOrigin,
   rotationMetadataFrom,
   TAG_CREATE_INTENT,
   TAG_ROTATION,
@@ -60,6 +61,12 @@ export interface RotateSecretSettings {
   readonly verifyRetryDelaysMs: readonly number[];
   /** Clock skew allowed between this host and Atlas when recognising a crashed create's orphan. */
   readonly orphanSkewMs: number;
+  /** Where credentials may be sent: the default origin, and the allow-list for origins named by a secret. */
+  readonly origins: {
+    readonly defaultBaseUrl: string;
+    readonly allowedBaseUrls: readonly string[];
+    readonly allowInsecureHttp: boolean;
+  };
 }
 
 export interface RotateSecretCommand {
@@ -252,7 +259,10 @@ export class RotateSecret {
     const arn = rotation.description.arn;
     const current = await this.readCurrent(rotation, storedNewCredential);
     const target: AtlasTarget = {
+      baseUrl: resolveOrigin(rotation.metadata, this.settings.origins),
+      flavor: rotation.metadata.apiFlavor,
       orgId: current.credential.orgId,
+      projectId: current.credential.projectId,
       clientId: current.credential.clientId,
       apiVersion: rotation.metadata.apiVersion,
     };
@@ -461,7 +471,7 @@ export class RotateSecret {
     } catch (error) {
       // A 400 created nothing, so asking again is safe: Atlas refuses lifetimes above the org's maximum.
       if (!(error instanceof AtlasApiError) || error.code !== 'ATLAS_BAD_REQUEST') throw error;
-      const max = await this.atlas.maxSecretValidityHours(target.orgId, acting);
+      const max = await this.atlas.maxSecretValidityHours(target, acting);
       if (max === undefined || max >= hours) throw error;
       const clamped = Math.max(MIN_SECRET_HOURS, max);
       this.logger.info('clamping secret lifetime to the org maximum', {

@@ -3,9 +3,11 @@ import {
   type AtlasSecretId,
   type ClientId,
   type OrgId,
+  type ProjectId,
   parseAtlasSecretId,
   parseClientId,
   parseOrgId,
+  parseProjectId,
 } from './identifiers.js';
 import { SecretValue } from './secret-value.js';
 
@@ -14,6 +16,8 @@ export interface AtlasCredential {
   readonly clientId: ClientId;
   readonly clientSecret: SecretValue;
   readonly orgId: OrgId;
+  /** Set for a project-level service account: the project (group) it belongs to. */
+  readonly projectId: ProjectId | undefined;
   /** The Atlas secret this value is; written by atlas-rotator, absent on a secret it has not rotated yet. */
   readonly atlasSecretId: AtlasSecretId | undefined;
   readonly atlasSecretExpiresAt: string | undefined;
@@ -21,13 +25,35 @@ export interface AtlasCredential {
   readonly extra: Readonly<Record<string, unknown>>;
 }
 
-/** The credential an admin secret holds (admin-assisted mode). */
-export interface AdminCredential {
+/** A service account's OAuth client credential. */
+export interface ServiceAccountCredential {
   readonly clientId: ClientId;
   readonly clientSecret: SecretValue;
 }
 
-const OWN_FIELDS = new Set(['clientId', 'clientSecret', 'orgId', 'atlasSecretId', 'atlasSecretExpiresAt']);
+/** A programmatic API key (HTTP Digest): Cloud Manager and Ops Manager admins. */
+export interface ApiKeyCredential {
+  readonly publicKey: string;
+  readonly privateKey: SecretValue;
+}
+
+/** The credential an admin secret holds (admin-assisted mode): a service account or an API key. */
+export type AdminCredential = ServiceAccountCredential | ApiKeyCredential;
+
+export function isApiKey(credential: AdminCredential): credential is ApiKeyCredential {
+  return 'publicKey' in credential;
+}
+
+const PUBLIC_KEY = /^[A-Za-z0-9]{8,32}$/;
+
+const OWN_FIELDS = new Set([
+  'clientId',
+  'clientSecret',
+  'orgId',
+  'projectId',
+  'atlasSecretId',
+  'atlasSecretExpiresAt',
+]);
 
 function parseObject(secretString: SecretValue, error: (field: string, problem: string) => Error) {
   let parsed: unknown;
@@ -69,6 +95,8 @@ export function parseCredential(secretString: SecretValue): AtlasCredential {
     clientId: field(() => parseClientId(json.clientId), invalid),
     clientSecret: secretField(json.clientSecret, 'clientSecret', invalid),
     orgId: field(() => parseOrgId(json.orgId), invalid),
+    projectId:
+      json.projectId === undefined ? undefined : field(() => parseProjectId(json.projectId), invalid),
     atlasSecretId:
       json.atlasSecretId === undefined
         ? undefined
@@ -79,10 +107,16 @@ export function parseCredential(secretString: SecretValue): AtlasCredential {
   };
 }
 
+/** An admin secret holds `{clientId, clientSecret}` (service account) or `{publicKey, privateKey}` (API key). */
 export function parseAdminCredential(secretString: SecretValue): AdminCredential {
-  const invalid = (f: string, p: string) =>
-    new InvalidSecretValueError(`admin secret ${f}`, p) as InvalidSecretValueError;
+  const invalid = (f: string, p: string) => new InvalidSecretValueError(`admin secret ${f}`, p);
   const json = parseObject(secretString, invalid);
+  if (json.publicKey !== undefined || json.privateKey !== undefined) {
+    if (typeof json.publicKey !== 'string' || !PUBLIC_KEY.test(json.publicKey)) {
+      throw invalid('publicKey', 'must be 8 to 32 letters or digits');
+    }
+    return { publicKey: json.publicKey, privateKey: secretField(json.privateKey, 'privateKey', invalid) };
+  }
   return {
     clientId: field(() => parseClientId(json.clientId), invalid),
     clientSecret: secretField(json.clientSecret, 'clientSecret', invalid),
@@ -110,6 +144,7 @@ export function serializeCredential(credential: AtlasCredential): SecretValue {
     clientSecret: credential.clientSecret.reveal(),
     orgId: credential.orgId,
   };
+  if (credential.projectId !== undefined) json.projectId = credential.projectId;
   if (credential.atlasSecretId !== undefined) json.atlasSecretId = credential.atlasSecretId;
   if (credential.atlasSecretExpiresAt !== undefined)
     json.atlasSecretExpiresAt = credential.atlasSecretExpiresAt;

@@ -66,6 +66,18 @@ export class AdminSecretNotAllowedError extends RotatorError {
   }
 }
 
+export class AtlasOriginNotAllowedError extends RotatorError {
+  readonly code = 'ATLAS_ORIGIN_NOT_ALLOWED';
+  readonly retryable = false;
+  constructor(origin: string, insecure = false) {
+    super(
+      insecure
+        ? `The secret asks for ${origin}, which uses plain http; set ATLAS_ALLOW_INSECURE_HTTP=true only for local simulators`
+        : `The secret asks for the API origin ${origin}, which is not on ATLAS_ALLOWED_BASE_URLS; add it there if it is yours`,
+    );
+  }
+}
+
 export class AtlasSecretLimitError extends RotatorError {
   readonly code = 'ATLAS_SECRET_LIMIT';
   readonly retryable = false;

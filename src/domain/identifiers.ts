@@ -5,6 +5,8 @@ export type Brand<T, B extends string> = T & { readonly [brand]: B };
 
 export type ClientId = Brand<string, 'ClientId'>;
 export type OrgId = Brand<string, 'OrgId'>;
+/** An Atlas project (group) id. */
+export type ProjectId = Brand<string, 'ProjectId'>;
 export type AtlasSecretId = Brand<string, 'AtlasSecretId'>;
 /** A rotation's token: the VersionId of the new Secrets Manager version (32–64 characters). */
 export type RotationToken = Brand<string, 'RotationToken'>;
@@ -30,6 +32,13 @@ export function parseOrgId(raw: unknown, field = 'orgId'): OrgId {
     throw new InvalidInputError(field, 'must be 24 lower-case hexadecimal characters');
   }
   return raw as OrgId;
+}
+
+export function parseProjectId(raw: unknown, field = 'projectId'): ProjectId {
+  if (typeof raw !== 'string' || !HEX24.test(raw)) {
+    throw new InvalidInputError(field, 'must be 24 lower-case hexadecimal characters');
+  }
+  return raw as ProjectId;
 }
 
 export function parseAtlasSecretId(raw: unknown, field = 'atlasSecretId'): AtlasSecretId {

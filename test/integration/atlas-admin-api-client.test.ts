@@ -62,6 +62,9 @@ function seedAccount(
   const sa = sim.createServiceAccount(orgId, options.roles === undefined ? {} : { roles: options.roles });
   return {
     target: {
+      baseUrl: sim.baseUrl,
+      flavor: 'atlas',
+      projectId: undefined,
       orgId: parseOrgId(orgId),
       clientId: parseClientId(sa.clientId),
       apiVersion: parseApiVersion(options.apiVersion ?? '2024-08-05'),
@@ -174,7 +177,7 @@ describe('AtlasAdminApiClient against the Atlas simulator', () => {
     await atlas.listSecrets(account.target, account.credential);
     const created = await atlas.createSecret(account.target, account.credential, 24);
     await atlas.deleteSecret(account.target, created.id, account.credential);
-    await atlas.maxSecretValidityHours(account.target.orgId, account.credential);
+    await atlas.maxSecretValidityHours(account.target, account.credential);
 
     expect(calls('POST', TOKEN_PATH)).toHaveLength(1);
     const token = calls('POST', TOKEN_PATH)[0];
@@ -199,7 +202,7 @@ describe('AtlasAdminApiClient against the Atlas simulator', () => {
     await atlas.listSecrets(account.target, account.credential);
     const created = await atlas.createSecret(account.target, account.credential, 12);
     await atlas.deleteSecret(account.target, created.id, account.credential);
-    expect(await atlas.maxSecretValidityHours(account.target.orgId, account.credential)).toBe(720);
+    expect(await atlas.maxSecretValidityHours(account.target, account.credential)).toBe(720);
 
     const accepts = sim.requests.filter((r) => r.path.startsWith('/api/atlas/v2/')).map((r) => r.accept);
     expect(accepts).toEqual([SA_MEDIA_TYPE, SA_MEDIA_TYPE, SA_MEDIA_TYPE, SETTINGS_MEDIA_TYPE]);
@@ -394,7 +397,7 @@ describe('AtlasAdminApiClient against the Atlas simulator', () => {
   it('answers undefined for the org settings when the caller may not read them', async () => {
     const account = seedAccount(sim);
     const other = seedAccount(sim);
-    expect(await client().maxSecretValidityHours(other.target.orgId, account.credential)).toBeUndefined();
+    expect(await client().maxSecretValidityHours(other.target, account.credential)).toBeUndefined();
   });
 
   it('mints a fresh token once the secret that minted the cached one is deleted', async () => {
@@ -619,7 +622,14 @@ describe('AtlasAdminApiClient edge cases (undici MockAgent)', () => {
   const origin = 'https://atlas.example.test';
   const orgId = parseOrgId('0123456789abcdef01234567');
   const clientId = parseClientId('mdb_sa_id_0123456789abcdef01234567');
-  const target: AtlasTarget = { orgId, clientId, apiVersion: '2024-08-05' as ApiVersion };
+  const target: AtlasTarget = {
+    baseUrl: origin,
+    flavor: 'atlas',
+    projectId: undefined,
+    orgId,
+    clientId,
+    apiVersion: '2024-08-05' as ApiVersion,
+  };
   const secret = 'mdb_sa_sk_mock+secret/with=special&chars';
   const credential: ActingCredential = { clientId, clientSecret: SecretValue.of(secret) };
   const token = 'eyJ.mock-access-token.SENSITIVE';

@@ -52,6 +52,11 @@ export function aSettings(overrides: Partial<RotateSecretSettings> = {}): Rotate
     leaseMs: 15 * 60_000,
     verifyRetryDelaysMs: [1_000, 2_000, 4_000],
     orphanSkewMs: 60_000,
+    origins: {
+      defaultBaseUrl: 'https://cloud.mongodb.com',
+      allowedBaseUrls: ['https://cloud.mongodb.com'],
+      allowInsecureHttp: false,
+    },
     ...overrides,
   };
 }

@@ -4,6 +4,7 @@ import type {
   AtlasTarget,
   CreatedAtlasSecret,
 } from '../../src/application/ports/atlas-service-accounts.js';
+import type { ServiceAccountCredential } from '../../src/domain/credential.js';
 import { AtlasApiError } from '../../src/domain/errors.js';
 import type { AtlasSecretId, ClientId, OrgId } from '../../src/domain/identifiers.js';
 import type { AtlasSecretInfo } from '../../src/domain/room-plan.js';
@@ -175,8 +176,15 @@ interface InjectedFailure {
   readonly afterEffect: boolean;
 }
 
+/** The fake models service accounts only; an API key is a test bug here. */
+function sa(credential: ActingCredential): ServiceAccountCredential {
+  if ('publicKey' in credential) throw new Error('the fake Atlas models service accounts only');
+  return credential;
+}
+
 function keyOf(credential: ActingCredential): string {
-  return `${credential.clientId}\u0000${credential.clientSecret.reveal()}`;
+  const { clientId, clientSecret } = sa(credential);
+  return `${clientId}\u0000${clientSecret.reveal()}`;
 }
 
 function forbidden(): AtlasApiError {
@@ -223,7 +231,7 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
 
   async listSecrets(target: AtlasTarget, as: ActingCredential): Promise<AtlasSecretInfo[]> {
     const caller = this.#authenticate(as, 'get');
-    return this.#call({ op: 'get', clientId: as.clientId, as: caller.secretId }, () => {
+    return this.#call({ op: 'get', clientId: sa(as).clientId, as: caller.secretId }, () => {
       const account = this.#target(caller.account, target, false);
       return account.secrets.map((s) => ({
         id: s.id,
@@ -241,7 +249,7 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
     const caller = this.#authenticate(as, 'create');
     const call: AtlasCall = {
       op: 'create',
-      clientId: as.clientId,
+      clientId: sa(as).clientId,
       as: caller.secretId,
       hours: expiresAfterHours,
     };
@@ -289,7 +297,7 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
 
   async deleteSecret(target: AtlasTarget, secretId: AtlasSecretId, as: ActingCredential): Promise<boolean> {
     const caller = this.#authenticate(as, 'delete');
-    return this.#call({ op: 'delete', clientId: as.clientId, as: caller.secretId, secretId }, () => {
+    return this.#call({ op: 'delete', clientId: sa(as).clientId, as: caller.secretId, secretId }, () => {
       const account = this.#target(caller.account, target, true);
       const index = account.secrets.findIndex((s) => s.id === secretId);
       if (index < 0) return false;
@@ -298,10 +306,10 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
     });
   }
 
-  async maxSecretValidityHours(orgId: OrgId, as: ActingCredential): Promise<number | undefined> {
+  async maxSecretValidityHours(target: AtlasTarget, as: ActingCredential): Promise<number | undefined> {
     const caller = this.#authenticate(as, 'settings');
-    return this.#call({ op: 'settings', clientId: as.clientId, as: caller.secretId }, () =>
-      caller.account.orgId === orgId ? this.world.options.maxSecretValidityHours : undefined,
+    return this.#call({ op: 'settings', clientId: sa(as).clientId, as: caller.secretId }, () =>
+      caller.account.orgId === target.orgId ? this.world.options.maxSecretValidityHours : undefined,
     );
   }
 
@@ -311,7 +319,7 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
     this.#cache.delete(key);
     if (accessToken === undefined) return;
     try {
-      this.#call({ op: 'revoke', clientId: credential.clientId }, () => {
+      this.#call({ op: 'revoke', clientId: sa(credential).clientId }, () => {
         const token = this.world.tokens.get(accessToken);
         if (token !== undefined) token.revoked = true;
       });
@@ -333,14 +341,14 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
       const token = this.world.tokens.get(cached);
       if (account !== undefined && token !== undefined) return { account, secretId: token.secretId };
       this.#cache.delete(key);
-      this.calls.push({ op, clientId: as.clientId, status: 401 });
+      this.calls.push({ op, clientId: sa(as).clientId, status: 401 });
     }
-    const accessToken = this.#call({ op: 'token', clientId: as.clientId }, () =>
-      this.world.mint(as.clientId, as.clientSecret.reveal()),
+    const accessToken = this.#call({ op: 'token', clientId: sa(as).clientId }, () =>
+      this.world.mint(sa(as).clientId, sa(as).clientSecret.reveal()),
     );
     this.#cache.set(key, accessToken);
     const token = this.world.tokens.get(accessToken);
-    const account = this.world.accounts.get(as.clientId);
+    const account = this.world.accounts.get(sa(as).clientId);
     if (token === undefined || account === undefined) throw new Error('minted a token for no account');
     return { account, secretId: token.secretId };
   }

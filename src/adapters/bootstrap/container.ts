@@ -177,6 +177,11 @@ const applicationModule = new ContainerModule(({ bind }) => {
         leaseMs: config.rotationLeaseSeconds * 1000,
         verifyRetryDelaysMs: config.verifyRetryDelaysMs,
         orphanSkewMs: 5 * 60_000,
+        origins: {
+          defaultBaseUrl: config.atlasBaseUrl,
+          allowedBaseUrls: config.atlasAllowedBaseUrls,
+          allowInsecureHttp: config.atlasAllowInsecureHttp,
+        },
       }),
     [TOKENS.secretStore, TOKENS.atlas, TOKENS.clock, TOKENS.logger, TOKENS.config],
   );

@@ -8,6 +8,8 @@ export interface Config {
   readonly awsEndpointUrl: string | undefined;
   readonly atlasBaseUrl: string;
   readonly atlasAllowInsecureHttp: boolean;
+  /** Origins a secret's `atlas-rotator:apiBaseUrl` may name. */
+  readonly atlasAllowedBaseUrls: readonly string[];
   readonly atlasRequestTimeoutMs: number;
   readonly atlasMaxAttempts: number;
   readonly secretExpiresAfterHours: number;
@@ -91,6 +93,18 @@ export function loadConfig(env: Env): Config {
     }
   }
 
+  const atlasAllowedBaseUrls = text('ATLAS_ALLOWED_BASE_URLS', 'https://cloud.mongodb.com')
+    .split(',')
+    .map((s) => s.trim().replace(/\/+$/, ''))
+    .filter((s) => s !== '');
+  for (const origin of atlasAllowedBaseUrls) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+      problems.push(
+        `ATLAS_ALLOWED_BASE_URLS entry "${origin}" must be an origin such as https://cloud.mongodb.com`,
+      );
+    }
+  }
+
   const adminSecretArns = text('ADMIN_SECRET_ARNS', '')
     .split(',')
     .map((s) => s.trim())
@@ -140,6 +154,7 @@ export function loadConfig(env: Env): Config {
     awsEndpointUrl,
     atlasBaseUrl,
     atlasAllowInsecureHttp,
+    atlasAllowedBaseUrls,
     atlasRequestTimeoutMs: integer('ATLAS_REQUEST_TIMEOUT_MS', 10_000, 100, 120_000),
     atlasMaxAttempts: integer('ATLAS_MAX_ATTEMPTS', 4, 1, 10),
     secretExpiresAfterHours: integer('SECRET_EXPIRES_AFTER_HOURS', 2160, MIN_SECRET_HOURS, MAX_SECRET_HOURS),

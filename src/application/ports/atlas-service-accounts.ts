@@ -1,19 +1,28 @@
-import type { ApiVersion, AtlasSecretId, ClientId, OrgId } from '../../domain/identifiers.js';
+import type { ApiKeyCredential, ServiceAccountCredential } from '../../domain/credential.js';
+import type { ApiVersion, AtlasSecretId, ClientId, OrgId, ProjectId } from '../../domain/identifiers.js';
 import type { AtlasSecretInfo } from '../../domain/room-plan.js';
+import type { ApiFlavor } from '../../domain/rotation-metadata.js';
 import type { SecretValue } from '../../domain/secret-value.js';
 
-/** The service account whose secrets are managed, and the resource version to ask Atlas for. */
+/** The service account whose secrets are managed, where it lives, and how to address its API. */
 export interface AtlasTarget {
+  /** Origin of the API (`https://cloud.mongodb.com`, or an Ops Manager host), already allow-listed. */
+  readonly baseUrl: string;
+  /** `atlas`: Admin API v2 with versioned Accept; `cloud-manager`: public API v1.0, plain JSON. */
+  readonly flavor: ApiFlavor;
   readonly orgId: OrgId;
+  /** Set for a project-level account: its paths are under `/groups/{projectId}`. */
+  readonly projectId: ProjectId | undefined;
   readonly clientId: ClientId;
+  /** Resource version date for the Atlas flavour's `Accept` header. */
   readonly apiVersion: ApiVersion;
 }
 
-/** Whoever authenticates a call: the account itself (self mode) or an admin account. */
-export interface ActingCredential {
-  readonly clientId: ClientId;
-  readonly clientSecret: SecretValue;
-}
+/**
+ * Whoever authenticates a call: the account itself (self mode), an admin service account (OAuth bearer
+ * token), or an admin programmatic API key (HTTP Digest; Cloud Manager and Ops Manager).
+ */
+export type ActingCredential = ServiceAccountCredential | ApiKeyCredential;
 
 export interface CreatedAtlasSecret extends AtlasSecretInfo {
   /** The plain value: Atlas returns it once, in the create response only. */
@@ -45,8 +54,11 @@ export interface AtlasServiceAccounts {
   /** Deletes a secret. Idempotent: resolves `false` when it was already gone. Kills the tokens it minted. */
   deleteSecret(target: AtlasTarget, secretId: AtlasSecretId, as: ActingCredential): Promise<boolean>;
 
-  /** The org's `maxServiceAccountSecretValidityInHours`; undefined when the caller may not read it. */
-  maxSecretValidityHours(orgId: OrgId, as: ActingCredential): Promise<number | undefined>;
+  /**
+   * The org's `maxServiceAccountSecretValidityInHours`; undefined when the caller may not read it or the
+   * API has no such setting.
+   */
+  maxSecretValidityHours(target: AtlasTarget, as: ActingCredential): Promise<number | undefined>;
 
   /** Revokes the cached tokens minted with `credential` and forgets them. Best effort: never rejects. */
   releaseTokens(credential: ActingCredential): Promise<void>;

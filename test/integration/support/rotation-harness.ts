@@ -28,7 +28,7 @@ export const logLines: string[] = [];
 /** Every plain secret value the suite created or saw, to search the logs and outputs for. */
 export const plainSecrets = new Set<string>();
 
-export const testSettings: RotateSecretSettings = {
+export const testSettings: Omit<RotateSecretSettings, 'origins'> = {
   secretExpiresAfterHours: 720,
   adminSecretAllowList: [],
   deleteUnknownSecrets: false,
@@ -51,7 +51,7 @@ export function processAdapters(simulator: AtlasSimulator, client: SecretsManage
   });
   const store = new SecretsManagerSecretStore(client);
   const logger = new JsonLogger('debug', (line) => logLines.push(line));
-  return { atlas, store, clock, logger, close: () => dispatcher.close() };
+  return { atlas, store, clock, logger, baseUrl: simulator.baseUrl, close: () => dispatcher.close() };
 }
 
 export function rotateSecret(
@@ -64,7 +64,15 @@ export function rotateSecret(
 ): RotateSecret {
   const store = wrap.store ? wrap.store(adapters.store) : adapters.store;
   const atlas = wrap.atlas ? wrap.atlas(adapters.atlas) : adapters.atlas;
-  return new RotateSecret(store, atlas, adapters.clock, adapters.logger, { ...testSettings, ...settings });
+  return new RotateSecret(store, atlas, adapters.clock, adapters.logger, {
+    ...testSettings,
+    origins: {
+      defaultBaseUrl: adapters.baseUrl,
+      allowedBaseUrls: [adapters.baseUrl],
+      allowInsecureHttp: true,
+    },
+    ...settings,
+  });
 }
 
 export interface ManagedAccount {

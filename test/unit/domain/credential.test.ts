@@ -93,8 +93,31 @@ describe('parseAdminCredential', () => {
       SecretValue.of(JSON.stringify({ clientId: CLIENT_ID, clientSecret: 's3' })),
     );
 
-    expect(admin.clientId).toBe(CLIENT_ID);
-    expect(admin.clientSecret.reveal()).toBe('s3');
+    expect(admin).toMatchObject({ clientId: CLIENT_ID });
+    expect('clientSecret' in admin && admin.clientSecret.reveal()).toBe('s3');
+  });
+
+  it('reads a programmatic API key (Cloud Manager / Ops Manager admin)', () => {
+    const admin = parseAdminCredential(
+      SecretValue.of(
+        JSON.stringify({ publicKey: 'abcdefgh', privateKey: 'c0ffee00-0000-4000-8000-000000000001' }),
+      ),
+    );
+
+    expect(admin).toMatchObject({ publicKey: 'abcdefgh' });
+    expect('privateKey' in admin && admin.privateKey.reveal()).toBe('c0ffee00-0000-4000-8000-000000000001');
+    expect(JSON.stringify(admin)).not.toContain('c0ffee00');
+  });
+
+  it('refuses a malformed API key without echoing it', () => {
+    expect(() =>
+      parseAdminCredential(
+        SecretValue.of(JSON.stringify({ publicKey: 'no spaces allowed', privateKey: 'p' })),
+      ),
+    ).toThrow(/admin secret publicKey/);
+    expect(() => parseAdminCredential(SecretValue.of(JSON.stringify({ publicKey: 'abcdefgh' })))).toThrow(
+      /admin secret privateKey/,
+    );
   });
 
   it('names the admin secret in its errors', () => {

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidRotationMetadataError } from '../../../src/domain/errors.js';
+import { AtlasOriginNotAllowedError, InvalidRotationMetadataError } from '../../../src/domain/errors.js';
 import { DEFAULT_API_VERSION } from '../../../src/domain/identifiers.js';
 import {
   isAllowedAdminSecret,
   isManaged,
+  resolveOrigin,
   rotationMetadataFrom,
   TAG_ADMIN_SECRET_ARN,
+  TAG_API_BASE_URL,
+  TAG_API_FLAVOR,
   TAG_API_VERSION,
   TAG_MANAGED,
 } from '../../../src/domain/rotation-metadata.js';
@@ -34,6 +37,8 @@ describe('rotationMetadataFrom', () => {
       mode: 'self',
       adminSecretArn: undefined,
       apiVersion: DEFAULT_API_VERSION,
+      apiFlavor: 'atlas',
+      apiBaseUrl: undefined,
     });
   });
 
@@ -44,6 +49,8 @@ describe('rotationMetadataFrom', () => {
       mode: 'admin',
       adminSecretArn: ADMIN_SECRET_ARN,
       apiVersion: '2024-08-05',
+      apiFlavor: 'atlas',
+      apiBaseUrl: undefined,
     });
   });
 
@@ -55,6 +62,8 @@ describe('rotationMetadataFrom', () => {
         mode: 'admin',
         adminSecretArn: OTHER_ADMIN_ARN,
         apiVersion: '2025-03-12',
+        apiFlavor: 'atlas',
+        apiBaseUrl: undefined,
       },
     );
   });
@@ -97,5 +106,58 @@ describe('isAllowedAdminSecret', () => {
     ['an empty list', [], false],
   ])('matches %s: %s', (_name, allowList, allowed) => {
     expect(isAllowedAdminSecret(ADMIN_SECRET_ARN, allowList)).toBe(allowed);
+  });
+});
+
+describe('API flavour and origin', () => {
+  const policy = {
+    defaultBaseUrl: 'https://cloud.mongodb.com',
+    allowedBaseUrls: ['https://cloud.mongodb.com', 'https://opsmanager.example.internal:8443'],
+    allowInsecureHttp: false,
+  };
+
+  it('reads the flavour and a canonical origin from tags', () => {
+    const metadata = rotationMetadataFrom(
+      { [TAG_API_FLAVOR]: 'cloud-manager', [TAG_API_BASE_URL]: 'HTTPS://OpsManager.example.internal:8443/' },
+      undefined,
+    );
+    expect(metadata).toMatchObject({
+      apiFlavor: 'cloud-manager',
+      apiBaseUrl: 'https://opsmanager.example.internal:8443',
+    });
+  });
+
+  it.each([
+    ['an unknown flavour', { [TAG_API_FLAVOR]: 'ops' }, 'apiFlavor'],
+    ['a URL with a path', { [TAG_API_BASE_URL]: 'https://cloud.mongodb.com/api' }, 'apiBaseUrl'],
+    ['a non-http scheme', { [TAG_API_BASE_URL]: 'ftp://cloud.mongodb.com' }, 'apiBaseUrl'],
+    ['credentials in the URL', { [TAG_API_BASE_URL]: 'https://u:p@cloud.mongodb.com' }, 'apiBaseUrl'],
+  ])('refuses %s', (_name, tags, field) => {
+    expect(() => rotationMetadataFrom(tags, undefined)).toThrow(InvalidRotationMetadataError);
+    expect(() => rotationMetadataFrom(tags, undefined)).toThrow(field);
+  });
+
+  it('uses the configured default when the secret names no origin', () => {
+    expect(resolveOrigin({ apiBaseUrl: undefined }, policy)).toBe('https://cloud.mongodb.com');
+  });
+
+  it('uses an allow-listed origin the secret names', () => {
+    expect(resolveOrigin({ apiBaseUrl: 'https://opsmanager.example.internal:8443' }, policy)).toBe(
+      'https://opsmanager.example.internal:8443',
+    );
+  });
+
+  it('never sends credentials to an origin that is not allow-listed', () => {
+    expect(() => resolveOrigin({ apiBaseUrl: 'https://attacker.example' }, policy)).toThrow(
+      AtlasOriginNotAllowedError,
+    );
+  });
+
+  it('refuses an allow-listed http origin unless insecure http is allowed', () => {
+    const http = { ...policy, allowedBaseUrls: ['http://127.0.0.1:8080'] };
+    expect(() => resolveOrigin({ apiBaseUrl: 'http://127.0.0.1:8080' }, http)).toThrow(/plain http/);
+    expect(resolveOrigin({ apiBaseUrl: 'http://127.0.0.1:8080' }, { ...http, allowInsecureHttp: true })).toBe(
+      'http://127.0.0.1:8080',
+    );
   });
 });

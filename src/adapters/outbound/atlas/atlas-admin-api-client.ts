@@ -6,6 +6,7 @@ import type {
   CreatedAtlasSecret,
 } from '../../../application/ports/atlas-service-accounts.js';
 import type { Clock } from '../../../application/ports/clock.js';
+import type { ServiceAccountCredential } from '../../../domain/credential.js';
 import { AtlasApiError } from '../../../domain/errors.js';
 import { type AtlasSecretId, type OrgId, parseAtlasSecretId } from '../../../domain/identifiers.js';
 import type { AtlasSecretInfo } from '../../../domain/room-plan.js';
@@ -95,7 +96,21 @@ function formEncode(value: string): string {
   return encodeURIComponent(value).replaceAll('%20', '+');
 }
 
-function basicAuthorization(credential: ActingCredential): string {
+/** Until API-key (Digest) authentication lands, an API key cannot act here. */
+function serviceAccountOnly(credential: ActingCredential): ServiceAccountCredential {
+  if ('publicKey' in credential) {
+    throw new AtlasApiError(
+      'ATLAS_BAD_REQUEST',
+      'API-key (HTTP Digest) authentication is not supported by this client',
+      false,
+      undefined,
+      undefined,
+    );
+  }
+  return credential;
+}
+
+function basicAuthorization(credential: ServiceAccountCredential): string {
   const pair = `${formEncode(credential.clientId)}:${formEncode(credential.clientSecret.reveal())}`;
   return `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
 }
@@ -241,7 +256,8 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
     });
   }
 
-  async maxSecretValidityHours(orgId: OrgId, as: ActingCredential): Promise<number | undefined> {
+  async maxSecretValidityHours(target: AtlasTarget, as: ActingCredential): Promise<number | undefined> {
+    const orgId = target.orgId;
     return this.#adminCall<number | undefined>(as, {
       method: 'GET',
       path: `/orgs/${encodeURIComponent(orgId)}/settings`,
@@ -309,7 +325,8 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
     return this.#clock.now().getTime();
   }
 
-  async #adminCall<T>(as: ActingCredential, call: AdminCall<T>): Promise<T> {
+  async #adminCall<T>(acting: ActingCredential, call: AdminCall<T>): Promise<T> {
+    const as = serviceAccountOnly(acting);
     const mediaType = versionedMediaType(call.apiVersion);
     const body = call.body === undefined ? undefined : JSON.stringify(call.body);
     let refreshedAfter401 = false;
@@ -359,7 +376,7 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
     }
   }
 
-  async #mint(as: ActingCredential, purpose: string): Promise<MintedToken> {
+  async #mint(as: ServiceAccountCredential, purpose: string): Promise<MintedToken> {
     const context: RequestContext = {
       action: `get an OAuth token for ${as.clientId} (to ${purpose})`,
       sensitive: [as.clientSecret.reveal()],
@@ -421,7 +438,7 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
         path: REVOKE_PATH,
         headers: {
           accept: 'application/json',
-          authorization: basicAuthorization(credential),
+          authorization: basicAuthorization(serviceAccountOnly(credential)),
           'content-type': FORM_CONTENT_TYPE,
         },
         body: form.toString(),

@@ -53,6 +53,7 @@ export class OAuthTokenCache {
   }
 
   static keyOf(credential: ActingCredential): string {
+    if ('publicKey' in credential) return `api-key:${credential.publicKey}`;
     const digest = createHash('sha256').update(credential.clientSecret.reveal(), 'utf8').digest('hex');
     return `${credential.clientId}:${digest}`;
   }
