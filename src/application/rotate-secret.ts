@@ -41,7 +41,13 @@ import {
   TAG_CREATE_INTENT,
   TAG_ROTATION,
 } from '../domain/rotation-metadata.js';
-import type { RotationCompleted, RotationFailed, RotationOutcome } from '../domain/rotation-outcome.js';
+import type {
+  RotationCompleted,
+  RotationFailed,
+  RotationInProgress,
+  RotationOutcome,
+  RotationStepOutcome,
+} from '../domain/rotation-outcome.js';
 import type { SecretValue } from '../domain/secret-value.js';
 import type { ActingCredential, AtlasServiceAccounts, AtlasTarget } from './ports/atlas-service-accounts.js';
 import type { Clock } from './ports/clock.js';
@@ -74,6 +80,11 @@ export interface RotateSecretCommand {
   readonly secretId: string;
   /** The new version's VersionId; the same token resumes the same rotation. */
   readonly token: RotationToken;
+  /**
+   * Stop once the rotation has reached this point (Secrets Manager's rotation-function steps: createSecret
+   * stops after `pending-stored`, testSecret after `verified`). Absent: run to completion.
+   */
+  readonly stopAfter?: 'pending-stored' | 'verified';
 }
 
 const MIN_SECRET_HOURS = 8;
@@ -92,6 +103,7 @@ function createRefused(run: Run, error: RotatorError): boolean {
 /** Mutable context of one run, so that a failure can say how far it got. */
 interface Run {
   stage: RotationStage;
+  readonly stopAfter: RotateSecretCommand['stopAfter'];
   readonly startedAt: string;
   secretArn: string | undefined;
   rotationId: string | undefined;
@@ -120,9 +132,12 @@ export class RotateSecret {
     private readonly settings: RotateSecretSettings,
   ) {}
 
-  async execute(command: RotateSecretCommand): Promise<RotationOutcome> {
+  execute(command: RotateSecretCommand & { readonly stopAfter?: undefined }): Promise<RotationOutcome>;
+  execute(command: RotateSecretCommand): Promise<RotationStepOutcome>;
+  async execute(command: RotateSecretCommand): Promise<RotationStepOutcome> {
     const run: Run = {
       stage: 'read-secret',
+      stopAfter: command.stopAfter,
       startedAt: this.clock.now().toISOString(),
       secretArn: undefined,
       rotationId: command.token,
@@ -138,7 +153,7 @@ export class RotateSecret {
     command: RotateSecretCommand,
     run: Run,
     adopted = false,
-  ): Promise<RotationOutcome> {
+  ): Promise<RotationStepOutcome> {
     const description = await this.store.describe(command.secretId);
     run.secretArn = description.arn;
     if (!isManaged(description.tags)) throw new SecretNotManagedError(description.name);
@@ -172,7 +187,13 @@ export class RotateSecret {
     const description = await this.store.describe(command.secretId);
     const metadata = rotationMetadataFrom(description.tags, description.externalRotationMetadata);
     try {
-      await this.rotate(description, metadata, parseRotationToken(otherToken), { ...run }, true);
+      await this.rotate(
+        description,
+        metadata,
+        parseRotationToken(otherToken),
+        { ...run, stopAfter: undefined },
+        true,
+      );
     } catch (error) {
       if (error instanceof RotatorError && error.retryable) throw error;
     }
@@ -185,7 +206,7 @@ export class RotateSecret {
     token: RotationToken,
     run: Run,
     adopting = false,
-  ): Promise<RotationOutcome> {
+  ): Promise<RotationStepOutcome> {
     run.rotationId = token;
     const arn = description.arn;
     const tokenVersion =
@@ -255,7 +276,7 @@ export class RotateSecret {
     rotation: Rotation,
     run: Run,
     storedNewCredential: AtlasCredential | undefined,
-  ): Promise<RotationOutcome> {
+  ): Promise<RotationStepOutcome> {
     const arn = rotation.description.arn;
     const current = await this.readCurrent(rotation, storedNewCredential);
     const target: AtlasTarget = {
@@ -338,6 +359,9 @@ export class RotateSecret {
     const fresh = newCredential;
     const newSecretId = newCredential.atlasSecretId;
 
+    if (run.stopAfter === 'pending-stored' && rotation.state.status === 'pending-stored') {
+      return this.inProgress(rotation, run, fresh, newSecretId);
+    }
     if (rotation.state.status === 'pending-stored') {
       run.stage = 'verify';
       const failure = await this.verify(run, rotation, target, fresh);
@@ -346,6 +370,7 @@ export class RotateSecret {
         throw failure;
       }
       this.apply(rotation, { type: 'verified' });
+      if (run.stopAfter === 'verified') return this.inProgress(rotation, run, fresh, newSecretId);
 
       run.stage = 'promote';
       await this.step(run, rotation, 'promote', async () => {
@@ -653,6 +678,31 @@ export class RotateSecret {
       retryable: false,
       atlasStatus: undefined,
       atlasErrorCode: undefined,
+    };
+  }
+
+  private inProgress(
+    rotation: Rotation,
+    run: Run,
+    credential: AtlasCredential,
+    newSecretId: AtlasSecretId,
+  ): RotationInProgress {
+    const reached = rotation.state.status === 'verified' ? 'verified' : 'pending-stored';
+    this.logger.info('rotation paused', {
+      rotationId: rotation.token,
+      secretArn: rotation.description.arn,
+      reached,
+    });
+    return {
+      status: 'in-progress',
+      rotationId: rotation.token,
+      secretArn: rotation.description.arn,
+      secretName: rotation.description.name,
+      orgId: credential.orgId,
+      clientId: credential.clientId,
+      newAtlasSecretId: newSecretId,
+      reached,
+      startedAt: run.startedAt,
     };
   }
 

@@ -5,6 +5,9 @@ import type { RotationMode } from './rotation-metadata.js';
 /** The result of one rotation request. Plain, serialisable data with no secret material. */
 export type RotationOutcome = RotationCompleted | RotationFailed;
 
+/** What a step-wise run may end in (see `stopAfter`). */
+export type RotationStepOutcome = RotationOutcome | RotationInProgress;
+
 export interface RotationCompleted {
   readonly status: 'completed';
   readonly rotationId: string;
@@ -35,4 +38,17 @@ export interface RotationFailed {
   readonly atlasErrorCode: string | undefined;
   readonly startedAt: string;
   readonly failedAt: string;
+}
+
+/** A rotation stopped on purpose at a durable point (Secrets Manager's step-wise rotation function). */
+export interface RotationInProgress {
+  readonly status: 'in-progress';
+  readonly rotationId: string;
+  readonly secretArn: string;
+  readonly secretName: string;
+  readonly orgId: OrgId;
+  readonly clientId: ClientId;
+  readonly newAtlasSecretId: AtlasSecretId;
+  readonly reached: 'pending-stored' | 'verified';
+  readonly startedAt: string;
 }

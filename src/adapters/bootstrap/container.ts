@@ -15,6 +15,7 @@ import { RejectRotationRequest } from '../../application/reject-rotation-request
 import { RotateSecret } from '../../application/rotate-secret.js';
 import { InvalidConfigError } from '../../domain/errors.js';
 import type { Config } from '../config/load-config.js';
+import { createRotationFunctionHandler } from '../inbound/lambda/rotation-function-handler.js';
 import { createSqsLambdaHandler } from '../inbound/lambda/sqs-lambda-handler.js';
 import { RotationMessageProcessor } from '../inbound/sqs/rotation-message-processor.js';
 import { maxReceiveCountOf, SqsRotationWorker } from '../inbound/sqs/sqs-rotation-worker.js';
@@ -153,6 +154,11 @@ const eventsModule = new ContainerModule(({ bind }) => {
       });
     },
     [TOKENS.config, TOKENS.sqsClient, TOKENS.messageProcessor, TOKENS.logger],
+  );
+  bind(TOKENS.rotationFunctionHandler).toResolvedValue(
+    (rotateSecret: RotateSecret, publisher: RotationEventPublisher, logger: Logger) =>
+      createRotationFunctionHandler({ rotateSecret, publisher, logger }),
+    [TOKENS.rotateSecret, TOKENS.publisher, TOKENS.logger],
   );
   bind(TOKENS.lambdaHandler).toResolvedValue(
     (config: Config, sqs: SQSClient, processor: RotationMessageProcessor, logger: Logger) =>

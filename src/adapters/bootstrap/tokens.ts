@@ -10,6 +10,7 @@ import type { SecretStore } from '../../application/ports/secret-store.js';
 import type { RejectRotationRequest } from '../../application/reject-rotation-request.js';
 import type { RotateSecret } from '../../application/rotate-secret.js';
 import type { Config } from '../config/load-config.js';
+import type { RotationFunctionEvent } from '../inbound/lambda/rotation-function-handler.js';
 import type { SqsBatchResponse, SqsEvent } from '../inbound/lambda/sqs-lambda-handler.js';
 import type { RotationMessageProcessor } from '../inbound/sqs/rotation-message-processor.js';
 import type { SqsRotationWorker } from '../inbound/sqs/sqs-rotation-worker.js';
@@ -35,5 +36,6 @@ export const TOKENS = {
   rejectRotationRequest: token<RejectRotationRequest>('RejectRotationRequest'),
   messageProcessor: token<RotationMessageProcessor>('RotationMessageProcessor'),
   worker: token<SqsRotationWorker>('SqsRotationWorker'),
+  rotationFunctionHandler: token<(event: RotationFunctionEvent) => Promise<void>>('RotationFunctionHandler'),
   lambdaHandler: token<(event: SqsEvent) => Promise<SqsBatchResponse>>('SqsLambdaHandler'),
 } as const;

@@ -1,0 +1,175 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRotationFunctionHandler } from '../../src/adapters/inbound/lambda/rotation-function-handler.js';
+import type { RotationCompletedDetail, RotationFailedDetail } from '../../src/domain/rotation-events.js';
+import { TAG_ROTATION } from '../../src/domain/rotation-metadata.js';
+import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
+import { validateEventDetail } from '../support/event-schemas.js';
+import { RecordingRotationEventPublisher } from '../support/recording-publisher.js';
+import {
+  crashAfter,
+  credentialWorks,
+  newToken,
+  processAdapters,
+  rotateSecret,
+  secretsManagerClient,
+  seedManagedSecret,
+  stagesOf,
+  valueAt,
+} from './support/rotation-harness.js';
+
+let simulator: AtlasSimulator;
+let client: SecretsManagerClient;
+const opened: { close: () => Promise<void> }[] = [];
+const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+
+function aFunction(wrap: Parameters<typeof rotateSecret>[2] = {}) {
+  const adapters = processAdapters(simulator, client);
+  opened.push(adapters);
+  const publisher = new RecordingRotationEventPublisher();
+  const handler = createRotationFunctionHandler({
+    rotateSecret: rotateSecret(adapters, {}, wrap),
+    publisher,
+    logger: adapters.logger,
+  });
+  return { handler, publisher };
+}
+
+beforeAll(async () => {
+  simulator = await AtlasSimulator.start();
+  client = secretsManagerClient();
+});
+
+afterAll(async () => {
+  await Promise.all(opened.map((a) => a.close()));
+  client.destroy();
+  await simulator.close();
+});
+
+describe('the Secrets Manager rotation function', () => {
+  it('rotates through the four steps, each repeated, and publishes one completed event', async () => {
+    const account = await seedManagedSecret(simulator, client);
+    const before = await valueAt(client, account.secretName, 'AWSCURRENT');
+    const token = newToken();
+    const { handler, publisher } = aFunction();
+
+    for (const step of STEPS) {
+      await handler({ SecretId: account.secretArn, ClientRequestToken: token, Step: step });
+      await handler({ SecretId: account.secretArn, ClientRequestToken: token, Step: step });
+      const { byStage } = await stagesOf(client, account.secretName);
+      if (step !== 'finishSecret') {
+        expect(byStage.AWSPENDING, `after ${step}`).toBe(token);
+        expect(byStage.AWSCURRENT, `after ${step}`).toBe(before.versionId);
+      }
+    }
+
+    const { byStage, tags } = await stagesOf(client, account.secretName);
+    expect(byStage).toMatchObject({ AWSCURRENT: token, AWSPREVIOUS: before.versionId });
+    expect(byStage.AWSPENDING).toBeUndefined();
+    expect(tags[TAG_ROTATION]).toBeUndefined();
+    const current = await valueAt(client, account.secretName, 'AWSCURRENT');
+    expect(await credentialWorks(simulator, account.clientId, current.json.clientSecret ?? '')).toBe(true);
+    expect(simulator.serviceAccount(account.orgId, account.clientId)?.secrets.map((s) => s.id)).toEqual([
+      current.json.atlasSecretId,
+    ]);
+    const completed = publisher.events.filter((e) => e.detailType === 'Atlas Secret Rotation Completed');
+    expect(completed.length).toBeGreaterThanOrEqual(1);
+    for (const event of publisher.events) {
+      expect(validateEventDetail(event.detailType, event.detail)).toEqual([]);
+      expect((event.detail as RotationCompletedDetail).rotationId).toBe(token);
+    }
+  });
+
+  it('creates one Atlas secret however often createSecret runs', async () => {
+    const account = await seedManagedSecret(simulator, client);
+    const token = newToken();
+    const { handler } = aFunction();
+    for (let i = 0; i < 3; i++) {
+      await handler({ SecretId: account.secretName, ClientRequestToken: token, Step: 'createSecret' });
+    }
+    expect(simulator.serviceAccount(account.orgId, account.clientId)?.secrets).toHaveLength(2);
+  });
+
+  it('converges when a step crashes at any call and is run again', async () => {
+    const probe = await seedManagedSecret(simulator, client);
+    const probeToken = newToken();
+    const counts: Record<string, number> = {};
+    for (const step of STEPS) {
+      const counting = crashAfter(Number.POSITIVE_INFINITY);
+      await aFunction(counting).handler({
+        SecretId: probe.secretName,
+        ClientRequestToken: probeToken,
+        Step: step,
+      });
+      counts[step] = counting.calls.length;
+    }
+
+    for (const step of ['createSecret', 'testSecret', 'finishSecret'] as const) {
+      for (let k = 1; k <= (counts[step] ?? 0); k++) {
+        const account = await seedManagedSecret(simulator, client);
+        const token = newToken();
+        for (const earlier of STEPS.slice(0, STEPS.indexOf(step))) {
+          await aFunction().handler({
+            SecretId: account.secretName,
+            ClientRequestToken: token,
+            Step: earlier,
+          });
+        }
+        await aFunction(crashAfter(k))
+          .handler({ SecretId: account.secretName, ClientRequestToken: token, Step: step })
+          .catch(() => undefined);
+        for (const again of STEPS.slice(STEPS.indexOf(step))) {
+          await aFunction().handler({ SecretId: account.secretName, ClientRequestToken: token, Step: again });
+        }
+        const { byStage } = await stagesOf(client, account.secretName);
+        expect(byStage.AWSCURRENT, `${step} crashed before call ${k}`).toBe(token);
+        expect(byStage.AWSPENDING).toBeUndefined();
+        const current = await valueAt(client, account.secretName, 'AWSCURRENT');
+        expect(simulator.serviceAccount(account.orgId, account.clientId)?.secrets.map((s) => s.id)).toEqual([
+          current.json.atlasSecretId,
+        ]);
+      }
+    }
+  });
+
+  it('fails testSecret for a secret that does not work, rolls back and publishes the failure', async () => {
+    const account = await seedManagedSecret(simulator, client);
+    const before = await valueAt(client, account.secretName, 'AWSCURRENT');
+    const token = newToken();
+    const { handler, publisher } = aFunction();
+    await handler({ SecretId: account.secretName, ClientRequestToken: token, Step: 'createSecret' });
+    simulator.injectFault({
+      method: 'POST',
+      path: '/api/oauth/token',
+      times: 3,
+      status: 401,
+      body: { error: 'invalid_client' },
+    });
+
+    await expect(
+      handler({ SecretId: account.secretName, ClientRequestToken: token, Step: 'testSecret' }),
+    ).rejects.toMatchObject({ code: 'VERIFICATION_FAILED', retryable: false });
+    simulator.clearFaults();
+
+    const { byStage } = await stagesOf(client, account.secretName);
+    expect(byStage.AWSCURRENT).toBe(before.versionId);
+    expect(byStage.AWSPENDING).toBeUndefined();
+    const failed = publisher.events[0]?.detail as RotationFailedDetail;
+    expect(failed).toMatchObject({ errorCode: 'VERIFICATION_FAILED', final: true, stage: 'verify' });
+    expect(validateEventDetail('Atlas Secret Rotation Failed', failed)).toEqual([]);
+  });
+
+  it('refuses an event that is not a rotation step', async () => {
+    const { handler } = aFunction();
+    await expect(
+      handler({ SecretId: 's', ClientRequestToken: newToken(), Step: 'dropSecret' }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    });
+    await expect(
+      handler({ SecretId: 's', ClientRequestToken: 'short', Step: 'createSecret' }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    });
+  });
+});
