@@ -1,0 +1,322 @@
+import { Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { DEFAULT_EVENT_SOURCE, DETAIL_TYPE_REQUESTED } from './contract';
+import { FargateWorker, workerImageFromSource } from './fargate-worker';
+import { LambdaWorker } from './lambda-worker';
+import { managedSecretsArn, secretStatements } from './permissions';
+import { type QueueEncryption, type QueueType, RequestQueue } from './request-queue';
+import { RotationAlarms } from './rotation-alarms';
+import { ROTATION_FUNCTION_ENTRY, RotationFunction } from './rotation-function';
+import { ScheduledRotation, type ScheduledRotationProps } from './scheduled-rotation';
+
+export type WorkerRuntime = 'lambda' | 'fargate';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+/** The static MessageGroupId of every request the bus delivers to a FIFO queue (see ADR 0005). */
+export const BUS_MESSAGE_GROUP_ID = 'atlas-rotator-bus-requests';
+
+export interface AtlasRotatorProps {
+  /** The repository root (the service's sources and package.json); found from this file when absent. */
+  readonly repoRoot: string;
+  /** `lambda` (default): SQS event source; `fargate`: the long-running `atlas-rotator worker`. */
+  readonly runtime?: WorkerRuntime;
+  /** `fifo` (default): ordered per MessageGroupId; `standard`: at-least-once, unordered. */
+  readonly queueType?: QueueType;
+  /** `sqs-managed` (default) or `kms` (a customer managed key with rotation, also used by the DLQ). */
+  readonly queueEncryption?: QueueEncryption;
+  /** Deliveries before a request moves to the DLQ; default 5. */
+  readonly maxReceiveCount?: number;
+  /** The queue's visibility timeout; default 6 × the function timeout (Lambda), 120 s (Fargate, heartbeats). */
+  readonly visibilityTimeout?: Duration;
+  /** `dedicated` (default): a new bus; `default`: the account's default bus. */
+  readonly eventBus?: 'dedicated' | 'default';
+  /** Name of the dedicated bus; generated when absent. */
+  readonly eventBusName?: string;
+  /** `Source` of the events the service publishes; default `atlas-rotator`. */
+  readonly eventSource?: string;
+  /** Secret-name pattern of the managed secrets in this account and region; default `*` (the tag decides). */
+  readonly managedSecretNamePattern?: string;
+  /** Admin secret ARNs (admin-assisted mode); a trailing `*` matches a prefix. Becomes ADMIN_SECRET_ARNS. */
+  readonly adminSecretArns?: readonly string[];
+  /** Customer managed KMS keys of managed or admin secrets (used only through Secrets Manager). */
+  readonly secretKmsKeyArns?: readonly string[];
+  readonly atlasBaseUrl?: string;
+  readonly secretExpiresAfterHours?: number;
+  readonly logLevel?: LogLevel;
+  /** Rotations at once per worker process (MAX_CONCURRENCY); default 4. */
+  readonly maxConcurrency?: number;
+  /** Further service settings (see the README's configuration table), e.g. ATLAS_REQUEST_TIMEOUT_MS. */
+  readonly environment?: Readonly<Record<string, string>>;
+  readonly lambda?: {
+    /** Default 5 minutes. */
+    readonly timeout?: Duration;
+    /** Default 512 MB. */
+    readonly memorySize?: number;
+    /** Messages per invocation; default 4. */
+    readonly batchSize?: number;
+    /** Concurrent invocations the event source starts (2..1000); default 2. */
+    readonly maxConcurrency?: number;
+  };
+  readonly fargate?: {
+    /** The worker image; built from this repository (infra/docker/Dockerfile) at deploy time when absent. */
+    readonly image?: ecs.ContainerImage;
+    readonly cpu?: number;
+    readonly memoryLimitMiB?: number;
+    /** Default 1. */
+    readonly desiredCount?: number;
+  };
+  /**
+   * The network of the worker. Fargate: created when absent (two AZs, one NAT gateway with a fixed Elastic
+   * IP for Atlas's access list). Lambda: none unless given, or `create` for the same created VPC.
+   */
+  readonly vpc?: ec2.IVpc | 'create';
+  /** Scheduled rotation of listed secrets; off when absent. */
+  readonly scheduledRotation?: ScheduledRotationProps;
+  /** SNS topic for the alarms' ALARM and OK actions. */
+  readonly alarmTopic?: sns.ITopic;
+  /** Retention of every log group; default three months. */
+  readonly logRetention?: logs.RetentionDays;
+  /** Also deploy the Secrets Manager rotation function (src/adapters/bootstrap/rotation-function.ts). */
+  readonly rotationFunction?: boolean;
+  /** Entry of the rotation function, relative to `repoRoot`; for tests. */
+  readonly rotationFunctionEntry?: string;
+}
+
+const ADMIN_SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:/;
+const EVENT_SOURCE = /^[A-Za-z0-9._-]{1,256}$/;
+
+function wholeNumber(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be a whole number from ${min} to ${max} (got ${value})`);
+  }
+  return value;
+}
+
+/**
+ * atlas-rotator on AWS: the request queue (and DLQ), the rule that routes `Atlas Secret Rotation Requested`
+ * from the bus to it, the worker (Lambda or Fargate) with least-privilege permissions, optional schedules,
+ * optional rotation function, and alarms.
+ */
+export class AtlasRotator extends Construct {
+  readonly requests: RequestQueue;
+  readonly eventBus: events.IEventBus;
+  /** The bus's name as the service sees it (EVENT_BUS_NAME): `default` for the default bus. */
+  readonly eventBusName: string;
+  readonly requestRule: events.Rule;
+  readonly workerRole: iam.IRole;
+  readonly lambdaWorker: LambdaWorker | undefined;
+  readonly fargateWorker: FargateWorker | undefined;
+  readonly scheduledRotation: ScheduledRotation | undefined;
+  readonly rotationFunction: RotationFunction | undefined;
+  readonly alarms: RotationAlarms;
+  readonly vpc: ec2.IVpc | undefined;
+  /** The ARN patterns of the managed secrets (the tag condition narrows them). */
+  readonly managedSecretArns: readonly string[];
+  readonly adminSecretArns: readonly string[];
+  /** The NAT gateway's Elastic IP when this construct created the VPC (put it on Atlas's access list). */
+  readonly egressIp: ec2.CfnEIP | undefined;
+
+  constructor(scope: Construct, id: string, props: AtlasRotatorProps) {
+    super(scope, id);
+    const runtime = props.runtime ?? 'lambda';
+    const queueType = props.queueType ?? 'fifo';
+    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const eventSource = props.eventSource ?? DEFAULT_EVENT_SOURCE;
+    if (!EVENT_SOURCE.test(eventSource) || eventSource.startsWith('aws.')) {
+      throw new Error(
+        `eventSource "${eventSource}" must be 1-256 letters, digits, . _ - and not start with aws.`,
+      );
+    }
+    const adminSecretArns = props.adminSecretArns ?? [];
+    for (const arn of adminSecretArns) {
+      if (!ADMIN_SECRET_ARN.test(arn)) throw new Error(`admin secret "${arn}" is not a Secrets Manager ARN`);
+    }
+    const maxReceiveCount = props.maxReceiveCount ?? 5;
+    const maxConcurrency = wholeNumber('maxConcurrency', props.maxConcurrency ?? 4, 1, 64);
+    const lambdaTimeout = props.lambda?.timeout ?? Duration.minutes(5);
+    const visibilityTimeout =
+      props.visibilityTimeout ??
+      (runtime === 'lambda'
+        ? Duration.seconds(Math.min(6 * lambdaTimeout.toSeconds(), 43_200))
+        : Duration.minutes(2));
+    const visibilitySeconds = wholeNumber(
+      'visibilityTimeout (seconds)',
+      visibilityTimeout.toSeconds(),
+      5,
+      43_200,
+    );
+    if (runtime === 'lambda' && visibilitySeconds < lambdaTimeout.toSeconds()) {
+      throw new Error(
+        `the queue's visibility timeout (${visibilitySeconds} s) must be at least the function timeout ` +
+          `(${lambdaTimeout.toSeconds()} s): the Lambda handler does not extend visibility`,
+      );
+    }
+
+    this.requests = new RequestQueue(this, 'Requests', {
+      queueType,
+      encryption: props.queueEncryption ?? 'sqs-managed',
+      maxReceiveCount,
+      visibilityTimeout,
+    });
+
+    if (props.eventBus === 'default') {
+      this.eventBus = events.EventBus.fromEventBusName(this, 'Bus', 'default');
+      this.eventBusName = 'default';
+    } else {
+      const bus = new events.EventBus(this, 'Bus', {
+        ...(props.eventBusName === undefined ? {} : { eventBusName: props.eventBusName }),
+        description: 'atlas-rotator: rotation requests in, rotation outcomes out',
+      });
+      this.eventBus = bus;
+      this.eventBusName = bus.eventBusName;
+    }
+
+    this.requestRule = new events.Rule(this, 'RequestRule', {
+      description: `atlas-rotator: ${DETAIL_TYPE_REQUESTED} to the request queue`,
+      eventBus: this.eventBus,
+      // Any source: teams request rotations under their own Source. Malformed details still go to the
+      // queue, where the worker answers them with a failure event instead of a silent drop.
+      eventPattern: { detailType: [DETAIL_TYPE_REQUESTED] },
+      targets: [
+        new eventTargets.SqsQueue(
+          this.requests.queue,
+          queueType === 'fifo' ? { messageGroupId: BUS_MESSAGE_GROUP_ID } : {},
+        ),
+      ],
+    });
+
+    const environment: Record<string, string> = {
+      ...props.environment,
+      ROTATION_QUEUE_URL: this.requests.queue.queueUrl,
+      EVENT_BUS_NAME: this.eventBusName,
+      EVENT_SOURCE: eventSource,
+      MAX_CONCURRENCY: String(maxConcurrency),
+      MAX_RECEIVE_COUNT: String(maxReceiveCount),
+      VISIBILITY_TIMEOUT_SECONDS: String(visibilitySeconds),
+      LOG_LEVEL: props.logLevel ?? 'info',
+      ...(adminSecretArns.length > 0 ? { ADMIN_SECRET_ARNS: adminSecretArns.join(',') } : {}),
+      ...(props.atlasBaseUrl === undefined ? {} : { ATLAS_BASE_URL: props.atlasBaseUrl }),
+      ...(props.secretExpiresAfterHours === undefined
+        ? {}
+        : {
+            SECRET_EXPIRES_AFTER_HOURS: String(
+              wholeNumber('secretExpiresAfterHours', props.secretExpiresAfterHours, 8, 8766),
+            ),
+          }),
+    };
+
+    const wantsVpc = runtime === 'fargate' || props.vpc !== undefined;
+    if (props.vpc !== undefined && props.vpc !== 'create') {
+      this.vpc = props.vpc;
+    } else if (wantsVpc) {
+      this.egressIp = new ec2.CfnEIP(this, 'EgressIp', { domain: 'vpc' });
+      this.vpc = new ec2.Vpc(this, 'Vpc', {
+        maxAzs: 2,
+        natGateways: 1,
+        natGatewayProvider: ec2.NatProvider.gateway({ eipAllocationIds: [this.egressIp.attrAllocationId] }),
+        subnetConfiguration: [
+          { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+          { name: 'workers', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 24 },
+        ],
+        // A custom resource (a Lambda function) otherwise; nothing here uses the default security group.
+        restrictDefaultSecurityGroup: false,
+        flowLogs: {
+          all: {
+            destination: ec2.FlowLogDestination.toCloudWatchLogs(
+              new logs.LogGroup(this, 'FlowLogs', { retention: logRetention }),
+            ),
+            trafficType: ec2.FlowLogTrafficType.REJECT,
+          },
+        },
+      });
+    }
+
+    const secretPermissions = {
+      managedSecretNamePattern: props.managedSecretNamePattern ?? '*',
+      adminSecretArns,
+      secretKmsKeyArns: props.secretKmsKeyArns ?? [],
+    };
+    this.adminSecretArns = adminSecretArns;
+    this.managedSecretArns = [managedSecretsArn(this, secretPermissions.managedSecretNamePattern)];
+    let workerLogGroup: logs.ILogGroup;
+    if (runtime === 'lambda') {
+      this.lambdaWorker = new LambdaWorker(this, 'LambdaWorker', {
+        repoRoot: props.repoRoot,
+        queue: this.requests.queue,
+        environment,
+        timeout: lambdaTimeout,
+        memorySize: props.lambda?.memorySize ?? 512,
+        batchSize: props.lambda?.batchSize ?? 4,
+        maxConcurrency: props.lambda?.maxConcurrency ?? 2,
+        logRetention,
+        vpc: this.vpc,
+      });
+      this.workerRole = this.lambdaWorker.role;
+      workerLogGroup = this.lambdaWorker.logGroup;
+    } else {
+      if (this.vpc === undefined) throw new Error('unreachable: Fargate always has a VPC');
+      this.fargateWorker = new FargateWorker(this, 'FargateWorker', {
+        vpc: this.vpc,
+        image: props.fargate?.image ?? workerImageFromSource(props.repoRoot),
+        environment,
+        cpu: props.fargate?.cpu ?? 256,
+        memoryLimitMiB: props.fargate?.memoryLimitMiB ?? 512,
+        desiredCount: props.fargate?.desiredCount ?? 1,
+        logRetention,
+        stopTimeout: Duration.seconds(120),
+      });
+      this.workerRole = this.fargateWorker.taskDefinition.taskRole;
+      workerLogGroup = this.fargateWorker.logGroup;
+      this.requests.queue.grantConsumeMessages(this.workerRole);
+    }
+    for (const statement of secretStatements(this, secretPermissions)) {
+      this.workerRole.addToPrincipalPolicy(statement);
+    }
+    this.eventBus.grantPutEventsTo(this.workerRole);
+
+    if (props.scheduledRotation !== undefined) {
+      this.scheduledRotation = new ScheduledRotation(this, 'ScheduledRotation', {
+        ...props.scheduledRotation,
+        queue: this.requests.queue,
+        fifo: queueType === 'fifo',
+        eventBus: this.eventBus,
+      });
+    }
+
+    if (props.rotationFunction === true) {
+      const {
+        ROTATION_QUEUE_URL: _queue,
+        VISIBILITY_TIMEOUT_SECONDS: _v,
+        MAX_RECEIVE_COUNT: _m,
+        ...rest
+      } = environment;
+      this.rotationFunction = new RotationFunction(this, 'RotationFunction', {
+        repoRoot: props.repoRoot,
+        entry: props.rotationFunctionEntry ?? ROTATION_FUNCTION_ENTRY,
+        environment: rest,
+        logRetention,
+      });
+      for (const statement of secretStatements(this, secretPermissions)) {
+        this.rotationFunction.role.addToPrincipalPolicy(statement);
+      }
+      this.eventBus.grantPutEventsTo(this.rotationFunction.role);
+    }
+
+    this.alarms = new RotationAlarms(this, 'Alarms', {
+      deadLetterQueue: this.requests.deadLetterQueue,
+      eventBus: this.eventBus,
+      eventSource,
+      workerLogGroup,
+      workerFunction: this.lambdaWorker?.function,
+      alarmTopic: props.alarmTopic,
+      logRetention,
+    });
+  }
+}

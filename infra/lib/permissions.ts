@@ -1,0 +1,84 @@
+import { ArnFormat, Aws, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IConstruct } from 'constructs';
+
+/** The tag a secret carries to opt in to rotation (src/domain/rotation-metadata.ts `TAG_MANAGED`). */
+export const MANAGED_TAG = 'atlas-rotator:managed';
+
+/**
+ * The only tags the service writes or removes on a managed secret: the rotation lease and the create intent
+ * (`TAG_ROTATION`, `TAG_CREATE_INTENT` in src/domain/rotation-metadata.ts; a test keeps the two in step).
+ * Everything else on the secret — `atlas-rotator:managed`, `adminSecretArn`, `apiVersion` — is the owner's,
+ * so the role can neither opt a secret out nor point it at another admin secret.
+ */
+export const WRITTEN_TAGS = ['atlas-rotator:rotation', 'atlas-rotator:createIntent'] as const;
+
+export interface SecretPermissionsProps {
+  /** Secret-name pattern the managed secrets live under (`*` = every secret of this account and region). */
+  readonly managedSecretNamePattern: string;
+  /** Admin secrets whose GetSecretValue is allowed (ARNs; a trailing `*` matches a prefix). */
+  readonly adminSecretArns: readonly string[];
+  /** Customer managed KMS keys encrypting managed or admin secrets. */
+  readonly secretKmsKeyArns: readonly string[];
+}
+
+/** The managed secrets' ARN pattern: this account and region, names matching `namePattern`. */
+export function managedSecretsArn(scope: IConstruct, namePattern: string): string {
+  return Stack.of(scope).formatArn({
+    service: 'secretsmanager',
+    resource: 'secret',
+    resourceName: namePattern,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+/**
+ * What a process running the rotation needs on Secrets Manager and KMS, as named statements (the Sid
+ * names what each is for). Used for the worker's role and for the rotation function's.
+ */
+export function secretStatements(scope: IConstruct, props: SecretPermissionsProps): iam.PolicyStatement[] {
+  const managedSecrets = managedSecretsArn(scope, props.managedSecretNamePattern);
+  const managed = { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: 'true' } };
+  const statements = [
+    new iam.PolicyStatement({
+      sid: 'RotateManagedSecrets',
+      actions: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ],
+      resources: [managedSecrets],
+      conditions: managed,
+    }),
+    new iam.PolicyStatement({
+      sid: 'TagManagedSecretsWithRotationState',
+      actions: ['secretsmanager:TagResource', 'secretsmanager:UntagResource'],
+      resources: [managedSecrets],
+      conditions: {
+        ...managed,
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [...WRITTEN_TAGS] },
+      },
+    }),
+  ];
+  if (props.adminSecretArns.length > 0) {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'ReadAllowListedAdminSecrets',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [...props.adminSecretArns],
+      }),
+    );
+  }
+  if (props.secretKmsKeyArns.length > 0) {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'UseSecretKeysThroughSecretsManager',
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: [...props.secretKmsKeyArns],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com` } },
+      }),
+    );
+  }
+  return statements;
+}
