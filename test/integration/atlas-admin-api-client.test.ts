@@ -1,7 +1,10 @@
 import { inspect } from 'node:util';
 import { MockAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AtlasAdminApiClient } from '../../src/adapters/outbound/atlas/atlas-admin-api-client.js';
+import {
+  AtlasAdminApiClient,
+  type AtlasAdminApiClientSettings,
+} from '../../src/adapters/outbound/atlas/atlas-admin-api-client.js';
 import {
   InvalidAtlasBaseUrlError,
   parseAtlasBaseUrl,
@@ -9,7 +12,7 @@ import {
 import { createAtlasDispatcher } from '../../src/adapters/outbound/atlas/create-atlas-dispatcher.js';
 import type { ActingCredential, AtlasTarget } from '../../src/application/ports/atlas-service-accounts.js';
 import type { Clock } from '../../src/application/ports/clock.js';
-import { AtlasApiError } from '../../src/domain/errors.js';
+import { AtlasApiError, AtlasOriginNotAllowedError } from '../../src/domain/errors.js';
 import {
   type ApiVersion,
   type AtlasSecretId,
@@ -99,13 +102,25 @@ function expectNoLeak(error: unknown, ...sensitive: string[]): void {
 
 describe('AtlasAdminApiClient against the Atlas simulator', () => {
   let sim: AtlasSimulator;
-  let dispatcher: ReturnType<typeof createAtlasDispatcher>;
   let clock: RecordingClock;
+  /** Every pool the clients' factories built, closed after each test (a client's close() closes its own). */
+  let pools: ReturnType<typeof createAtlasDispatcher>[] = [];
 
-  function client(overrides: Partial<ConstructorParameters<typeof AtlasAdminApiClient>[0]> = {}) {
+  const dispatcherFor = (origin: string) => {
+    const pool = createAtlasDispatcher(origin, {
+      connectTimeoutMs: 2_000,
+      keepAliveTimeoutMs: 4_000,
+      connections: 4,
+      allowInsecureHttp: true,
+    });
+    pools.push(pool);
+    return pool;
+  };
+
+  function client(overrides: Partial<AtlasAdminApiClientSettings> = {}) {
     return new AtlasAdminApiClient({
       baseUrl: sim.baseUrl,
-      dispatcher,
+      dispatcherFor,
       clock,
       allowInsecureHttp: true,
       ...overrides,
@@ -117,17 +132,15 @@ describe('AtlasAdminApiClient against the Atlas simulator', () => {
 
   beforeAll(async () => {
     sim = await AtlasSimulator.start();
-    dispatcher = createAtlasDispatcher(sim.baseUrl, {
-      connectTimeoutMs: 2_000,
-      keepAliveTimeoutMs: 4_000,
-      connections: 4,
-      allowInsecureHttp: true,
-    });
   });
 
   afterAll(async () => {
-    await dispatcher.close();
     await sim.close();
+  });
+
+  afterEach(async () => {
+    await Promise.allSettled(pools.map((pool) => pool.close()));
+    pools = [];
   });
 
   beforeEach(() => {
@@ -566,18 +579,20 @@ describe('AtlasAdminApiClient against the Atlas simulator', () => {
     expect(calls('POST', TOKEN_PATH)).toHaveLength(2);
   });
 
-  it('revokes every cached token on close', async () => {
+  it('revokes every cached token on close, then closes the pool it built', async () => {
     const one = seedAccount(sim);
     const two = seedAccount(sim);
     const atlas = client();
     await atlas.listSecrets(one.target, one.credential);
     await atlas.listSecrets(two.target, two.credential);
+    expect(pools).toHaveLength(1);
     await atlas.close();
     expect(
       calls('POST', REVOKE_PATH)
         .map((r) => r.clientId)
         .sort(),
     ).toEqual([one.target.clientId, two.target.clientId].sort());
+    expect(pools[0]?.closed).toBe(true);
   });
 
   it('keeps secrets and tokens out of messages even when Atlas echoes them', async () => {
@@ -599,7 +614,17 @@ describe('AtlasAdminApiClient against the Atlas simulator', () => {
     expect(inspect(client())).not.toContain(account.plainSecret);
   });
 
-  it('refuses an http:// origin unless insecure http is allowed', () => {
+  it('refuses an http:// target unless insecure http is allowed', async () => {
+    const account = seedAccount(sim);
+    const secure = client({ baseUrl: 'https://cloud.mongodb.com', allowInsecureHttp: false });
+    await expect(secure.listSecrets(account.target, account.credential)).rejects.toThrow(
+      AtlasOriginNotAllowedError,
+    );
+    expect(sim.requests).toHaveLength(0);
+    expect(pools).toHaveLength(0);
+  });
+
+  it('refuses an http:// default origin unless insecure http is allowed', () => {
     expect(() => client({ allowInsecureHttp: false })).toThrow(InvalidAtlasBaseUrlError);
     expect(() =>
       createAtlasDispatcher(sim.baseUrl, {
@@ -655,7 +680,7 @@ describe('AtlasAdminApiClient edge cases (undici MockAgent)', () => {
   }
 
   function atlas(): AtlasAdminApiClient {
-    return new AtlasAdminApiClient({ baseUrl: origin, dispatcher: agent, clock });
+    return new AtlasAdminApiClient({ baseUrl: origin, dispatcherFor: () => agent, clock });
   }
 
   it('sends the form-urlencoded client credentials as Basic auth', async () => {

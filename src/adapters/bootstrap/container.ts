@@ -69,18 +69,28 @@ const atlasModule = new ContainerModule(({ bind }) => {
       [TOKENS.config],
     )
     .onDeactivation((dispatcher) => dispatcher.close());
-  bind(TOKENS.atlas).toResolvedValue(
-    (config: Config, dispatcher: Dispatcher, clock: Clock) =>
-      new AtlasAdminApiClient({
-        baseUrl: config.atlasBaseUrl,
-        dispatcher,
-        clock,
-        requestTimeoutMs: config.atlasRequestTimeoutMs,
-        maxAttempts: config.atlasMaxAttempts,
-        allowInsecureHttp: config.atlasAllowInsecureHttp,
-      }),
-    [TOKENS.config, TOKENS.atlasDispatcher, TOKENS.clock],
-  );
+  bind(TOKENS.atlas)
+    .toResolvedValue(
+      (config: Config, clock: Clock) =>
+        new AtlasAdminApiClient({
+          baseUrl: config.atlasBaseUrl,
+          // One pool per allow-listed origin, built on first use; the client closes them in close().
+          dispatcherFor: (origin) =>
+            createAtlasDispatcher(origin, {
+              connectTimeoutMs: config.atlasRequestTimeoutMs,
+              keepAliveTimeoutMs: 30_000,
+              connections: 8,
+              allowInsecureHttp: config.atlasAllowInsecureHttp,
+            }),
+          clock,
+          requestTimeoutMs: config.atlasRequestTimeoutMs,
+          maxAttempts: config.atlasMaxAttempts,
+          allowInsecureHttp: config.atlasAllowInsecureHttp,
+        }),
+      [TOKENS.config, TOKENS.clock],
+    )
+    // Revokes cached tokens at their origins, then closes the pools.
+    .onDeactivation((client) => client.close());
 });
 
 const eventsModule = new ContainerModule(({ bind }) => {

@@ -6,12 +6,16 @@ import type {
   CreatedAtlasSecret,
 } from '../../../application/ports/atlas-service-accounts.js';
 import type { Clock } from '../../../application/ports/clock.js';
-import type { ServiceAccountCredential } from '../../../domain/credential.js';
-import { AtlasApiError } from '../../../domain/errors.js';
-import { type AtlasSecretId, type OrgId, parseAtlasSecretId } from '../../../domain/identifiers.js';
+import {
+  type ApiKeyCredential,
+  isApiKey,
+  type ServiceAccountCredential,
+} from '../../../domain/credential.js';
+import { type AtlasApiError, AtlasOriginNotAllowedError, RotatorError } from '../../../domain/errors.js';
+import { type AtlasSecretId, parseAtlasSecretId } from '../../../domain/identifiers.js';
 import type { AtlasSecretInfo } from '../../../domain/room-plan.js';
 import { SecretValue } from '../../../domain/secret-value.js';
-import { parseAtlasBaseUrl } from './atlas-base-url.js';
+import { InvalidAtlasBaseUrlError, parseAtlasBaseUrl } from './atlas-base-url.js';
 import {
   atlasErrorFromAnswer,
   atlasErrorFromTransport,
@@ -20,20 +24,38 @@ import {
   type RequestContext,
   unexpectedResponse,
 } from './atlas-error-mapping.js';
-import {
-  type MintedToken,
-  OAuthTokenCache,
-  type ReleasedTokens,
-  type UsableToken,
-} from './oauth-token-cache.js';
+import { DigestSessions, parseDigestChallenge } from './http-digest.js';
+import { type MintedToken, OAuthTokenCache, type ReleasedTokens } from './oauth-token-cache.js';
+import { type Endpoint, type ServiceAccountRoutes, serviceAccountRoutes } from './service-account-routes.js';
 
-export interface AtlasAdminApiClientOptions {
-  /** The Atlas origin, e.g. `https://cloud.mongodb.com`. */
+/** Where the connections come from. */
+export type AtlasDispatcherSource =
+  | {
+      /**
+       * Builds the dispatcher for one origin (see `createAtlasDispatcher`), called lazily, once per origin the
+       * client is asked to serve. The client owns what it returns and closes it in `close()`, after revoking the
+       * tokens it holds: only the client knows which origins it served and that revocation must come first.
+       */
+      readonly dispatcherFor: (origin: string) => Dispatcher;
+      readonly dispatcher?: never;
+    }
+  | {
+      /**
+       * One dispatcher for the default origin (`baseUrl`) only, owned by the caller and never closed here.
+       * A target on any other origin is refused: a `Pool` would send its request to the wrong host.
+       */
+      readonly dispatcher: Dispatcher;
+      readonly dispatcherFor?: never;
+    };
+
+export interface AtlasAdminApiClientSettings {
+  /**
+   * The default origin, e.g. `https://cloud.mongodb.com`: checked at construction, and the origin messages
+   * leave unnamed. Each call goes to its `target.baseUrl` (tokens are minted and revoked there too).
+   */
   readonly baseUrl: string;
-  /** An undici `Pool` for that origin (see `createAtlasDispatcher`); never the global dispatcher. */
-  readonly dispatcher: Dispatcher;
   readonly clock: Clock;
-  /** Permit a plain `http://` origin (local simulators only). */
+  /** Permit plain `http://` origins (local simulators only). */
   readonly allowInsecureHttp?: boolean;
   /** Per-request `headersTimeout` and `bodyTimeout`. Default 10 000. */
   readonly requestTimeoutMs?: number;
@@ -47,9 +69,8 @@ export interface AtlasAdminApiClientOptions {
   readonly tokenRefreshMarginMs?: number;
 }
 
-/** Service-account endpoints exist only in resource version 2024-08-05; the org settings in 2023-01-01. */
-const ORG_SETTINGS_API_VERSION = '2023-01-01';
-const ADMIN_API_PREFIX = '/api/atlas/v2';
+export type AtlasAdminApiClientOptions = AtlasAdminApiClientSettings & AtlasDispatcherSource;
+
 const TOKEN_PATH = '/api/oauth/token';
 const REVOKE_PATH = '/api/oauth/revoke';
 const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
@@ -58,23 +79,27 @@ type Method = 'GET' | 'POST' | 'DELETE';
 
 interface HttpRequest {
   readonly method: Method;
+  /** The request-target (path, and query if any): also the Digest `uri`. */
   readonly path: string;
   readonly headers: Record<string, string>;
   readonly body?: string;
   readonly idempotent: boolean;
 }
 
-/** One Admin API operation: what to send, and how to read the answers that are not errors. */
-interface AdminCall<T> {
+/** One API operation: what to send, and how to read the answers that are not errors. */
+interface ApiCall<T> {
   readonly method: Method;
-  /** Path under `/api/atlas/v2`, segments already encoded. */
-  readonly path: string;
-  readonly apiVersion: string;
-  readonly body?: unknown;
+  readonly endpoint: Endpoint;
+  readonly body?: string;
   readonly idempotent: boolean;
   readonly action: string;
   /** The result of a success (or expected "nothing there") answer; undefined maps the answer as an error. */
   readonly read: (answer: HttpAnswer, context: RequestContext) => { readonly value: T } | undefined;
+}
+
+/** Per call: the bearer path refreshes a refused cached token at most once, whatever the attempts. */
+interface CallState {
+  refreshedAfter401: boolean;
 }
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
@@ -96,31 +121,9 @@ function formEncode(value: string): string {
   return encodeURIComponent(value).replaceAll('%20', '+');
 }
 
-/** Until API-key (Digest) authentication lands, an API key cannot act here. */
-function serviceAccountOnly(credential: ActingCredential): ServiceAccountCredential {
-  if ('publicKey' in credential) {
-    throw new AtlasApiError(
-      'ATLAS_BAD_REQUEST',
-      'API-key (HTTP Digest) authentication is not supported by this client',
-      false,
-      undefined,
-      undefined,
-    );
-  }
-  return credential;
-}
-
 function basicAuthorization(credential: ServiceAccountCredential): string {
   const pair = `${formEncode(credential.clientId)}:${formEncode(credential.clientSecret.reveal())}`;
   return `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
-}
-
-function accountPath(target: AtlasTarget): string {
-  return `/orgs/${encodeURIComponent(target.orgId)}/serviceAccounts/${encodeURIComponent(target.clientId)}`;
-}
-
-function versionedMediaType(apiVersion: string): string {
-  return `application/vnd.atlas.${apiVersion}+json`;
 }
 
 function parseJsonObject(text: string): Record<string, unknown> | undefined {
@@ -132,6 +135,22 @@ function parseJsonObject(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `envelope=true` (documented on Atlas v2 and the public API v1.0) turns a single result into
+ * `{status, content}`; this client never asks for it, but a proxy or a deployment default may. The envelope's
+ * status stands for the HTTP status, which may be a bare 200 for clients "that cannot read status codes".
+ * Lists only gain a `status` field, which the readers ignore.
+ */
+function unwrapEnvelope(answer: HttpAnswer): HttpAnswer {
+  if (!answer.text.includes('"content"')) return answer;
+  const body = parseJsonObject(answer.text);
+  if (body === undefined || Object.keys(body).some((k) => k !== 'status' && k !== 'content')) return answer;
+  const { status, content } = body;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) return answer;
+  if (typeof content !== 'object' || content === null) return answer;
+  return { status, headers: answer.headers, text: JSON.stringify(content) };
 }
 
 function isTimestamp(value: unknown): value is string {
@@ -154,24 +173,43 @@ function readSecretInfo(raw: unknown): AtlasSecretInfo | string {
 }
 
 /**
- * `AtlasServiceAccounts` over the Atlas Admin API v2 with undici. OAuth tokens are cached per credential
- * and shared by concurrent callers. Idempotent calls (GET, DELETE, token mint) are retried on 409, 429,
- * 5xx, timeouts and connection errors with deterministic exponential backoff through `clock.sleep`,
- * honouring `Retry-After`; the create POST is never retried. No token or secret appears in an error.
+ * `AtlasServiceAccounts` over undici, for the Atlas Admin API v2 and the Cloud Manager / Ops Manager public
+ * API v1.0, at org or project level, on any origin a target names (one dispatcher per origin).
+ *
+ * Authentication: a service account uses an OAuth bearer token minted at the target's origin, cached per origin
+ * and credential and shared by concurrent callers. An API key uses HTTP Digest (RFC 7616, MD5, qop=auth): the
+ * request goes out, its 401 challenge is answered once (and a `stale=true` challenge once more); the nonce is then
+ * reused per origin and key with an incrementing nonce count. A Digest round-trip sends the create POST twice,
+ * which is safe only because the first was refused with 401 before Atlas did anything.
+ *
+ * Idempotent calls (GET, DELETE, token mint) are retried on 409, 429, 5xx, timeouts and connection errors with
+ * deterministic exponential backoff through `clock.sleep`, honouring `Retry-After`; the create POST is never
+ * retried after a timeout, a dropped connection or any error status. No token, secret, private key or Digest
+ * response appears in an error.
  */
 export class AtlasAdminApiClient implements AtlasServiceAccounts {
-  readonly #origin: string;
-  readonly #dispatcher: Dispatcher;
+  readonly #defaultOrigin: string;
+  readonly #allowInsecureHttp: boolean;
+  readonly #dispatcherFor: ((origin: string) => Dispatcher) | undefined;
+  readonly #sharedDispatcher: Dispatcher | undefined;
+  /** Dispatchers built by `dispatcherFor`, per origin: owned, closed in `close()`. */
+  readonly #dispatchers = new Map<string, Dispatcher>();
   readonly #clock: Clock;
   readonly #requestTimeoutMs: number;
   readonly #maxAttempts: number;
   readonly #backoffBaseMs: number;
   readonly #maxRetryAfterMs: number;
   readonly #tokens: OAuthTokenCache;
+  readonly #digest = new DigestSessions();
 
   constructor(options: AtlasAdminApiClientOptions) {
-    this.#origin = parseAtlasBaseUrl(options.baseUrl, options.allowInsecureHttp ?? false).origin;
-    this.#dispatcher = options.dispatcher;
+    this.#allowInsecureHttp = options.allowInsecureHttp ?? false;
+    this.#defaultOrigin = parseAtlasBaseUrl(options.baseUrl, this.#allowInsecureHttp).origin;
+    this.#dispatcherFor = options.dispatcherFor;
+    this.#sharedDispatcher = options.dispatcher;
+    if ((this.#dispatcherFor === undefined) === (this.#sharedDispatcher === undefined)) {
+      throw new TypeError('AtlasAdminApiClient needs exactly one of dispatcherFor and dispatcher');
+    }
     this.#clock = options.clock;
     this.#requestTimeoutMs = positiveInteger('requestTimeoutMs', options.requestTimeoutMs, 10_000);
     this.#maxAttempts = positiveInteger('maxAttempts', options.maxAttempts, 4);
@@ -182,12 +220,12 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
   }
 
   async listSecrets(target: AtlasTarget, as: ActingCredential): Promise<AtlasSecretInfo[]> {
-    return this.#adminCall<AtlasSecretInfo[]>(as, {
+    const { origin, routes } = this.#resolve(target);
+    return this.#call<AtlasSecretInfo[]>(origin, routes, as, {
       method: 'GET',
-      path: accountPath(target),
-      apiVersion: target.apiVersion,
+      endpoint: routes.account,
       idempotent: true,
-      action: `list the secrets of service account ${target.clientId} in org ${target.orgId}`,
+      action: `list the secrets of service account ${target.clientId} in ${routes.where}`,
       read: (answer, context) => {
         if (answer.status !== 200) return undefined;
         const body = parseJsonObject(answer.text);
@@ -213,15 +251,15 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
     if (!Number.isInteger(expiresAfterHours) || expiresAfterHours <= 0) {
       throw new RangeError(`expiresAfterHours must be a positive integer: ${expiresAfterHours}`);
     }
+    const { origin, routes } = this.#resolve(target);
     const orphanWarning =
       'a secret may have been created although its value is lost; list the secrets and delete the orphan';
-    return this.#adminCall<CreatedAtlasSecret>(as, {
+    return this.#call<CreatedAtlasSecret>(origin, routes, as, {
       method: 'POST',
-      path: `${accountPath(target)}/secrets`,
-      apiVersion: target.apiVersion,
-      body: { secretExpiresAfterHours: expiresAfterHours },
+      endpoint: routes.secrets,
+      body: routes.createBody(expiresAfterHours),
       idempotent: false,
-      action: `create a secret for service account ${target.clientId} in org ${target.orgId}`,
+      action: `create a secret for service account ${target.clientId} in ${routes.where}`,
       read: (answer, context) => {
         if (answer.status !== 201 && answer.status !== 200) return undefined;
         const body = parseJsonObject(answer.text);
@@ -242,12 +280,12 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
   }
 
   async deleteSecret(target: AtlasTarget, secretId: AtlasSecretId, as: ActingCredential): Promise<boolean> {
-    return this.#adminCall<boolean>(as, {
+    const { origin, routes } = this.#resolve(target);
+    return this.#call<boolean>(origin, routes, as, {
       method: 'DELETE',
-      path: `${accountPath(target)}/secrets/${encodeURIComponent(secretId)}`,
-      apiVersion: target.apiVersion,
+      endpoint: routes.secret(secretId),
       idempotent: true,
-      action: `delete secret ${secretId} of service account ${target.clientId} in org ${target.orgId}`,
+      action: `delete secret ${secretId} of service account ${target.clientId} in ${routes.where}`,
       read: (answer) => {
         if (answer.status === 204 || answer.status === 200) return { value: true };
         if (answer.status === 404) return { value: false };
@@ -257,13 +295,14 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
   }
 
   async maxSecretValidityHours(target: AtlasTarget, as: ActingCredential): Promise<number | undefined> {
-    const orgId = target.orgId;
-    return this.#adminCall<number | undefined>(as, {
+    const { origin, routes } = this.#resolve(target);
+    const settings = routes.orgSettings;
+    if (settings === undefined) return undefined;
+    return this.#call<number | undefined>(origin, routes, as, {
       method: 'GET',
-      path: `/orgs/${encodeURIComponent(orgId)}/settings`,
-      apiVersion: ORG_SETTINGS_API_VERSION,
+      endpoint: settings,
       idempotent: true,
-      action: `read the settings of org ${orgId}`,
+      action: `read the settings of org ${target.orgId}`,
       read: (answer, context) => {
         if (answer.status === 403 || answer.status === 404) return { value: undefined };
         if (answer.status !== 200) return undefined;
@@ -283,33 +322,67 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
     });
   }
 
+  /** Revokes the credential's tokens at every origin that minted one. An API key has none: nothing happens. */
   async releaseTokens(credential: ActingCredential): Promise<void> {
+    if (isApiKey(credential)) return;
     try {
-      await this.#revokeAll(credential, this.#tokens.release(credential));
+      await Promise.all(this.#tokens.release(credential).map((released) => this.#revokeAll(released)));
     } catch {
       // Best effort by contract: an unrevoked token expires on its own within the hour.
     }
   }
 
+  /** Forgets the credential's tokens at every origin. An API key has none: nothing happens. */
   forgetTokens(credential: ActingCredential): void {
+    if (isApiKey(credential)) return;
     this.#tokens.forget(credential);
   }
 
   /**
-   * Shutdown: revokes every cached token (as Terraform does on exit) and forgets them. Best effort, never
-   * rejects. Does not close the dispatcher, which belongs to whoever created it; call this before closing it.
+   * Shutdown: revokes every cached token at its origin (as Terraform does on exit), forgets tokens and Digest
+   * nonces, then closes the dispatchers `dispatcherFor` built. A `dispatcher` passed in is left to its owner.
+   * Never rejects.
    */
   async close(): Promise<void> {
     try {
-      await Promise.all(
-        this.#tokens.releaseAll().map(({ credential, tokens }) => this.#revokeAll(credential, tokens)),
-      );
+      await Promise.all(this.#tokens.releaseAll().map((released) => this.#revokeAll(released)));
     } catch {
       // Best effort, as in releaseTokens.
     }
+    this.#digest.clear();
+    const owned = [...this.#dispatchers.values()];
+    this.#dispatchers.clear();
+    await Promise.allSettled(owned.map((dispatcher) => dispatcher.close()));
   }
 
-  async #revokeAll(credential: ActingCredential, released: ReleasedTokens): Promise<void> {
+  /** The target's origin, checked (plain http only when allowed), and its routes. */
+  #resolve(target: AtlasTarget): { readonly origin: string; readonly routes: ServiceAccountRoutes } {
+    const url = parseAtlasBaseUrl(target.baseUrl, true);
+    if (url.protocol === 'http:' && !this.#allowInsecureHttp) {
+      throw new AtlasOriginNotAllowedError(url.origin, true);
+    }
+    return { origin: url.origin, routes: serviceAccountRoutes(target, url.origin, this.#defaultOrigin) };
+  }
+
+  #dispatcher(origin: string): Dispatcher {
+    if (this.#sharedDispatcher !== undefined) {
+      if (origin !== this.#defaultOrigin) {
+        throw new InvalidAtlasBaseUrlError(
+          `This Atlas client was given one dispatcher for ${this.#defaultOrigin} and cannot serve ${origin}; ` +
+            'build it with dispatcherFor to serve several origins',
+        );
+      }
+      return this.#sharedDispatcher;
+    }
+    let dispatcher = this.#dispatchers.get(origin);
+    if (dispatcher === undefined) {
+      dispatcher = (this.#dispatcherFor as (origin: string) => Dispatcher)(origin);
+      this.#dispatchers.set(origin, dispatcher);
+    }
+    return dispatcher;
+  }
+
+  async #revokeAll(released: ReleasedTokens): Promise<void> {
     const accessTokens = [...released.accessTokens];
     if (released.inflight !== undefined) {
       try {
@@ -318,52 +391,62 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
         // The mint failed: there is no token to revoke.
       }
     }
-    await Promise.all(accessTokens.map((token) => this.#revoke(credential, token)));
+    await Promise.all(accessTokens.map((token) => this.#revoke(released.origin, released.credential, token)));
   }
 
   #nowMs(): number {
     return this.#clock.now().getTime();
   }
 
-  async #adminCall<T>(acting: ActingCredential, call: AdminCall<T>): Promise<T> {
-    const as = serviceAccountOnly(acting);
-    const mediaType = versionedMediaType(call.apiVersion);
-    const body = call.body === undefined ? undefined : JSON.stringify(call.body);
-    let refreshedAfter401 = false;
-    for (let attempt = 1; ; ) {
-      // A failed mint was already retried on its own; it is not retried again here.
-      const token: UsableToken = await this.#tokens.get(as, () => this.#mint(as, call.action));
+  async #call<T>(
+    origin: string,
+    routes: ServiceAccountRoutes,
+    acting: ActingCredential,
+    call: ApiCall<T>,
+  ): Promise<T> {
+    const request: HttpRequest = {
+      method: call.method,
+      path: call.endpoint.path,
+      headers: {
+        accept: call.endpoint.mediaType,
+        ...(call.body === undefined ? {} : { 'content-type': call.endpoint.mediaType }),
+      },
+      ...(call.body === undefined ? {} : { body: call.body }),
+      idempotent: call.idempotent,
+    };
+    const state: CallState = { refreshedAfter401: false };
+    for (let attempt = 1; ; attempt += 1) {
+      // Filled by the exchange with what must never be echoed: secret, private key, token, Digest responses.
+      const sensitive: string[] = [];
       const context: RequestContext = {
         action: call.action,
-        sensitive: [as.clientSecret.reveal(), token.accessToken.reveal()],
-        apiVersion: call.apiVersion,
-      };
-      const request: HttpRequest = {
-        method: call.method,
-        path: `${ADMIN_API_PREFIX}${call.path}`,
-        headers: {
-          accept: mediaType,
-          authorization: `Bearer ${token.accessToken.reveal()}`,
-          ...(body === undefined ? {} : { 'content-type': mediaType }),
-        },
-        ...(body === undefined ? {} : { body }),
-        idempotent: call.idempotent,
+        sensitive,
+        apiVersion: call.endpoint.apiVersion,
+        service: routes.service,
+        principal: isApiKey(acting) ? 'API key' : 'service account',
+        roleNeeded: routes.roleNeeded,
       };
       let error: AtlasApiError;
       try {
-        const answer = await this.#send(request);
-        if (answer.status === 401 && !token.fresh && !refreshedAfter401) {
-          // The cached token may have been revoked (its secret deleted): Atlas did nothing, so a single
-          // retry with a freshly minted token is safe even for the create POST.
-          refreshedAfter401 = true;
-          this.#tokens.invalidate(as, token.accessToken);
-          continue;
-        }
+        const answer = unwrapEnvelope(
+          isApiKey(acting)
+            ? await this.#exchangeAsApiKey(origin, acting, request, sensitive)
+            : await this.#exchangeAsServiceAccount(
+                origin,
+                routes,
+                acting,
+                request,
+                call.action,
+                sensitive,
+                state,
+              ),
+        );
         const read = call.read(answer, context);
         if (read !== undefined) return read.value;
         error = atlasErrorFromAnswer(answer, context, this.#nowMs());
       } catch (failure) {
-        if (failure instanceof AtlasApiError) throw failure;
+        // A failed mint was already retried on its own; it is not retried again here.
+        if (failure instanceof RotatorError) throw failure;
         error = atlasErrorFromTransport(failure, context, {
           timeoutMs: this.#requestTimeoutMs,
           outcomeUnknown: !call.idempotent,
@@ -372,14 +455,87 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
       const delay = call.idempotent ? this.#retryDelay(attempt, error) : undefined;
       if (delay === undefined) throw error;
       await this.#clock.sleep(delay);
-      attempt += 1;
     }
   }
 
-  async #mint(as: ServiceAccountCredential, purpose: string): Promise<MintedToken> {
+  /** Sends with a bearer token from the cache; a 401 on a cached token gets one fresh token per call. */
+  async #exchangeAsServiceAccount(
+    origin: string,
+    routes: ServiceAccountRoutes,
+    as: ServiceAccountCredential,
+    request: HttpRequest,
+    action: string,
+    sensitive: string[],
+    state: CallState,
+  ): Promise<HttpAnswer> {
+    sensitive.push(as.clientSecret.reveal());
+    for (;;) {
+      const token = await this.#tokens.get(origin, as, () => this.#mint(origin, routes, as, action));
+      sensitive.push(token.accessToken.reveal());
+      const answer = await this.#send(origin, {
+        ...request,
+        headers: { ...request.headers, authorization: `Bearer ${token.accessToken.reveal()}` },
+      });
+      if (answer.status === 401 && !token.fresh && !state.refreshedAfter401) {
+        // The cached token may have been revoked (its secret deleted): the API did nothing, so a single
+        // retry with a freshly minted token is safe even for the create POST.
+        state.refreshedAfter401 = true;
+        this.#tokens.invalidate(origin, as, token.accessToken);
+        continue;
+      }
+      return answer;
+    }
+  }
+
+  /**
+   * Sends with HTTP Digest: with the cached nonce when there is one, else without credentials to get a
+   * challenge. The first 401 that carries a usable challenge is answered (a cached nonce may be stale or
+   * forgotten), and after that only a `stale=true` one, once; any other 401 is returned, to be mapped to
+   * ATLAS_UNAUTHORIZED. Every request refused with 401 was refused before anything was done, so repeating it
+   * is safe even for the create POST; timeouts, dropped connections and other statuses are never repeated here.
+   */
+  async #exchangeAsApiKey(
+    origin: string,
+    key: ApiKeyCredential,
+    request: HttpRequest,
+    sensitive: string[],
+  ): Promise<HttpAnswer> {
+    sensitive.push(key.privateKey.reveal());
+    let answeredChallenge = false;
+    let answeredStale = false;
+    for (;;) {
+      const authorization = this.#digest.authorize(origin, key, request.method, request.path);
+      if (authorization !== undefined) sensitive.push(authorization.response);
+      const answer = await this.#send(
+        origin,
+        authorization === undefined
+          ? request
+          : { ...request, headers: { ...request.headers, authorization: authorization.header } },
+      );
+      if (answer.status !== 401) return answer;
+      const challenge = parseDigestChallenge(answer.headers['www-authenticate']);
+      if (challenge !== undefined && !answeredChallenge) {
+        answeredChallenge = true;
+      } else if (challenge?.stale === true && !answeredStale) {
+        answeredStale = true;
+      } else {
+        this.#digest.forget(origin, key);
+        return answer;
+      }
+      this.#digest.remember(origin, key, challenge);
+    }
+  }
+
+  async #mint(
+    origin: string,
+    routes: ServiceAccountRoutes,
+    as: ServiceAccountCredential,
+    purpose: string,
+  ): Promise<MintedToken> {
     const context: RequestContext = {
       action: `get an OAuth token for ${as.clientId} (to ${purpose})`,
       sensitive: [as.clientSecret.reveal()],
+      service: routes.service,
     };
     const request: HttpRequest = {
       method: 'POST',
@@ -396,11 +552,11 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
     for (let attempt = 1; ; attempt += 1) {
       let error: AtlasApiError;
       try {
-        const answer = await this.#send(request);
+        const answer = await this.#send(origin, request);
         if (answer.status === 200) return this.#readToken(answer, context);
         error = oauthErrorFromAnswer(answer, as.clientId, context, this.#nowMs());
       } catch (failure) {
-        if (failure instanceof AtlasApiError) throw failure;
+        if (failure instanceof RotatorError) throw failure;
         error = atlasErrorFromTransport(failure, context, {
           timeoutMs: this.#requestTimeoutMs,
           outcomeUnknown: false,
@@ -429,16 +585,20 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
     return { accessToken: SecretValue.of(accessToken), lifetimeMs: expiresIn * 1000 };
   }
 
-  /** Best effort: a failed revocation leaves a token that expires on its own. */
-  async #revoke(credential: ActingCredential, accessToken: SecretValue): Promise<void> {
+  /** Best effort, at the origin that minted the token: a failed revocation leaves a token that expires. */
+  async #revoke(
+    origin: string,
+    credential: ServiceAccountCredential,
+    accessToken: SecretValue,
+  ): Promise<void> {
     const form = new URLSearchParams({ token: accessToken.reveal(), token_type_hint: 'access_token' });
     try {
-      await this.#send({
+      await this.#send(origin, {
         method: 'POST',
         path: REVOKE_PATH,
         headers: {
           accept: 'application/json',
-          authorization: basicAuthorization(serviceAccountOnly(credential)),
+          authorization: basicAuthorization(credential),
           'content-type': FORM_CONTENT_TYPE,
         },
         body: form.toString(),
@@ -459,9 +619,9 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
   }
 
   /** Sends one request and always reads the whole body, so the connection goes back to the pool. */
-  async #send(request: HttpRequest): Promise<HttpAnswer> {
-    const response = await this.#dispatcher.request({
-      origin: this.#origin,
+  async #send(origin: string, request: HttpRequest): Promise<HttpAnswer> {
+    const response = await this.#dispatcher(origin).request({
+      origin,
       method: request.method,
       path: request.path,
       headers: request.headers,

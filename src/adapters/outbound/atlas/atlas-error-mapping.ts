@@ -15,7 +15,17 @@ export interface RequestContext {
   /** Values (client secret, token) scrubbed from anything Atlas sends back before it reaches a message. */
   readonly sensitive: readonly string[];
   /** The resource version asked for, named in the 406 message. */
-  readonly apiVersion?: string;
+  readonly apiVersion?: string | undefined;
+  /** Names the API in messages: `Atlas` (default), `Cloud Manager`, with the origin when not the default one. */
+  readonly service?: string;
+  /** Who acted, named in the 401 and 403 hints. Default a service account (OAuth bearer token). */
+  readonly principal?: 'service account' | 'API key';
+  /** The role creating and deleting secrets needs, named in the 403 hint. Default Organization Owner. */
+  readonly roleNeeded?: string;
+}
+
+function serviceOf(context: RequestContext): string {
+  return context.service ?? 'Atlas';
 }
 
 const MAX_DETAIL_LENGTH = 400;
@@ -108,17 +118,21 @@ function mappingFor(status: number): StatusMapping {
         code: 'ATLAS_UNAUTHORIZED',
         retryable: false,
         verb: 'refused to',
-        hint: () =>
-          'the OAuth token was rejected: it expired, was revoked, or the secret that minted it was deleted',
+        hint: (context) =>
+          context.principal === 'API key'
+            ? 'the API key was rejected: its public or private key is wrong, it was deleted, or it cannot use ' +
+              'this API (HTTP Digest)'
+            : 'the OAuth token was rejected: it expired, was revoked, or the secret that minted it was deleted',
       };
     case 403:
       return {
         code: 'ATLAS_FORBIDDEN',
         retryable: false,
         verb: 'refused to',
-        hint: () =>
-          'the acting service account lacks the role (creating and deleting secrets needs ' +
-          "Organization Owner) or the caller's IP address is not on its API access list",
+        hint: (context) =>
+          `the acting ${context.principal ?? 'service account'} lacks the role (creating and deleting secrets ` +
+          `needs ${context.roleNeeded ?? 'Organization Owner'}) or the caller's IP address is not on its API ` +
+          'access list',
       };
     case 404:
       return {
@@ -134,7 +148,7 @@ function mappingFor(status: number): StatusMapping {
         retryable: false,
         verb: 'refused to',
         hint: (context) =>
-          `Atlas does not accept API version ${context.apiVersion ?? '(none)'}; fix the apiVersion setting`,
+          `${serviceOf(context)} does not accept API version ${context.apiVersion ?? '(none)'}; fix the apiVersion setting`,
       };
     case 409:
       return {
@@ -171,7 +185,10 @@ function compose(parts: readonly (string | undefined)[]): string {
   return parts.filter((p) => p !== undefined && p !== '').join('; ');
 }
 
-/** Maps an Admin API answer that is not a success (Atlas `ApiError` body) to an `AtlasApiError`. */
+/**
+ * Maps an API answer that is not a success to an `AtlasApiError`. Atlas v2 and the public API v1.0 (Cloud
+ * Manager, Ops Manager) share the `ApiError` body `{error, errorCode, detail, reason, parameters}`.
+ */
 export function atlasErrorFromAnswer(
   answer: HttpAnswer,
   context: RequestContext,
@@ -181,9 +198,12 @@ export function atlasErrorFromAnswer(
   const mapping = mappingFor(answer.status);
   const retryAfterMs = retryAfterOf(answer, nowMs);
   const label = body.errorCode === undefined ? `${answer.status}` : `${answer.status} ${body.errorCode}`;
-  const detail = body.detail === undefined ? 'no Atlas error detail' : scrub(body.detail, context.sensitive);
+  const detail =
+    body.detail === undefined
+      ? `no ${serviceOf(context)} error detail`
+      : scrub(body.detail, context.sensitive);
   const message = compose([
-    `Atlas ${mapping.verb} ${context.action} (${label}): ${detail}`,
+    `${serviceOf(context)} ${mapping.verb} ${context.action} (${label}): ${detail}`,
     mapping.hint(context),
     retryAfterMs === undefined ? undefined : `retry after ${Math.ceil(retryAfterMs / 1000)} s`,
   ]);
@@ -210,7 +230,7 @@ export function oauthErrorFromAnswer(
   const label = code === undefined ? `${answer.status}` : `${answer.status} ${code}`;
   return new AtlasApiError(
     'ATLAS_INVALID_CLIENT',
-    `Atlas did not accept the client credentials of ${clientId} to ${context.action} (${label}): ` +
+    `${serviceOf(context)} did not accept the client credentials of ${clientId} to ${context.action} (${label}): ` +
       'the client secret is wrong, expired or deleted, or the service account no longer exists',
     false,
     answer.status,
@@ -240,7 +260,7 @@ export function atlasErrorFromTransport(
     return new AtlasApiError(
       'ATLAS_TIMEOUT',
       compose([
-        `Atlas did not answer in time to ${context.action} (${code ?? name}, ${options.timeoutMs} ms)`,
+        `${serviceOf(context)} did not answer in time to ${context.action} (${code ?? name}, ${options.timeoutMs} ms)`,
         unknownOutcome,
       ]),
       true,
@@ -252,7 +272,10 @@ export function atlasErrorFromTransport(
   const what = error instanceof Error ? scrub(error.message, context.sensitive) : 'unknown error';
   return new AtlasApiError(
     'ATLAS_NETWORK_ERROR',
-    compose([`Could not reach Atlas to ${context.action} (${code ?? name}: ${what})`, unknownOutcome]),
+    compose([
+      `Could not reach ${serviceOf(context)} to ${context.action} (${code ?? name}: ${what})`,
+      unknownOutcome,
+    ]),
     true,
     undefined,
     undefined,
@@ -270,7 +293,7 @@ export function unexpectedResponse(
   return new AtlasApiError(
     'ATLAS_UNEXPECTED_RESPONSE',
     compose([
-      `Atlas answered ${answer.status} to ${context.action} with an unexpected body: ${problem}`,
+      `${serviceOf(context)} answered ${answer.status} to ${context.action} with an unexpected body: ${problem}`,
       consequence,
     ]),
     false,

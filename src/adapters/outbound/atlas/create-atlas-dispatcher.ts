@@ -19,9 +19,10 @@ function positiveInteger(name: string, value: number): number {
 }
 
 /**
- * One undici `Pool` for the Atlas origin, with explicit timeouts, to inject into `AtlasAdminApiClient`.
- * Request-level `headersTimeout`/`bodyTimeout` are set per request by the client; the pool's defaults are
- * kept as a backstop. The owner closes it on shutdown.
+ * One undici `Pool` for one origin (Atlas, Cloud Manager, an Ops Manager host), with explicit timeouts. Meant as
+ * `AtlasAdminApiClient`'s `dispatcherFor: (origin) => createAtlasDispatcher(origin, options)`: the client then
+ * builds a pool per origin on first use and closes them in `close()`. Request-level `headersTimeout`/`bodyTimeout`
+ * are set per request by the client; the pool's defaults are kept as a backstop.
  */
 export function createAtlasDispatcher(baseUrl: string, options: AtlasDispatcherOptions): Pool {
   const origin = parseAtlasBaseUrl(baseUrl, options.allowInsecureHttp ?? false);

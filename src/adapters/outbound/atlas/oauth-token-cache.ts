@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ActingCredential } from '../../../application/ports/atlas-service-accounts.js';
+import type { ServiceAccountCredential } from '../../../domain/credential.js';
 import type { SecretValue } from '../../../domain/secret-value.js';
 
 /** What the token endpoint handed out. */
@@ -22,28 +22,34 @@ interface HeldToken {
 }
 
 interface Entry {
+  /** Where the tokens were minted, and so where they are revoked. */
+  readonly origin: string;
   /** Kept to authenticate revocations; never part of the map key. */
-  readonly credential: ActingCredential;
+  readonly credential: ServiceAccountCredential;
   current: HeldToken | undefined;
   inflight: Promise<HeldToken> | undefined;
   /** Replaced by an early refresh but still alive in Atlas: revoked on release. */
   retired: HeldToken[];
 }
 
-/** Tokens to revoke when a credential is released, and a mint that may still add one. */
+/** Tokens to revoke when a credential is released, and a mint that may still add one, at one origin. */
 export interface ReleasedTokens {
+  readonly origin: string;
+  readonly credential: ServiceAccountCredential;
   readonly accessTokens: readonly SecretValue[];
   readonly inflight: Promise<SecretValue> | undefined;
 }
 
 /**
- * OAuth tokens per credential. The key is the client id plus a SHA-256 of the secret, so that a rotated
- * secret gets its own tokens and the plain secret never sits in a map key. Concurrent callers share one
- * in-flight mint. A token is refreshed `refreshMarginMs` before it expires, but never later than half its
- * lifetime (short-lived tokens would otherwise be refreshed on every call).
+ * OAuth tokens per origin and credential. A token is only ever sent to the origin that minted it. The credential
+ * key is the client id plus a SHA-256 of the secret, so that a rotated secret gets its own tokens and the plain
+ * secret never sits in a map key. Concurrent callers share one in-flight mint. A token is refreshed
+ * `refreshMarginMs` before it expires, but never later than half its lifetime (short-lived tokens would
+ * otherwise be refreshed on every call).
  */
 export class OAuthTokenCache {
-  readonly #entries = new Map<string, Entry>();
+  /** Credential key -> origin -> entry, so that a credential is released on every origin at once. */
+  readonly #entries = new Map<string, Map<string, Entry>>();
   readonly #nowMs: () => number;
   readonly #refreshMarginMs: number;
 
@@ -52,19 +58,27 @@ export class OAuthTokenCache {
     this.#refreshMarginMs = refreshMarginMs;
   }
 
-  static keyOf(credential: ActingCredential): string {
-    if ('publicKey' in credential) return `api-key:${credential.publicKey}`;
+  static keyOf(credential: ServiceAccountCredential): string {
     const digest = createHash('sha256').update(credential.clientSecret.reveal(), 'utf8').digest('hex');
     return `${credential.clientId}:${digest}`;
   }
 
   /** A cached token not yet due for refresh, or the result of `mint` (shared with concurrent callers). */
-  async get(credential: ActingCredential, mint: () => Promise<MintedToken>): Promise<UsableToken> {
+  async get(
+    origin: string,
+    credential: ServiceAccountCredential,
+    mint: () => Promise<MintedToken>,
+  ): Promise<UsableToken> {
     const key = OAuthTokenCache.keyOf(credential);
-    let entry = this.#entries.get(key);
+    let byOrigin = this.#entries.get(key);
+    if (byOrigin === undefined) {
+      byOrigin = new Map();
+      this.#entries.set(key, byOrigin);
+    }
+    let entry = byOrigin.get(origin);
     if (entry === undefined) {
-      entry = { credential, current: undefined, inflight: undefined, retired: [] };
-      this.#entries.set(key, entry);
+      entry = { origin, credential, current: undefined, inflight: undefined, retired: [] };
+      byOrigin.set(origin, entry);
     }
     const current = entry.current;
     if (current !== undefined && this.#nowMs() < current.refreshAtMs) {
@@ -75,32 +89,32 @@ export class OAuthTokenCache {
     return { accessToken: held.accessToken, fresh: true };
   }
 
-  /** Drops a token Atlas refused (revoked, or its secret deleted): it is not retired, as it is dead. */
-  invalidate(credential: ActingCredential, accessToken: SecretValue): void {
-    const entry = this.#entries.get(OAuthTokenCache.keyOf(credential));
+  /** Drops a token the origin refused (revoked, or its secret deleted): it is not retired, as it is dead. */
+  invalidate(origin: string, credential: ServiceAccountCredential, accessToken: SecretValue): void {
+    const entry = this.#entries.get(OAuthTokenCache.keyOf(credential))?.get(origin);
     if (entry?.current?.accessToken.equals(accessToken)) {
       entry.current = undefined;
     }
   }
 
-  /** Forgets the credential's tokens without revoking them. */
-  forget(credential: ActingCredential): void {
+  /** Forgets the credential's tokens on every origin without revoking them. */
+  forget(credential: ServiceAccountCredential): void {
     this.#entries.delete(OAuthTokenCache.keyOf(credential));
   }
 
-  /** Forgets the credential's tokens and returns those still alive, to be revoked. */
-  release(credential: ActingCredential): ReleasedTokens {
+  /** Forgets the credential's tokens on every origin and returns those still alive, to be revoked. */
+  release(credential: ServiceAccountCredential): ReleasedTokens[] {
     const key = OAuthTokenCache.keyOf(credential);
-    const entry = this.#entries.get(key);
+    const byOrigin = this.#entries.get(key);
     this.#entries.delete(key);
-    return entry === undefined ? { accessTokens: [], inflight: undefined } : this.#aliveTokens(entry);
+    return byOrigin === undefined ? [] : [...byOrigin.values()].map((entry) => this.#aliveTokens(entry));
   }
 
-  /** Forgets every credential's tokens and returns those still alive, each with its credential. */
-  releaseAll(): { readonly credential: ActingCredential; readonly tokens: ReleasedTokens }[] {
-    const entries = [...this.#entries.values()];
+  /** Forgets every credential's tokens and returns those still alive. */
+  releaseAll(): ReleasedTokens[] {
+    const entries = [...this.#entries.values()].flatMap((byOrigin) => [...byOrigin.values()]);
     this.#entries.clear();
-    return entries.map((entry) => ({ credential: entry.credential, tokens: this.#aliveTokens(entry) }));
+    return entries.map((entry) => this.#aliveTokens(entry));
   }
 
   #aliveTokens(entry: Entry): ReleasedTokens {
@@ -109,7 +123,7 @@ export class OAuthTokenCache {
       .filter((t) => t.expiresAtMs > now)
       .map((t) => t.accessToken);
     const inflight = entry.inflight?.then((t) => t.accessToken);
-    return { accessTokens: alive, inflight };
+    return { origin: entry.origin, credential: entry.credential, accessTokens: alive, inflight };
   }
 
   #startMint(entry: Entry, mint: () => Promise<MintedToken>): Promise<HeldToken> {
