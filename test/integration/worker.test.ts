@@ -271,6 +271,12 @@ describe('worker on the bus-fed request queue', () => {
       worker.tail(),
     ).toEqual([DETAIL_TYPE_COMPLETED]);
     expect(detailOf(events[0])).toMatchObject({ rotationId: tokenForRequestId(id), attempts: 2 });
+    const [limited, retried] = simulator.requests.filter(
+      (r) => r.method === 'GET' && r.path === saPath(account),
+    );
+    expect(limited?.status).toBe(429);
+    expect(retried?.status).toBe(200);
+    expect(Date.parse(retried?.at ?? '') - Date.parse(limited?.at ?? '')).toBeGreaterThanOrEqual(900);
     await expectConverged(account);
     await expectQueueEmpty(infra.requestQueue);
   });
@@ -522,6 +528,50 @@ describe('worker on a FIFO queue', () => {
     expect((await expectConverged(b)).versionId).toBe(tokenForRequestId(other));
     await expectQueueEmpty(queue);
     await worker.dispose();
+  });
+
+  it('on SIGTERM finishes the started rotation and hands back its group’s next message at once', async () => {
+    const queue = await infra.createWorkQueue('fifo-drain', { fifo: true });
+    const account = await seedManagedSecret(simulator, client);
+    simulator.injectFault({ method: 'POST', path: createPath(account), latencyMs: 1_500 });
+    const first = requestId('fifo-drain-1');
+    const second = requestId('fifo-drain-2');
+    // Both queued before the worker polls, so one receive takes them together; the second waits its turn.
+    await infra.sendToQueue(queue, direct(account.secretName, first), account.secretName);
+    await infra.sendToQueue(queue, direct(account.secretName, second), account.secretName);
+    const worker = await startWorker('fifo-drained', queue, {
+      SHUTDOWN_GRACE_SECONDS: '4',
+      VISIBILITY_TIMEOUT_SECONDS: '30',
+    });
+    await waitUntil(
+      'the first rotation inside its slow create',
+      async () => ((await stagesOf(client, account.secretName)).tags[TAG_CREATE_INTENT] ? true : undefined),
+      20_000,
+      50,
+    );
+    expect(await infra.depth(queue.url)).toEqual({ visible: 0, inFlight: 2 });
+
+    worker.stop('SIGTERM');
+    expect(await worker.waitForExit(15_000), worker.tail()).toEqual({ code: 0, signal: null });
+    const done = await infra.capture.captureEvents(forRequest(first), 10_000);
+    expect(done.map((e) => e.detailType)).toEqual([DETAIL_TYPE_COMPLETED]);
+    // Released, not left to its 30 s visibility timeout (LocalStack re-queues within about a second).
+    const depth = await infra.waitForDepth(queue.url, (d) => d.visible === 1 && d.inFlight === 0, 2_500);
+    expect(depth).toEqual({ visible: 1, inFlight: 0 });
+    expect(infra.capture.all.filter(forRequest(second))).toEqual([]);
+
+    const next = await startWorker('after-fifo-drain', queue);
+    const events = await infra.capture.captureEvents(forRequest(second), 15_000);
+    expect(
+      events.map((e) => e.detailType),
+      next.tail(),
+    ).toEqual([DETAIL_TYPE_COMPLETED]);
+    const { byStage } = await stagesOf(client, account.secretName);
+    expect(byStage.AWSCURRENT).toBe(tokenForRequestId(second));
+    expect(byStage.AWSPREVIOUS).toBe(tokenForRequestId(first));
+    await expectConverged(account);
+    await expectQueueEmpty(queue);
+    await next.dispose();
   });
 });
 
