@@ -57,18 +57,6 @@ const awsModule = new ContainerModule(({ bind }) => {
 });
 
 const atlasModule = new ContainerModule(({ bind }) => {
-  bind(TOKENS.atlasDispatcher)
-    .toResolvedValue(
-      (config: Config): Dispatcher =>
-        createAtlasDispatcher(config.atlasBaseUrl, {
-          connectTimeoutMs: config.atlasRequestTimeoutMs,
-          keepAliveTimeoutMs: 30_000,
-          connections: 8,
-          allowInsecureHttp: config.atlasAllowInsecureHttp,
-        }),
-      [TOKENS.config],
-    )
-    .onDeactivation((dispatcher) => dispatcher.close());
   bind(TOKENS.atlas)
     .toResolvedValue(
       (config: Config, clock: Clock) =>

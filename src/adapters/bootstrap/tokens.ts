@@ -2,7 +2,6 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ServiceIdentifier } from 'inversify';
-import type { Dispatcher } from 'undici';
 import type { HandleRotationRequest } from '../../application/handle-rotation-request.js';
 import type { Clock } from '../../application/ports/clock.js';
 import type { Logger } from '../../application/ports/logger.js';
@@ -29,7 +28,6 @@ export const TOKENS = {
   eventBridgeClient: token<EventBridgeClient>('EventBridgeClient'),
   secretStore: token<SecretStore>('SecretStore'),
   publisher: token<EventBridgeRotationEventPublisher>('RotationEventPublisher'),
-  atlasDispatcher: token<Dispatcher>('AtlasDispatcher'),
   atlas: token<AtlasAdminApiClient>('AtlasServiceAccounts'),
   rotateSecret: token<RotateSecret>('RotateSecret'),
   handleRotationRequest: token<HandleRotationRequest>('HandleRotationRequest'),

@@ -40,10 +40,9 @@ export const testSettings: Omit<RotateSecretSettings, 'origins'> = {
 /** One process's worth of adapters: a fresh token cache and connection pool, like a restarted service. */
 export function processAdapters(simulator: AtlasSimulator, client: SecretsManagerClient) {
   const clock = new SystemClock();
-  const dispatcher = new Pool(simulator.baseUrl, { connections: 4 });
   const atlas = new AtlasAdminApiClient({
     baseUrl: simulator.baseUrl,
-    dispatcher,
+    dispatcherFor: (origin) => new Pool(origin, { connections: 4 }),
     clock,
     allowInsecureHttp: true,
     requestTimeoutMs: 5_000,
@@ -51,7 +50,7 @@ export function processAdapters(simulator: AtlasSimulator, client: SecretsManage
   });
   const store = new SecretsManagerSecretStore(client);
   const logger = new JsonLogger('debug', (line) => logLines.push(line));
-  return { atlas, store, clock, logger, baseUrl: simulator.baseUrl, close: () => dispatcher.close() };
+  return { atlas, store, clock, logger, baseUrl: simulator.baseUrl, close: () => atlas.close() };
 }
 
 export function rotateSecret(
