@@ -30,9 +30,12 @@ export interface CreatedAtlasSecret extends AtlasSecretInfo {
 }
 
 /**
- * Atlas service-account secrets, over the Admin API. Every method authenticates as `as` with an OAuth
- * token minted from that credential, cached per credential until shortly before it expires.
- * Failures are `AtlasApiError`s carrying Atlas's status and `errorCode`.
+ * Service-account secrets, over the Atlas Admin API v2 or the Cloud Manager / Ops Manager public API v1.0
+ * at `target.baseUrl`. A service account authenticates with an OAuth token minted from its credential and
+ * cached per credential and origin until shortly before it expires; an API key authenticates with HTTP
+ * Digest (a 401 challenge answered once — the one case where a create is sent twice, safe because the
+ * first was refused before anything was created). Atlas's failures are `AtlasApiError`s carrying its status
+ * and `errorCode`; a target whose origin may not be used rejects with `AtlasOriginNotAllowedError`.
  */
 export interface AtlasServiceAccounts {
   /**
@@ -60,7 +63,10 @@ export interface AtlasServiceAccounts {
    */
   maxSecretValidityHours(target: AtlasTarget, as: ActingCredential): Promise<number | undefined>;
 
-  /** Revokes the cached tokens minted with `credential` and forgets them. Best effort: never rejects. */
+  /**
+   * Revokes the cached tokens minted with `credential` (on every origin) and forgets them. Best effort: never
+   * rejects. Nothing to do for an API key.
+   */
   releaseTokens(credential: ActingCredential): Promise<void>;
 
   /** Forgets cached tokens of a credential whose Atlas secret was deleted: they are dead already. */
