@@ -29,17 +29,16 @@ interface InFlight {
   released: boolean;
 }
 
+/** Waits `ms`, or less when `signal` aborts; leaves no timer or listener behind. */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
+    const stop = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    };
+    const timer = setTimeout(stop, ms);
+    signal?.addEventListener('abort', stop, { once: true });
   });
 
 /** Reads the queue's redrive policy: the receive count after which SQS moves a message to the DLQ. */
@@ -81,14 +80,20 @@ export class SqsRotationWorker {
       const free = this.#options.maxConcurrency - this.#inFlight.size;
       if (free <= 0) {
         await new Promise<void>((resolve) => {
-          this.#slotFreed = resolve;
-          signal.addEventListener('abort', () => resolve(), { once: true });
+          const done = () => {
+            signal.removeEventListener('abort', done);
+            resolve();
+          };
+          this.#slotFreed = done;
+          signal.addEventListener('abort', done, { once: true });
         });
         continue;
       }
       let messages: Message[];
       try {
-        messages = await this.#receive(Math.min(10, free), signal);
+        // Not aborted on shutdown: an abandoned long poll stays open on the server and would take a message
+        // nobody processes. Shutdown waits for the poll (at most WAIT_TIME_SECONDS) and hands back what came.
+        messages = await this.#receive(Math.min(10, free));
       } catch (error) {
         if (signal.aborted) break;
         logger.error('receiving from the queue failed; retrying', {
@@ -109,7 +114,7 @@ export class SqsRotationWorker {
     logger.info('worker stopped', { queueUrl });
   }
 
-  async #receive(max: number, signal: AbortSignal): Promise<Message[]> {
+  async #receive(max: number): Promise<Message[]> {
     const { sqs, queueUrl, waitTimeSeconds, visibilityTimeoutSeconds } = this.#options;
     const output = await sqs.send(
       new ReceiveMessageCommand({
@@ -119,7 +124,6 @@ export class SqsRotationWorker {
         VisibilityTimeout: visibilityTimeoutSeconds,
         MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
       }),
-      { abortSignal: signal },
     );
     return output.Messages ?? [];
   }
@@ -247,7 +251,13 @@ export class SqsRotationWorker {
       graceMs: this.#options.shutdownGraceMs,
     });
     const all = Promise.all([...this.#groups.values()]).then(() => true);
-    const finished = await Promise.race([all, sleep(this.#options.shutdownGraceMs).then(() => false)]);
+    const grace = new AbortController();
+    const finished = await Promise.race([
+      all,
+      sleep(this.#options.shutdownGraceMs, grace.signal).then(() => false),
+    ]);
+    // A pending grace timer would keep the process alive after a clean drain.
+    grace.abort();
     if (finished) return;
     const left = [...this.#inFlight];
     this.#options.logger.warn('grace period over; releasing unfinished messages', { count: left.length });
