@@ -3,7 +3,6 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Container, ContainerModule } from 'inversify';
-import type { Dispatcher } from 'undici';
 import { HandleRotationRequest } from '../../application/handle-rotation-request.js';
 import { KeyedSerializer } from '../../application/keyed-serializer.js';
 import type { AtlasServiceAccounts } from '../../application/ports/atlas-service-accounts.js';

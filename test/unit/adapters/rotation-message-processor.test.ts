@@ -134,7 +134,7 @@ describe('RotationMessageProcessor', () => {
     const second = await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 2 });
     expect(second).toEqual({ kind: 'delete' });
     expect(atlas.calls.length).toBe(callsBefore);
-    expect((publisher.events[0]?.detail as RotationCompletedDetail).attempts).toBe(2);
+    expect((publisher.events[0]?.detail as RotationCompletedDetail | undefined)?.attempts).toBe(2);
   });
 
   it('turns a duplicate request into the same rotation: the same rotationId, one Atlas secret created', async () => {
