@@ -6,6 +6,7 @@ import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { DEFAULT_EVENT_SOURCE, DETAIL_TYPE_REQUESTED } from './contract';
 import { FargateWorker, workerImageFromSource } from './fargate-worker';
@@ -125,6 +126,9 @@ export class AtlasRotator extends Construct {
 
   constructor(scope: Construct, id: string, props: AtlasRotatorProps) {
     super(scope, id);
+    // With a KMS-encrypted queue, the rule's SqsQueue target conditions EventBridge's queue and key access on
+    // aws:SourceAccount only behind this flag (without KMS it uses aws:SourceArn = the rule regardless).
+    this.node.setContext(cxapi.EVENTS_TARGET_QUEUE_SAME_ACCOUNT, true);
     const runtime = props.runtime ?? 'lambda';
     const queueType = props.queueType ?? 'fifo';
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
@@ -34,6 +34,8 @@ export function bundleNodeEntry(repoRoot: string, entry: string): string {
   if (cached !== undefined) return cached;
   if (!existsSync(absoluteEntry)) throw new Error(`the Lambda entry ${absoluteEntry} does not exist`);
   const outDir = mkdtempSync(join(tmpdir(), 'atlas-rotator-bundle-'));
+  // Synthesis copies the bundle into the cloud assembly; the scratch copy goes with the process.
+  process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
   buildSync({
     absWorkingDir: repoRoot,
     entryPoints: [relative(repoRoot, absoluteEntry)],

@@ -1,4 +1,4 @@
-import { Aws, type Duration } from 'aws-cdk-lib';
+import { type Duration, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -79,7 +79,7 @@ export class FargateWorker extends Construct {
       stopTimeout: props.stopTimeout,
       environment: {
         ...props.environment,
-        AWS_REGION: Aws.REGION,
+        AWS_REGION: Stack.of(this).region,
         // Leave ECS's SIGKILL a margin after the drain.
         SHUTDOWN_GRACE_SECONDS: String(Math.max(0, stopSeconds - 10)),
       },

@@ -20,6 +20,9 @@ export const NAG_REASONS = {
   ecrAuthorizationToken:
     'Added by CDK to the Fargate execution role: ecr:GetAuthorizationToken supports no resource-level ' +
     'permissions; image pulls themselves are limited to the asset repository.',
+  schedulerQueueKey:
+    "CDK's SqsSendMessage grant on the request queue's own key (the only resource): SendMessage to a " +
+    'KMS-encrypted queue needs kms:GenerateDataKey, which CDK grants as GenerateDataKey*.',
   containerEnvironment:
     'The worker environment holds names, ARNs, URLs and numbers only, never a secret value (the service ' +
     'reads every credential from Secrets Manager at run time; STYLE.md "Config holds names and ARNs").',
@@ -64,6 +67,13 @@ export function acknowledgeNagFindings(rotator: AtlasRotator): void {
     for (const arn of rotator.adminSecretArns.filter((candidate) => candidate.includes('*'))) {
       acknowledge(role, `AwsSolutions-IAM5[Resource::${arn}]`, NAG_REASONS.adminSecretPrefix);
     }
+  }
+  if (rotator.scheduledRotation !== undefined && rotator.requests.key !== undefined) {
+    acknowledge(
+      rotator.scheduledRotation.role,
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      NAG_REASONS.schedulerQueueKey,
+    );
   }
   if (rotator.lambdaWorker !== undefined && rotator.vpc !== undefined) {
     acknowledge(

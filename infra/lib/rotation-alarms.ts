@@ -37,6 +37,8 @@ export class RotationAlarms extends Construct {
   readonly workerErrorAlarm: cloudwatch.Alarm | undefined;
   readonly finalFailureRule: events.Rule;
   readonly finalFailureLogGroup: logs.LogGroup;
+  /** Lets EventBridge (for that rule only) write to the final-failure log group. */
+  readonly finalFailureLogPolicy: logs.ResourcePolicy;
 
   constructor(scope: Construct, id: string, props: RotationAlarmsProps) {
     super(scope, id);
@@ -76,7 +78,7 @@ export class RotationAlarms extends Construct {
     });
     // A native resource policy instead of aws-events-targets' CloudWatchLogGroup, whose policy is a custom
     // resource (a Lambda function with its own role) for no gain here.
-    new logs.ResourcePolicy(this, 'FinalFailureLogPolicy', {
+    this.finalFailureLogPolicy = new logs.ResourcePolicy(this, 'FinalFailureLogPolicy', {
       policyStatements: [
         new iam.PolicyStatement({
           sid: 'EventBridgeWritesFinalFailures',

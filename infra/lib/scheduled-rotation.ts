@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { TimeZone } from 'aws-cdk-lib';
+import { Stack, TimeZone } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -39,6 +40,8 @@ export function messageGroupIdFor(secretId: string): string {
 /** One EventBridge Scheduler schedule per secret, each sending the direct request shape `{secretId}`. */
 export class ScheduledRotation extends Construct {
   readonly schedules: scheduler.Schedule[] = [];
+  /** The role every schedule sends with (SendMessage or PutEvents, granted by the targets). */
+  readonly role: iam.Role;
 
   constructor(
     scope: Construct,
@@ -51,6 +54,9 @@ export class ScheduledRotation extends Construct {
   ) {
     super(scope, id);
     if (props.secretIds.length === 0) throw new Error('scheduled rotation needs at least one secret id');
+    if (!/^(rate|cron|at)\(.+\)$/.test(props.expression)) {
+      throw new Error(`schedule "${props.expression}" must be rate(…), cron(…) or at(…)`);
+    }
     const seen = new Set<string>();
     for (const secretId of props.secretIds) {
       if (!SECRET_ID.test(secretId)) {
@@ -59,6 +65,13 @@ export class ScheduledRotation extends Construct {
       if (seen.has(secretId)) throw new Error(`scheduled secret id "${secretId}" is listed twice`);
       seen.add(secretId);
     }
+    // One role of our own rather than the targets' stack-level singleton: it lives (and is reviewed) here.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: 'atlas-rotator scheduled rotation: sends rotation requests',
+    });
     const expression = scheduler.ScheduleExpression.expression(
       props.expression,
       props.timeZone === undefined ? undefined : TimeZone.of(props.timeZone),
@@ -67,14 +80,18 @@ export class ScheduledRotation extends Construct {
       const input = scheduler.ScheduleTargetInput.fromObject({ secretId, reason: 'scheduled rotation' });
       const target =
         props.deliverTo === 'bus'
-          ? new targets.EventBridgePutEvents({
-              eventBus: props.eventBus,
-              detailType: DETAIL_TYPE_REQUESTED,
-              source: SCHEDULE_EVENT_SOURCE,
-              detail: input,
-            })
+          ? new targets.EventBridgePutEvents(
+              {
+                eventBus: props.eventBus,
+                detailType: DETAIL_TYPE_REQUESTED,
+                source: SCHEDULE_EVENT_SOURCE,
+                detail: input,
+              },
+              { role: this.role },
+            )
           : new targets.SqsSendMessage(props.queue, {
               input,
+              role: this.role,
               ...(props.fifo ? { messageGroupId: messageGroupIdFor(secretId) } : {}),
             });
       // Named after the secret, not its position: reordering the list replaces nothing.

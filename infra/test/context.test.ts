@@ -1,0 +1,86 @@
+import { Duration } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { type ContextKey, stackPropsFromContext } from '../lib/context.js';
+
+const props = (context: Partial<Record<ContextKey, unknown>>) => stackPropsFromContext((key) => context[key]);
+
+describe('context values', () => {
+  it('leave every prop at its default when absent', () => {
+    expect(props({})).toEqual({});
+  });
+
+  it('map -c strings and cdk.json values onto stack props', () => {
+    expect(
+      props({
+        runtime: 'fargate',
+        queueType: 'standard',
+        queueEncryption: 'kms',
+        maxReceiveCount: 3,
+        visibilityTimeoutSeconds: '600',
+        eventBus: 'default',
+        eventSource: 'atlas-rotator',
+        adminSecretArns:
+          'arn:aws:secretsmanager:eu-west-1:1:secret:a, arn:aws:secretsmanager:eu-west-1:1:secret:b',
+        secretKmsKeyArns: ['arn:aws:kms:eu-west-1:1:key/k'],
+        secretExpiresAfterHours: '720',
+        logLevel: 'warn',
+        maxConcurrency: '8',
+        lambdaTimeoutSeconds: '120',
+        lambdaBatchSize: '2',
+        lambdaMaxConcurrency: '10',
+        imageUri: 'example/a:1',
+        fargateDesiredCount: '2',
+        vpc: 'create',
+        scheduleExpression: 'cron(0 3 1 * ? *)',
+        scheduledSecretIds: 'prod/a,prod/b',
+        scheduleTimeZone: 'Europe/Berlin',
+        scheduleDeliverTo: 'bus',
+        alarmEmail: 'ops@example.com',
+        logRetentionDays: '30',
+        rotationFunction: 'true',
+      }),
+    ).toEqual({
+      runtime: 'fargate',
+      queueType: 'standard',
+      queueEncryption: 'kms',
+      maxReceiveCount: 3,
+      visibilityTimeout: Duration.seconds(600),
+      eventBus: 'default',
+      eventSource: 'atlas-rotator',
+      adminSecretArns: [
+        'arn:aws:secretsmanager:eu-west-1:1:secret:a',
+        'arn:aws:secretsmanager:eu-west-1:1:secret:b',
+      ],
+      secretKmsKeyArns: ['arn:aws:kms:eu-west-1:1:key/k'],
+      secretExpiresAfterHours: 720,
+      logLevel: 'warn',
+      maxConcurrency: 8,
+      lambda: { timeout: Duration.seconds(120), batchSize: 2, maxConcurrency: 10 },
+      imageUri: 'example/a:1',
+      fargate: { desiredCount: 2 },
+      vpc: 'create',
+      scheduledRotation: {
+        expression: 'cron(0 3 1 * ? *)',
+        secretIds: ['prod/a', 'prod/b'],
+        timeZone: 'Europe/Berlin',
+        deliverTo: 'bus',
+      },
+      alarmEmail: 'ops@example.com',
+      logRetention: 30,
+      rotationFunction: true,
+    });
+  });
+
+  it('name every invalid key at once', () => {
+    expect(() =>
+      props({
+        runtime: 'ec2',
+        maxReceiveCount: 'five',
+        scheduleExpression: 'rate(1 day)',
+        logRetentionDays: '31',
+      }),
+    ).toThrow(
+      /runtime must be one of lambda, fargate[\s\S]*maxReceiveCount must be a whole number[\s\S]*scheduleExpression and scheduledSecretIds go together[\s\S]*logRetentionDays/,
+    );
+  });
+});
