@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { AtlasRotatorStack } from '../lib/atlas-rotator-stack';
-import { stackPropsFromContext } from '../lib/context';
+import { AtlasRotatorStack } from '../lib/atlas-rotator-stack.js';
+import { stackPropsFromContext } from '../lib/context.js';
 
 const app = new App();
 const props = stackPropsFromContext((key) => app.node.tryGetContext(key));

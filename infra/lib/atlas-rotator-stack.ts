@@ -6,9 +6,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { AtlasRotator, type AtlasRotatorProps } from './atlas-rotator';
-import { findRepoRoot } from './bundle';
-import { acknowledgeNagFindings } from './nag-suppressions';
+import { AtlasRotator, type AtlasRotatorProps } from './atlas-rotator.js';
+import { findRepoRoot } from './bundle.js';
+import { acknowledgeNagFindings } from './nag-suppressions.js';
 
 export interface AtlasRotatorStackProps
   extends StackProps,

@@ -9,7 +9,7 @@ const bundles = new Map<string, string>();
  * The repository root: the nearest directory above `start` whose package.json is the service's. Works from
  * the TypeScript sources (vitest) and from the compiled app in `infra/dist` alike.
  */
-export function findRepoRoot(start: string = __dirname): string {
+export function findRepoRoot(start: string = import.meta.dirname): string {
   for (let dir = resolve(start); ; dir = dirname(dir)) {
     const manifest = join(dir, 'package.json');
     if (existsSync(manifest)) {

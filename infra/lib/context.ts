@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { AtlasRotatorStackProps } from './atlas-rotator-stack';
+import type { AtlasRotatorStackProps } from './atlas-rotator-stack.js';
 
 /** Every context key the app reads (`cdk synth -c key=value`, or `context` in cdk.json). */
 export const CONTEXT_KEYS = [

@@ -6,7 +6,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { bundleNodeEntry } from './bundle';
+import { bundleNodeEntry } from './bundle.js';
 
 /** The worker's SQS entry point (exports `handler`), relative to the repository root. */
 export const LAMBDA_ENTRY = 'src/adapters/bootstrap/lambda.ts';

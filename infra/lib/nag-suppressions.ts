@@ -1,6 +1,6 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import type { AtlasRotator } from './atlas-rotator';
+import type { AtlasRotator } from './atlas-rotator.js';
 
 /**
  * Why each cdk-nag AwsSolutions finding this stack accepts is acceptable. Keyed by rule; ADR 0005 repeats

@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DETAIL_TYPE_FAILED } from './contract';
+import { DETAIL_TYPE_FAILED } from './contract.js';
 
 export interface RotationAlarmsProps {
   readonly deadLetterQueue: sqs.IQueue;

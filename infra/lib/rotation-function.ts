@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { bundleNodeEntry } from './bundle';
+import { bundleNodeEntry } from './bundle.js';
 
 /** Secrets Manager's rotation entry (createSecret/setSecret/testSecret/finishSecret), exporting `handler`. */
 export const ROTATION_FUNCTION_ENTRY = 'src/adapters/bootstrap/rotation-function.ts';

@@ -6,7 +6,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DETAIL_TYPE_REQUESTED } from './contract';
+import { DETAIL_TYPE_REQUESTED } from './contract.js';
 
 /** The same rule the service applies to `secretId` (src/adapters/inbound/sqs/parse-rotation-request.ts). */
 const SECRET_ID = /^[A-Za-z0-9/_+=.@:-]{1,2048}$/;

@@ -34,8 +34,15 @@ describe('the Secrets Manager rotation function', () => {
     template.hasOutput('RotationFunctionArn', { Value: { 'Fn::GetAtt': [fn, 'Arn'] } });
   });
 
-  it('names the missing entry when the handler is not written yet', () => {
-    if (existsSync(join(repoRoot, ROTATION_FUNCTION_ENTRY))) return;
-    expect(() => synth({ rotationFunction: true })).toThrow(/rotation-function\.ts does not exist/);
+  it('bundles the real entry, src/adapters/bootstrap/rotation-function.ts, by default', () => {
+    expect(existsSync(join(repoRoot, ROTATION_FUNCTION_ENTRY))).toBe(true);
+    const { template } = synth({ rotationFunction: true });
+    template.resourceCountIs('AWS::Lambda::Function', 2);
+  });
+
+  it('names a missing entry', () => {
+    expect(() => synth({ rotationFunction: true, rotationFunctionEntry: 'src/nowhere.ts' })).toThrow(
+      /src\/nowhere\.ts does not exist/,
+    );
   });
 });
