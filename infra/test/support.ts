@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { inject } from 'vitest';
 import { AtlasRotatorStack, type AtlasRotatorStackProps } from '../lib/atlas-rotator-stack.js';
 import { findRepoRoot } from '../lib/bundle.js';
 
@@ -14,12 +14,9 @@ export const ROTATION_FUNCTION_STUB = relative(
   join(import.meta.dirname, 'fixtures', 'rotation-function.ts'),
 );
 
-const OUT_ROOT = mkdtempSync(join(tmpdir(), 'atlas-rotator-infra-test-'));
-process.once('exit', () => rmSync(OUT_ROOT, { recursive: true, force: true }));
-
-/** An app whose cloud assembly goes to a scratch directory removed when the test process ends. */
+/** An app whose cloud assembly goes to a scratch directory that the global setup removes after the run. */
 export function newApp(): App {
-  return new App({ outdir: mkdtempSync(join(OUT_ROOT, 'app-')) });
+  return new App({ outdir: mkdtempSync(join(inject('infraTestOutDir'), 'app-')) });
 }
 
 export const ACCOUNT = '123456789012';
