@@ -15,6 +15,9 @@ echo "== layer rules (dependency-cruiser)"
 npx depcruise src test --exclude "^test/fixtures" --config .dependency-cruiser.cjs --output-type err
 echo "== build"
 npx tsc -p tsconfig.build.json
+echo "== infra (install, types, cdk synth + cdk-nag, tests)"
+bash infra/install.sh
+( cd infra && npx tsc -p tsconfig.json && npx cdk synth -q && npx vitest run )
 echo "== tests (vitest: unit, integration)"
 mkdir -p .emulator
 set +e
