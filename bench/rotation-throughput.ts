@@ -237,7 +237,13 @@ async function tokenCacheSection(
   );
   out(
     `${table(
-      ['mode', 'Atlas calls/rotation', 'token mints', 'revokes', 'per rotation, median (min–max)'],
+      [
+        'mode',
+        'Atlas calls/rotation',
+        'token mints/rotation',
+        'revokes/rotation',
+        'per rotation, median (min–max)',
+      ],
       [
         ['self', selfResult],
         ['admin-assisted', adminResult],
