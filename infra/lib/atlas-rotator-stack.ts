@@ -9,6 +9,7 @@ import type { Construct } from 'constructs';
 import { AtlasRotator, type AtlasRotatorProps } from './atlas-rotator.js';
 import { findRepoRoot } from './bundle.js';
 import { acknowledgeNagFindings } from './nag-suppressions.js';
+import { addMessagingOutputs } from './rotation-messaging.js';
 
 export interface AtlasRotatorStackProps
   extends StackProps,
@@ -56,18 +57,7 @@ export class AtlasRotatorStack extends Stack {
       ...(this.alarmTopic === undefined ? {} : { alarmTopic: this.alarmTopic }),
     });
 
-    const { queue, deadLetterQueue } = this.rotator.requests;
-    new CfnOutput(this, 'RequestQueueUrl', {
-      value: queue.queueUrl,
-      description: 'Send rotation requests here: {"secretId": "..."} (FIFO: MessageGroupId = the secret id)',
-    });
-    new CfnOutput(this, 'RequestQueueArn', { value: queue.queueArn });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'EventBusName', {
-      value: this.rotator.eventBusName,
-      description: 'Put "Atlas Secret Rotation Requested" here; rotation outcomes are published here',
-    });
-    new CfnOutput(this, 'EventBusArn', { value: this.rotator.eventBus.eventBusArn });
+    addMessagingOutputs(this, this.rotator);
     if (this.rotator.egressIp !== undefined) {
       new CfnOutput(this, 'EgressIp', {
         value: this.rotator.egressIp.ref,

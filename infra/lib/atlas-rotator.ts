@@ -1,27 +1,25 @@
 import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
-import { DEFAULT_EVENT_SOURCE, DETAIL_TYPE_REQUESTED } from './contract.js';
+import { DEFAULT_EVENT_SOURCE } from './contract.js';
 import { FargateWorker, workerImageFromSource } from './fargate-worker.js';
 import { LambdaWorker } from './lambda-worker.js';
 import { managedSecretsArn, secretStatements } from './permissions.js';
-import { type QueueEncryption, type QueueType, RequestQueue } from './request-queue.js';
+import type { QueueEncryption, QueueType, RequestQueue } from './request-queue.js';
 import { RotationAlarms } from './rotation-alarms.js';
 import { ROTATION_FUNCTION_ENTRY, RotationFunction } from './rotation-function.js';
+import { addRotationMessaging } from './rotation-messaging.js';
 import { ScheduledRotation, type ScheduledRotationProps } from './scheduled-rotation.js';
 
 export type WorkerRuntime = 'lambda' | 'fargate';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
-/** The static MessageGroupId of every request the bus delivers to a FIFO queue (see ADR 0005). */
-export const BUS_MESSAGE_GROUP_ID = 'atlas-rotator-bus-requests';
+export { BUS_MESSAGE_GROUP_ID } from './rotation-messaging.js';
 
 export interface AtlasRotatorProps {
   /** The repository root (the service's sources and package.json); found from this file when absent. */
@@ -126,9 +124,6 @@ export class AtlasRotator extends Construct {
 
   constructor(scope: Construct, id: string, props: AtlasRotatorProps) {
     super(scope, id);
-    // With a KMS-encrypted queue, the rule's SqsQueue target conditions EventBridge's queue and key access on
-    // aws:SourceAccount only behind this flag (without KMS it uses aws:SourceArn = the rule regardless).
-    this.node.setContext(cxapi.EVENTS_TARGET_QUEUE_SAME_ACCOUNT, true);
     const runtime = props.runtime ?? 'lambda';
     const queueType = props.queueType ?? 'fifo';
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
@@ -163,38 +158,19 @@ export class AtlasRotator extends Construct {
       );
     }
 
-    this.requests = new RequestQueue(this, 'Requests', {
+    // The same constructs (and logical ids) as the messaging-only stack (AtlasRotatorMessagingStack).
+    const messaging = addRotationMessaging(this, {
       queueType,
-      encryption: props.queueEncryption ?? 'sqs-managed',
+      queueEncryption: props.queueEncryption ?? 'sqs-managed',
       maxReceiveCount,
       visibilityTimeout,
+      eventBus: props.eventBus ?? 'dedicated',
+      eventBusName: props.eventBusName,
     });
-
-    if (props.eventBus === 'default') {
-      this.eventBus = events.EventBus.fromEventBusName(this, 'Bus', 'default');
-      this.eventBusName = 'default';
-    } else {
-      const bus = new events.EventBus(this, 'Bus', {
-        ...(props.eventBusName === undefined ? {} : { eventBusName: props.eventBusName }),
-        description: 'atlas-rotator: rotation requests in, rotation outcomes out',
-      });
-      this.eventBus = bus;
-      this.eventBusName = bus.eventBusName;
-    }
-
-    this.requestRule = new events.Rule(this, 'RequestRule', {
-      description: `atlas-rotator: ${DETAIL_TYPE_REQUESTED} to the request queue`,
-      eventBus: this.eventBus,
-      // Any source: teams request rotations under their own Source. Malformed details still go to the
-      // queue, where the worker answers them with a failure event instead of a silent drop.
-      eventPattern: { detailType: [DETAIL_TYPE_REQUESTED] },
-      targets: [
-        new eventTargets.SqsQueue(
-          this.requests.queue,
-          queueType === 'fifo' ? { messageGroupId: BUS_MESSAGE_GROUP_ID } : {},
-        ),
-      ],
-    });
+    this.requests = messaging.requests;
+    this.eventBus = messaging.eventBus;
+    this.eventBusName = messaging.eventBusName;
+    this.requestRule = messaging.requestRule;
 
     const environment: Record<string, string> = {
       ...props.environment,

@@ -37,6 +37,7 @@ export const CONTEXT_KEYS = [
   'alarmEmail',
   'logRetentionDays',
   'rotationFunction',
+  'messagingOnly',
 ] as const;
 
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -170,4 +171,16 @@ export function stackPropsFromContext(get: (key: ContextKey) => unknown): AtlasR
 
   if (problems.length > 0) throw new Error(`invalid context:\n  ${problems.join('\n  ')}`);
   return props;
+}
+
+/**
+ * `-c messagingOnly=true`: the app synthesizes AtlasRotatorMessagingStack (request queue, DLQ, bus, request
+ * rule, outputs) instead of the full stack; the worker, schedule, alarm and rotation-function keys are ignored.
+ */
+export function messagingOnlyFromContext(get: (key: ContextKey) => unknown): boolean {
+  const raw = get('messagingOnly');
+  const value = raw === undefined || raw === null ? '' : String(raw).trim().toLowerCase();
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new Error(`invalid context:\n  messagingOnly must be true or false (got "${value}")`);
 }
