@@ -9,7 +9,7 @@ import { AtlasApiError } from '../../src/domain/errors.js';
 import type { AtlasSecretId, ClientId, OrgId } from '../../src/domain/identifiers.js';
 import type { AtlasSecretInfo } from '../../src/domain/room-plan.js';
 import { SecretValue } from '../../src/domain/secret-value.js';
-import type { CallInterceptor } from './in-memory-secret-store.js';
+import { type CallInterceptor, type FailureOptions, InjectedFailures } from './injected-failures.js';
 
 const HOUR_MS = 3_600_000;
 /** A new secret cuts every other secret of the account to at most 7 days from its creation. */
@@ -168,14 +168,6 @@ export interface AtlasCall {
   readonly status?: 401;
 }
 
-interface InjectedFailure {
-  readonly op: AtlasOp;
-  readonly nth: number;
-  remaining: number;
-  readonly error: Error;
-  readonly afterEffect: boolean;
-}
-
 /** The fake models service accounts only; an API key is a test bug here. */
 function sa(credential: ActingCredential): ServiceAccountCredential {
   if ('publicKey' in credential) throw new Error('the fake Atlas models service accounts only');
@@ -205,24 +197,13 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
   readonly calls: AtlasCall[] = [];
   interceptor: CallInterceptor | undefined;
   readonly #cache = new Map<string, string>();
-  readonly #failures: InjectedFailure[] = [];
-  readonly #counts = new Map<AtlasOp, number>();
+  readonly #failures = new InjectedFailures<AtlasOp>();
 
   constructor(readonly world: AtlasWorld) {}
 
   /** Makes `op` fail from its `nth` call on (1-based), `times` times in a row. */
-  failOn(
-    op: AtlasOp,
-    error: Error,
-    options: { readonly nth?: number; readonly times?: number; readonly afterEffect?: boolean } = {},
-  ): void {
-    this.#failures.push({
-      op,
-      nth: options.nth ?? 1,
-      remaining: options.times ?? 1,
-      error,
-      afterEffect: options.afterEffect ?? false,
-    });
+  failOn(op: AtlasOp, error: Error, options: FailureOptions = {}): void {
+    this.#failures.failOn(op, error, options);
   }
 
   ops(): AtlasOp[] {
@@ -371,23 +352,6 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
 
   #call<T>(call: AtlasCall, effect: () => T): T {
     this.calls.push(call);
-    const count = (this.#counts.get(call.op) ?? 0) + 1;
-    this.#counts.set(call.op, count);
-    const label = `atlas.${call.op}`;
-    this.interceptor?.before(label);
-    const failure = this.#failures.find((f) => f.op === call.op && f.remaining > 0 && count >= f.nth);
-    if (failure !== undefined) failure.remaining -= 1;
-    if (failure !== undefined && !failure.afterEffect) throw failure.error;
-    let result: T;
-    try {
-      result = effect();
-    } catch (error) {
-      // An error answer can be lost as well.
-      this.interceptor?.after(label);
-      throw error;
-    }
-    if (failure !== undefined) throw failure.error;
-    this.interceptor?.after(label);
-    return result;
+    return this.#failures.run(call.op, `atlas.${call.op}`, this.interceptor, effect);
   }
 }

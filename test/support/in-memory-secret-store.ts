@@ -6,15 +6,7 @@ import type {
 } from '../../src/application/ports/secret-store.js';
 import { SecretStoreError } from '../../src/domain/errors.js';
 import { SecretValue } from '../../src/domain/secret-value.js';
-
-/**
- * Sees every external call of a fake before and after it takes effect. A test uses it to simulate a
- * process that dies between two calls, or a call whose effect happened but whose answer was lost.
- */
-export interface CallInterceptor {
-  before(call: string): void;
-  after(call: string): void;
-}
+import { type CallInterceptor, type FailureOptions, InjectedFailures } from './injected-failures.js';
 
 export type SecretStoreMethod =
   | 'describe'
@@ -60,16 +52,6 @@ export interface SeedSecret {
   readonly externalRotationMetadata?: Readonly<Record<string, string>>;
 }
 
-interface InjectedFailure {
-  readonly method: SecretStoreMethod;
-  /** 1-based index of the first failing call of that method. */
-  readonly nth: number;
-  remaining: number;
-  readonly error: Error;
-  /** Fail after the call took effect: the answer is lost, the change is not. */
-  readonly afterEffect: boolean;
-}
-
 /**
  * Secrets Manager in memory: versions by VersionId, staging labels that sit on one version at a time,
  * AWSPREVIOUS following AWSCURRENT, and DescribeSecret listing only labelled versions. The state lives in
@@ -78,8 +60,7 @@ interface InjectedFailure {
 export class InMemorySecretStore implements SecretStore {
   readonly calls: StoreCall[] = [];
   interceptor: CallInterceptor | undefined;
-  readonly #failures: InjectedFailure[] = [];
-  readonly #counts = new Map<SecretStoreMethod, number>();
+  readonly #failures = new InjectedFailures<SecretStoreMethod>();
 
   constructor(readonly secrets: Map<string, StoredSecret> = new Map()) {}
 
@@ -106,18 +87,8 @@ export class InMemorySecretStore implements SecretStore {
   }
 
   /** Makes calls of `method` fail, from its `nth` call on (1-based), `times` times in a row. */
-  failOn(
-    method: SecretStoreMethod,
-    error: Error,
-    options: { readonly nth?: number; readonly times?: number; readonly afterEffect?: boolean } = {},
-  ): void {
-    this.#failures.push({
-      method,
-      nth: options.nth ?? 1,
-      remaining: options.times ?? 1,
-      error,
-      afterEffect: options.afterEffect ?? false,
-    });
+  failOn(method: SecretStoreMethod, error: Error, options: FailureOptions = {}): void {
+    this.#failures.failOn(method, error, options);
   }
 
   secret(secretId: string): StoredSecret {
@@ -272,23 +243,6 @@ export class InMemorySecretStore implements SecretStore {
 
   #call<T>(call: StoreCall, effect: () => T): T {
     this.calls.push(call);
-    const count = (this.#counts.get(call.method) ?? 0) + 1;
-    this.#counts.set(call.method, count);
-    const label = `store.${call.method}`;
-    this.interceptor?.before(label);
-    const failure = this.#failures.find((f) => f.method === call.method && f.remaining > 0 && count >= f.nth);
-    if (failure !== undefined) failure.remaining -= 1;
-    if (failure !== undefined && !failure.afterEffect) throw failure.error;
-    let result: T;
-    try {
-      result = effect();
-    } catch (error) {
-      // An error answer can be lost as well.
-      this.interceptor?.after(label);
-      throw error;
-    }
-    if (failure !== undefined) throw failure.error;
-    this.interceptor?.after(label);
-    return result;
+    return this.#failures.run(call.method, `store.${call.method}`, this.interceptor, effect);
   }
 }

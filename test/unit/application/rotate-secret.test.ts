@@ -28,7 +28,8 @@ import {
   InMemoryAtlasServiceAccounts,
 } from '../../support/fake-atlas.js';
 import { FixedClock } from '../../support/fixed-clock.js';
-import { type CallInterceptor, InMemorySecretStore } from '../../support/in-memory-secret-store.js';
+import { InMemorySecretStore } from '../../support/in-memory-secret-store.js';
+import type { CallInterceptor } from '../../support/injected-failures.js';
 import { RecordingLogger } from '../../support/recording-logger.js';
 
 const TOKEN = aToken(1);
