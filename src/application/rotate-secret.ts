@@ -176,16 +176,22 @@ export class RotateSecret {
         requestedRotationId: command.token,
         secretArn: description.arn,
       });
-      await this.finishAbandoned(command, lease.otherToken, run);
+      await this.finishAbandoned(description, metadata, lease.otherToken, run);
       return this.rotateRequested(command, { ...run, stage: 'read-secret', rotationId: command.token }, true);
     }
     return this.rotate(description, metadata, command.token, run);
   }
 
-  /** Finishes (or rolls back) an abandoned rotation and frees its lease. Rejects only when retrying can help. */
-  private async finishAbandoned(command: RotateSecretCommand, otherToken: string, run: Run): Promise<void> {
-    const description = await this.store.describe(command.secretId);
-    const metadata = rotationMetadataFrom(description.tags, description.externalRotationMetadata);
+  /**
+   * Finishes (or rolls back) an abandoned rotation and frees its lease. Rejects only when retrying can help.
+   * Works from the description the lease was judged on: nothing has been written since it was read.
+   */
+  private async finishAbandoned(
+    description: SecretDescription,
+    metadata: RotationMetadata,
+    otherToken: string,
+    run: Run,
+  ): Promise<void> {
     try {
       await this.rotate(
         description,
