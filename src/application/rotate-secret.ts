@@ -27,6 +27,7 @@ import {
   leaseDecision,
   leaseTagValue,
   observedState,
+  parseLeaseTag,
   type RotationEvent,
   type RotationStage,
   type RotationState,
@@ -221,12 +222,13 @@ export class RotateSecret {
       tokenVersion !== undefined && tokenVersion.stages.length > 0
         ? parseCredential(await this.store.getValue(arn, { versionId: token }))
         : undefined;
+    const leaseToken = parseLeaseTag(description.tags[TAG_ROTATION])?.token;
     const observed = observedState(
       {
         token,
         tokenVersionStages: tokenVersion?.stages,
         tokenVersionAtlasSecretId: tokenCredential?.atlasSecretId,
-        leaseToken: description.tags[TAG_ROTATION]?.trim().split(/\s+/)[0],
+        leaseToken,
         createIntentAt: intentFor(description.tags[TAG_CREATE_INTENT], token)?.at,
       },
       this.rolledBackReason(token),
@@ -258,7 +260,7 @@ export class RotateSecret {
         ? undefined
         : parseAdminCredential(await this.store.getValue(metadata.adminSecretArn, { stage: 'AWSCURRENT' }));
     const rotation: Rotation = { description, metadata, token, admin, state: observed };
-    if (!adopting && description.tags[TAG_ROTATION]?.trim().split(/\s+/)[0] !== token) {
+    if (!adopting && leaseToken !== token) {
       await this.takeLease(description, token);
     }
     try {

@@ -151,17 +151,28 @@ export type LeaseDecision =
   | { readonly kind: 'busy'; readonly otherToken: string; readonly expiresAt: string }
   | { readonly kind: 'stale'; readonly otherToken: string };
 
-/** Parses the lease tag value `<token> <startedAt>` and decides whether this token may proceed. */
+/** Reads the lease tag value `<token> <startedAt>`; undefined when the tag is absent or blank. */
+export function parseLeaseTag(
+  tagValue: string | undefined,
+): { readonly token: string; readonly startedAt: string } | undefined {
+  const trimmed = tagValue?.trim();
+  if (trimmed === undefined || trimmed === '') return undefined;
+  const [token = '', startedAt = ''] = trimmed.split(/\s+/);
+  return { token, startedAt };
+}
+
+/** Decides from the lease tag value whether this token may proceed. */
 export function leaseDecision(
   tagValue: string | undefined,
   token: RotationToken,
   nowMs: number,
   leaseMs: number,
 ): LeaseDecision {
-  if (tagValue === undefined || tagValue.trim() === '') return { kind: 'free' };
-  const [other = '', startedAt = ''] = tagValue.trim().split(/\s+/);
+  const lease = parseLeaseTag(tagValue);
+  if (lease === undefined) return { kind: 'free' };
+  const other = lease.token;
   if (other === token) return { kind: 'own' };
-  const started = Date.parse(startedAt);
+  const started = Date.parse(lease.startedAt);
   if (Number.isNaN(started)) return { kind: 'stale', otherToken: other };
   const expires = started + leaseMs;
   return expires > nowMs
