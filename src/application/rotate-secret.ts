@@ -19,7 +19,7 @@ import {
   VerificationFailedError,
 } from '../domain/errors.js';
 import { type AtlasSecretId, parseRotationToken, type RotationToken } from '../domain/identifiers.js';
-import { planRoom } from '../domain/room-plan.js';
+import { MIN_SECRET_HOURS, planRoom } from '../domain/room-plan.js';
 import {
   type FailureReason,
   intentFor,
@@ -87,8 +87,6 @@ export interface RotateSecretCommand {
    */
   readonly stopAfter?: 'pending-stored' | 'verified';
 }
-
-const MIN_SECRET_HOURS = 8;
 
 /** Atlas answered the create with a refusal (4xx): nothing was created, so nothing can be orphaned. */
 function createRefused(run: Run, error: RotatorError): boolean {

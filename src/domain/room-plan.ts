@@ -11,6 +11,10 @@ export interface AtlasSecretInfo {
 /** A service account holds at most two secrets (facts sheet §2.5). */
 export const MAX_SECRETS_PER_SERVICE_ACCOUNT = 2;
 
+/** The lifetimes Atlas accepts for a new secret (`secretExpiresAfterHours`), in hours. */
+export const MIN_SECRET_HOURS = 8;
+export const MAX_SECRET_HOURS = 8766;
+
 export type DeletionReason = 'expired' | 'previous-version' | 'orphan-of-crashed-create' | 'unknown-allowed';
 
 export interface RoomPlan {

@@ -1,4 +1,5 @@
 import { InvalidConfigError } from '../../domain/errors.js';
+import { MAX_SECRET_HOURS, MIN_SECRET_HOURS } from '../../domain/room-plan.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
@@ -31,9 +32,6 @@ export interface Config {
   /** Overrides the queue's redrive maxReceiveCount (when the service may not read queue attributes). */
   readonly maxReceiveCount: number | undefined;
 }
-
-export const MIN_SECRET_HOURS = 8;
-export const MAX_SECRET_HOURS = 8766;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
