@@ -8,12 +8,8 @@ import { randomUUID } from 'node:crypto';
 import {
   CreateEventBusCommand,
   DeleteEventBusCommand,
-  DeleteRuleCommand,
   EventBridgeClient,
   PutEventsCommand,
-  PutRuleCommand,
-  PutTargetsCommand,
-  RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import {
   CreateSecretCommand,
@@ -39,6 +35,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { routeToQueue } from './support/event-routing.js';
 
 const region = 'us-east-1';
 const suffix = randomUUID().slice(0, 8);
@@ -351,41 +348,21 @@ describe('EventBridge', () => {
     cleanups.push(() => eb.send(new DeleteEventBusCommand({ Name: bus })));
     expect(EventBusArn).toMatch(new RegExp(`^arn:aws:events:us-east-1:\\d{12}:event-bus/${bus}$`));
 
-    const { RuleArn } = await eb.send(
-      new PutRuleCommand({
-        Name: rule,
-        EventBusName: bus,
-        EventPattern: JSON.stringify({
+    // With the queue policy AWS needs for delivery; emulators do not check it (ADR 0002).
+    const targets = await routeToQueue(
+      { sqs, eventBridge: eb },
+      {
+        bus,
+        rule,
+        pattern: {
           source: ['atlas-rotator'],
           'detail-type': ['SecretRotated'],
           detail: { attempt: [{ numeric: ['>', 0] }] },
-        }),
-      }),
-    );
-    cleanups.push(() => eb.send(new DeleteRuleCommand({ Name: rule, EventBusName: bus })));
-    cleanups.push(() => eb.send(new RemoveTargetsCommand({ Rule: rule, EventBusName: bus, Ids: ['queue'] })));
-    // What AWS needs for delivery; emulators do not check it (ADR 0002).
-    await sqs.send(
-      new SetQueueAttributesCommand({
-        QueueUrl: target,
-        Attributes: {
-          Policy: JSON.stringify({
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Effect: 'Allow',
-                Principal: { Service: 'events.amazonaws.com' },
-                Action: 'sqs:SendMessage',
-                Resource: targetArn,
-                Condition: { ArnEquals: { 'aws:SourceArn': RuleArn } },
-              },
-            ],
-          }),
         },
-      }),
-    );
-    const targets = await eb.send(
-      new PutTargetsCommand({ Rule: rule, EventBusName: bus, Targets: [{ Id: 'queue', Arn: targetArn }] }),
+        queue: { url: target, arn: targetArn },
+        targetId: 'queue',
+      },
+      cleanups,
     );
     expect(targets.FailedEntryCount).toBe(0);
 

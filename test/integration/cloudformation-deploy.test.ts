@@ -26,23 +26,13 @@ import {
   type Stack,
 } from '@aws-sdk/client-cloudformation';
 import {
-  DeleteRuleCommand,
   EventBridgeClient,
   ListRulesCommand,
   ListTargetsByRuleCommand,
   PutEventsCommand,
-  PutRuleCommand,
-  PutTargetsCommand,
-  RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import {
-  CreateQueueCommand,
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  SetQueueAttributesCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DETAIL_TYPE_COMPLETED,
@@ -58,6 +48,7 @@ import {
   root,
   WorkerProcess,
 } from './support/event-driven-harness.js';
+import { createQueue, routeToQueue } from './support/event-routing.js';
 import { credentialWorks, region, seedManagedSecret, stagesOf, valueAt } from './support/rotation-harness.js';
 
 const run = promisify(execFile);
@@ -290,57 +281,21 @@ describe('the synthesized messaging stack, deployed with CloudFormation on the e
 
     // An observer on the deployed bus: a rule on our own outcomes to a capture queue (test-only).
     const captureName = `${STACK_NAME}-events`;
-    const { QueueUrl: captureUrl = '' } = await sqs.send(new CreateQueueCommand({ QueueName: captureName }));
-    cleanups.push(() => sqs.send(new DeleteQueueCommand({ QueueUrl: captureUrl })));
-    const { Attributes: captureAttributes = {} } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: captureUrl, AttributeNames: ['QueueArn'] }),
+    const captureQueue = await createQueue(sqs, captureName, {}, cleanups);
+    // The rule is removed (by the cleanups) before the stack is deleted: a bus with a rule of someone else's
+    // cannot be deleted.
+    await routeToQueue(
+      { sqs, eventBridge },
+      {
+        bus: busName,
+        rule: captureName,
+        pattern: { source: [eventSource], 'detail-type': [DETAIL_TYPE_COMPLETED, DETAIL_TYPE_FAILED] },
+        queue: captureQueue,
+        targetId: 'capture',
+      },
+      cleanups,
     );
-    const { RuleArn } = await eventBridge.send(
-      new PutRuleCommand({
-        Name: captureName,
-        EventBusName: busName,
-        EventPattern: JSON.stringify({
-          source: [eventSource],
-          'detail-type': [DETAIL_TYPE_COMPLETED, DETAIL_TYPE_FAILED],
-        }),
-      }),
-    );
-    // Removed before the stack is deleted: a bus with a rule of someone else's cannot be deleted.
-    cleanups.push(() =>
-      eventBridge.send(new DeleteRuleCommand({ Name: captureName, EventBusName: busName })),
-    );
-    await sqs.send(
-      new SetQueueAttributesCommand({
-        QueueUrl: captureUrl,
-        Attributes: {
-          Policy: JSON.stringify({
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Effect: 'Allow',
-                Principal: { Service: 'events.amazonaws.com' },
-                Action: 'sqs:SendMessage',
-                Resource: captureAttributes.QueueArn,
-                Condition: { ArnEquals: { 'aws:SourceArn': RuleArn } },
-              },
-            ],
-          }),
-        },
-      }),
-    );
-    await eventBridge.send(
-      new PutTargetsCommand({
-        Rule: captureName,
-        EventBusName: busName,
-        Targets: [{ Id: 'capture', Arn: captureAttributes.QueueArn }],
-      }),
-    );
-    cleanups.push(() =>
-      eventBridge.send(
-        new RemoveTargetsCommand({ Rule: captureName, EventBusName: busName, Ids: ['capture'] }),
-      ),
-    );
-    const capture = new EventCapture(sqs, captureUrl);
+    const capture = new EventCapture(sqs, captureQueue.url);
 
     const account = await seedManagedSecret(simulator, secrets);
     const before = await valueAt(secrets, account.secretName, 'AWSCURRENT');

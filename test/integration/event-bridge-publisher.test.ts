@@ -13,25 +13,17 @@ import { randomUUID } from 'node:crypto';
 import {
   CreateEventBusCommand,
   DeleteEventBusCommand,
-  DeleteRuleCommand,
   EventBridgeClient,
   EventBridgeServiceException,
   InternalException,
   PutEventsCommand,
   type PutEventsRequestEntry,
   type PutEventsResultEntry,
-  PutRuleCommand,
-  PutTargetsCommand,
-  RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import {
-  CreateQueueCommand,
   DeleteMessageBatchCommand,
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
-  SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +52,7 @@ import {
 } from '../support/builders.js';
 import { validateEventDetail } from '../support/event-schemas.js';
 import { DEFAULT_NOW, FixedClock } from '../support/fixed-clock.js';
+import { createQueue, routeToQueue } from './support/event-routing.js';
 
 const region = 'us-east-1';
 const suffix = randomUUID().slice(0, 8);
@@ -147,58 +140,23 @@ async function newCapture(): Promise<Capture> {
   captures += 1;
   const bus = `publisher-bus-${suffix}-${captures}`;
   const rule = `publisher-rule-${suffix}-${captures}`;
-  const { QueueUrl: queueUrl } = await sqs.send(
-    new CreateQueueCommand({ QueueName: `publisher-capture-${suffix}-${captures}` }),
-  );
-  if (queueUrl === undefined) throw new Error('CreateQueue returned no QueueUrl');
-  cleanups.push(() => sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl })));
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  const queueArn = Attributes?.QueueArn;
-  if (queueArn === undefined) throw new Error('no QueueArn');
+  const queue = await createQueue(sqs, `publisher-capture-${suffix}-${captures}`, {}, cleanups);
 
   await admin.send(new CreateEventBusCommand({ Name: bus }));
   cleanups.push(() => admin.send(new DeleteEventBusCommand({ Name: bus })));
-  const { RuleArn } = await admin.send(
-    new PutRuleCommand({
-      Name: rule,
-      EventBusName: bus,
-      EventPattern: JSON.stringify({
-        source: [SOURCE],
-        'detail-type': [DETAIL_TYPE_COMPLETED, DETAIL_TYPE_FAILED],
-      }),
-    }),
-  );
-  cleanups.push(() => admin.send(new DeleteRuleCommand({ Name: rule, EventBusName: bus })));
-  cleanups.push(() =>
-    admin.send(new RemoveTargetsCommand({ Rule: rule, EventBusName: bus, Ids: ['capture'] })),
-  );
-  // What AWS needs for the rule to deliver; emulators do not check it (ADR 0002).
-  await sqs.send(
-    new SetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      Attributes: {
-        Policy: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: { Service: 'events.amazonaws.com' },
-              Action: 'sqs:SendMessage',
-              Resource: queueArn,
-              Condition: { ArnEquals: { 'aws:SourceArn': RuleArn } },
-            },
-          ],
-        }),
-      },
-    }),
-  );
-  const targets = await admin.send(
-    new PutTargetsCommand({ Rule: rule, EventBusName: bus, Targets: [{ Id: 'capture', Arn: queueArn }] }),
+  const targets = await routeToQueue(
+    { sqs, eventBridge: admin },
+    {
+      bus,
+      rule,
+      pattern: { source: [SOURCE], 'detail-type': [DETAIL_TYPE_COMPLETED, DETAIL_TYPE_FAILED] },
+      queue,
+      targetId: 'capture',
+    },
+    cleanups,
   );
   expect(targets.FailedEntryCount).toBe(0);
-  return { bus, queueUrl };
+  return { bus, queueUrl: queue.url };
 }
 
 interface Envelope {

@@ -12,21 +12,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateEventBusCommand,
   DeleteEventBusCommand,
-  DeleteRuleCommand,
   EventBridgeClient,
   PutEventsCommand,
-  PutRuleCommand,
-  PutTargetsCommand,
-  RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import {
-  CreateQueueCommand,
   DeleteMessageBatchCommand,
-  DeleteQueueCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
-  SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import {
@@ -34,6 +27,7 @@ import {
   DETAIL_TYPE_FAILED,
   DETAIL_TYPE_REQUESTED,
 } from '../../../src/domain/rotation-events.js';
+import { createQueue, type QueueRef, routeToQueue } from './event-routing.js';
 import { region } from './rotation-harness.js';
 
 export const root = resolve(import.meta.dirname, '../../..');
@@ -417,61 +411,19 @@ export class EventDrivenInfra {
     return { url: queue.url, arn: queue.arn, dlqUrl: dlq.url, fifo: options.fifo };
   }
 
-  async #createQueue(name: string, attributes: Record<string, string>) {
-    const { QueueUrl } = await this.sqs.send(
-      new CreateQueueCommand({ QueueName: name, Attributes: attributes }),
-    );
-    if (QueueUrl === undefined) throw new Error(`no QueueUrl for ${name}`);
-    this.#cleanups.push(() => this.sqs.send(new DeleteQueueCommand({ QueueUrl })));
-    const { Attributes } = await this.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
-    );
-    const arn = Attributes?.QueueArn;
-    if (arn === undefined) throw new Error(`no QueueArn for ${name}`);
-    return { url: QueueUrl, arn };
+  async #createQueue(name: string, attributes: Record<string, string>): Promise<QueueRef> {
+    return createQueue(this.sqs, name, attributes, this.#cleanups);
   }
 
   /** A rule on the bus with the queue as its target, and the queue policy AWS needs for the delivery. */
-  async #route(name: string, pattern: Record<string, unknown>, queue: { url: string; arn: string }) {
+  async #route(name: string, pattern: Record<string, unknown>, queue: QueueRef) {
     const rule = `${name}-${this.suffix}`;
-    const { RuleArn } = await this.eventBridge.send(
-      new PutRuleCommand({ Name: rule, EventBusName: this.busName, EventPattern: JSON.stringify(pattern) }),
-    );
-    this.#cleanups.push(() =>
-      this.eventBridge.send(new DeleteRuleCommand({ Name: rule, EventBusName: this.busName })),
-    );
-    await this.sqs.send(
-      new SetQueueAttributesCommand({
-        QueueUrl: queue.url,
-        Attributes: {
-          Policy: JSON.stringify({
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Effect: 'Allow',
-                Principal: { Service: 'events.amazonaws.com' },
-                Action: 'sqs:SendMessage',
-                Resource: queue.arn,
-                Condition: { ArnEquals: { 'aws:SourceArn': RuleArn } },
-              },
-            ],
-          }),
-        },
-      }),
-    );
-    const targets = await this.eventBridge.send(
-      new PutTargetsCommand({
-        Rule: rule,
-        EventBusName: this.busName,
-        Targets: [{ Id: 'queue', Arn: queue.arn }],
-      }),
+    const targets = await routeToQueue(
+      this,
+      { bus: this.busName, rule, pattern, queue, targetId: 'queue' },
+      this.#cleanups,
     );
     if (targets.FailedEntryCount !== 0) throw new Error(`PutTargets failed for rule ${rule}`);
-    this.#cleanups.push(() =>
-      this.eventBridge.send(
-        new RemoveTargetsCommand({ Rule: rule, EventBusName: this.busName, Ids: ['queue'] }),
-      ),
-    );
   }
 
   /** The environment of a worker consuming `queue` and publishing to this run's bus. */
