@@ -6,11 +6,8 @@ import {
   AtlasAdminApiClient,
   type AtlasAdminApiClientSettings,
 } from '../../src/adapters/outbound/atlas/atlas-admin-api-client.js';
-import { createAtlasDispatcher } from '../../src/adapters/outbound/atlas/create-atlas-dispatcher.js';
 import type { AtlasTarget } from '../../src/application/ports/atlas-service-accounts.js';
-import type { Clock } from '../../src/application/ports/clock.js';
 import type { ApiKeyCredential, ServiceAccountCredential } from '../../src/domain/credential.js';
-import { AtlasApiError } from '../../src/domain/errors.js';
 import {
   type AtlasSecretId,
   parseApiVersion,
@@ -22,25 +19,13 @@ import {
 import type { ApiFlavor } from '../../src/domain/rotation-metadata.js';
 import { SecretValue } from '../../src/domain/secret-value.js';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
+import { BuiltPools, failure, RecordingClock } from './support/atlas-client-harness.js';
 
 const TOKEN_PATH = '/api/oauth/token';
 const REVOKE_PATH = '/api/oauth/revoke';
 const V2 = '/api/atlas/v2';
 const V1 = '/api/public/v1.0';
 const SA_MEDIA_TYPE = 'application/vnd.atlas.2024-08-05+json';
-
-/** A clock whose `sleep` returns at once, records the delay and moves time on. */
-class RecordingClock implements Clock {
-  readonly sleeps: number[] = [];
-  #nowMs = Date.now();
-  now(): Date {
-    return new Date(this.#nowMs);
-  }
-  async sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-    this.#nowMs += ms;
-  }
-}
 
 interface Seeded {
   readonly target: AtlasTarget;
@@ -91,16 +76,6 @@ function log(sim: AtlasSimulator, account?: Seeded): string[] {
   });
 }
 
-async function failure(promise: Promise<unknown>): Promise<AtlasApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(AtlasApiError);
-    return error as AtlasApiError;
-  }
-  throw new Error('expected the call to fail');
-}
-
 function expectNoLeak(subject: unknown, ...sensitive: string[]): void {
   const rendered = [
     subject instanceof Error ? subject.message : String(subject),
@@ -132,18 +107,8 @@ describe('AtlasAdminApiClient flavours, scopes, origins and HTTP Digest (simulat
   /** "Ops Manager at a non-default origin": a second simulator. */
   let ops: AtlasSimulator;
   let clock: RecordingClock;
-  let built: { readonly origin: string; readonly pool: Dispatcher & { readonly closed: boolean } }[] = [];
-
-  const dispatcherFor = (origin: string) => {
-    const pool = createAtlasDispatcher(origin, {
-      connectTimeoutMs: 2_000,
-      keepAliveTimeoutMs: 4_000,
-      connections: 4,
-      allowInsecureHttp: true,
-    });
-    built.push({ origin, pool });
-    return pool;
-  };
+  const pools = new BuiltPools();
+  const { dispatcherFor } = pools;
 
   function client(
     overrides: Partial<AtlasAdminApiClientSettings> = {},
@@ -177,8 +142,7 @@ describe('AtlasAdminApiClient flavours, scopes, origins and HTTP Digest (simulat
   });
 
   afterEach(async () => {
-    await Promise.allSettled(built.map(({ pool }) => pool.close()));
-    built = [];
+    await pools.closeAll();
   });
 
   describe('project-level accounts on the Admin API v2', () => {
@@ -536,7 +500,7 @@ describe('AtlasAdminApiClient flavours, scopes, origins and HTTP Digest (simulat
       await atlas.listSecrets(atlasAccount.target, atlasAccount.credential);
       await atlas.listSecrets(opsAccount.target, opsAccount.credential);
 
-      expect(built.map((b) => b.origin)).toEqual([sim.baseUrl, ops.baseUrl]);
+      expect(pools.built.map((b) => b.origin)).toEqual([sim.baseUrl, ops.baseUrl]);
       expect(log(sim, atlasAccount)).toEqual([
         `POST ${TOKEN_PATH} basic 200`,
         `GET ${V2}… bearer 200`,
@@ -558,7 +522,7 @@ describe('AtlasAdminApiClient flavours, scopes, origins and HTTP Digest (simulat
       await atlas.close();
       expect(log(sim)).toEqual([`POST ${REVOKE_PATH} basic 200`]);
       expect(log(ops)).toEqual([`POST ${REVOKE_PATH} basic 200`]);
-      expect(built.every((b) => b.pool.closed)).toBe(true);
+      expect(pools.built.every((b) => b.pool.closed)).toBe(true);
     });
 
     it('never sends a token minted at one origin to another', async () => {

@@ -11,8 +11,7 @@ import {
 } from '../../src/adapters/outbound/atlas/atlas-base-url.js';
 import { createAtlasDispatcher } from '../../src/adapters/outbound/atlas/create-atlas-dispatcher.js';
 import type { ActingCredential, AtlasTarget } from '../../src/application/ports/atlas-service-accounts.js';
-import type { Clock } from '../../src/application/ports/clock.js';
-import { AtlasApiError, AtlasOriginNotAllowedError } from '../../src/domain/errors.js';
+import { AtlasOriginNotAllowedError } from '../../src/domain/errors.js';
 import {
   type ApiVersion,
   type AtlasSecretId,
@@ -23,30 +22,12 @@ import {
 } from '../../src/domain/identifiers.js';
 import { SecretValue } from '../../src/domain/secret-value.js';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
+import { BuiltPools, failure, RecordingClock } from './support/atlas-client-harness.js';
 
 const SA_MEDIA_TYPE = 'application/vnd.atlas.2024-08-05+json';
 const SETTINGS_MEDIA_TYPE = 'application/vnd.atlas.2023-01-01+json';
 const TOKEN_PATH = '/api/oauth/token';
 const REVOKE_PATH = '/api/oauth/revoke';
-
-/** A clock whose `sleep` returns at once, records the delay and moves time on. */
-class RecordingClock implements Clock {
-  readonly sleeps: number[] = [];
-  #nowMs: number;
-  constructor(start = Date.now()) {
-    this.#nowMs = start;
-  }
-  now(): Date {
-    return new Date(this.#nowMs);
-  }
-  advance(ms: number): void {
-    this.#nowMs += ms;
-  }
-  async sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-    this.#nowMs += ms;
-  }
-}
 
 interface Account {
   readonly target: AtlasTarget;
@@ -78,16 +59,6 @@ function seedAccount(
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<AtlasApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(AtlasApiError);
-    return error as AtlasApiError;
-  }
-  throw new Error('expected the call to fail');
-}
-
 function expectNoLeak(error: unknown, ...sensitive: string[]): void {
   const rendered = [
     error instanceof Error ? error.message : String(error),
@@ -103,24 +74,12 @@ function expectNoLeak(error: unknown, ...sensitive: string[]): void {
 describe('AtlasAdminApiClient against the Atlas simulator', () => {
   let sim: AtlasSimulator;
   let clock: RecordingClock;
-  /** Every pool the clients' factories built, closed after each test (a client's close() closes its own). */
-  let pools: ReturnType<typeof createAtlasDispatcher>[] = [];
-
-  const dispatcherFor = (origin: string) => {
-    const pool = createAtlasDispatcher(origin, {
-      connectTimeoutMs: 2_000,
-      keepAliveTimeoutMs: 4_000,
-      connections: 4,
-      allowInsecureHttp: true,
-    });
-    pools.push(pool);
-    return pool;
-  };
+  const pools = new BuiltPools();
 
   function client(overrides: Partial<AtlasAdminApiClientSettings> = {}) {
     return new AtlasAdminApiClient({
       baseUrl: sim.baseUrl,
-      dispatcherFor,
+      dispatcherFor: pools.dispatcherFor,
       clock,
       allowInsecureHttp: true,
       ...overrides,
@@ -139,8 +98,7 @@ describe('AtlasAdminApiClient against the Atlas simulator', () => {
   });
 
   afterEach(async () => {
-    await Promise.allSettled(pools.map((pool) => pool.close()));
-    pools = [];
+    await pools.closeAll();
   });
 
   beforeEach(() => {
@@ -585,14 +543,14 @@ describe('AtlasAdminApiClient against the Atlas simulator', () => {
     const atlas = client();
     await atlas.listSecrets(one.target, one.credential);
     await atlas.listSecrets(two.target, two.credential);
-    expect(pools).toHaveLength(1);
+    expect(pools.built).toHaveLength(1);
     await atlas.close();
     expect(
       calls('POST', REVOKE_PATH)
         .map((r) => r.clientId)
         .sort(),
     ).toEqual([one.target.clientId, two.target.clientId].sort());
-    expect(pools[0]?.closed).toBe(true);
+    expect(pools.built[0]?.pool.closed).toBe(true);
   });
 
   it('keeps secrets and tokens out of messages even when Atlas echoes them', async () => {
@@ -621,7 +579,7 @@ describe('AtlasAdminApiClient against the Atlas simulator', () => {
       AtlasOriginNotAllowedError,
     );
     expect(sim.requests).toHaveLength(0);
-    expect(pools).toHaveLength(0);
+    expect(pools.built).toHaveLength(0);
   });
 
   it('refuses an http:// default origin unless insecure http is allowed', () => {
