@@ -11,7 +11,7 @@ import {
   isApiKey,
   type ServiceAccountCredential,
 } from '../../../domain/credential.js';
-import { type AtlasApiError, AtlasOriginNotAllowedError, RotatorError } from '../../../domain/errors.js';
+import { AtlasApiError, AtlasOriginNotAllowedError, RotatorError } from '../../../domain/errors.js';
 import { type AtlasSecretId, parseAtlasSecretId } from '../../../domain/identifiers.js';
 import type { AtlasSecretInfo } from '../../../domain/room-plan.js';
 import { SecretValue } from '../../../domain/secret-value.js';
@@ -415,7 +415,7 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
       idempotent: call.idempotent,
     };
     const state: CallState = { refreshedAfter401: false };
-    for (let attempt = 1; ; attempt += 1) {
+    return this.#withRetries(call.idempotent, async () => {
       // Filled by the exchange with what must never be echoed: secret, private key, token, Digest responses.
       const sensitive: string[] = [];
       const context: RequestContext = {
@@ -426,7 +426,6 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
         principal: isApiKey(acting) ? 'API key' : 'service account',
         roleNeeded: routes.roleNeeded,
       };
-      let error: AtlasApiError;
       try {
         const answer = unwrapEnvelope(
           isApiKey(acting)
@@ -441,21 +440,40 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
                 state,
               ),
         );
-        const read = call.read(answer, context);
-        if (read !== undefined) return read.value;
-        error = atlasErrorFromAnswer(answer, context, this.#nowMs());
+        return call.read(answer, context) ?? atlasErrorFromAnswer(answer, context, this.#nowMs());
       } catch (failure) {
-        // A failed mint was already retried on its own; it is not retried again here.
-        if (failure instanceof RotatorError) throw failure;
-        error = atlasErrorFromTransport(failure, context, {
-          timeoutMs: this.#requestTimeoutMs,
-          outcomeUnknown: !call.idempotent,
-        });
+        return this.#transportError(failure, context, call.idempotent);
       }
-      const delay = call.idempotent ? this.#retryDelay(attempt, error) : undefined;
-      if (delay === undefined) throw error;
+    });
+  }
+
+  /**
+   * Makes attempts until one yields `{ value }`. An attempt resolves with the error its failure maps to instead;
+   * an idempotent call is then attempted again after the backoff (see `#retryDelay`), any other call rejects.
+   */
+  async #withRetries<T>(
+    idempotent: boolean,
+    once: () => Promise<{ readonly value: T } | AtlasApiError>,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      const outcome = await once();
+      if (!(outcome instanceof AtlasApiError)) return outcome.value;
+      const delay = idempotent ? this.#retryDelay(attempt, outcome) : undefined;
+      if (delay === undefined) throw outcome;
       await this.#clock.sleep(delay);
     }
+  }
+
+  /**
+   * A failure below HTTP (timeout, connection) as an `AtlasApiError`. One that is already a `RotatorError` (a
+   * failed mint, which was retried on its own; a success with an unreadable body) is thrown as it is.
+   */
+  #transportError(failure: unknown, context: RequestContext, idempotent: boolean): AtlasApiError {
+    if (failure instanceof RotatorError) throw failure;
+    return atlasErrorFromTransport(failure, context, {
+      timeoutMs: this.#requestTimeoutMs,
+      outcomeUnknown: !idempotent,
+    });
   }
 
   /** Sends with a bearer token from the cache; a 401 on a cached token gets one fresh token per call. */
@@ -549,23 +567,15 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
       body: 'grant_type=client_credentials',
       idempotent: true,
     };
-    for (let attempt = 1; ; attempt += 1) {
-      let error: AtlasApiError;
+    return this.#withRetries(request.idempotent, async () => {
       try {
         const answer = await this.#send(origin, request);
-        if (answer.status === 200) return this.#readToken(answer, context);
-        error = oauthErrorFromAnswer(answer, as.clientId, context, this.#nowMs());
+        if (answer.status === 200) return { value: this.#readToken(answer, context) };
+        return oauthErrorFromAnswer(answer, as.clientId, context, this.#nowMs());
       } catch (failure) {
-        if (failure instanceof RotatorError) throw failure;
-        error = atlasErrorFromTransport(failure, context, {
-          timeoutMs: this.#requestTimeoutMs,
-          outcomeUnknown: false,
-        });
+        return this.#transportError(failure, context, request.idempotent);
       }
-      const delay = this.#retryDelay(attempt, error);
-      if (delay === undefined) throw error;
-      await this.#clock.sleep(delay);
-    }
+    });
   }
 
   #readToken(answer: HttpAnswer, context: RequestContext): MintedToken {
