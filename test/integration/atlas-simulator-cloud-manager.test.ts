@@ -1,23 +1,23 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
 import { OpenApiSpec } from '../support/openapi-validator.js';
+import {
+  control,
+  DAY,
+  HOUR,
+  iso,
+  SECRET_FORMAT,
+  SPEC_PATH,
+  START,
+  V2024,
+  V2025,
+} from './support/simulator-test-kit.js';
 
 const execFileAsync = promisify(execFile);
 
-const SPEC_PATH = resolve(
-  import.meta.dirname,
-  '../../../shared/reference/atlas-service-accounts.openapi.yaml',
-);
-const V2024 = 'application/vnd.atlas.2024-08-05+json';
-const V2025 = 'application/vnd.atlas.2025-03-12+json';
-const SECRET_FORMAT = /^mdb_sa_sk_[A-Za-z0-9_-]{40}$/;
-const HOUR = 3600 * 1000;
-const DAY = 24 * HOUR;
-const START = new Date('2026-03-01T00:00:00Z');
 const V1 = '/api/public/v1.0';
 const CHALLENGE =
   /^Digest realm="MMS Public API", domain="", nonce="([^"]+)", algorithm=MD5, qop="auth", stale=(true|false)$/;
@@ -27,10 +27,6 @@ let current: Date;
 
 function advance(ms: number): void {
   current = new Date(current.getTime() + ms);
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 beforeEach(async () => {
@@ -809,34 +805,30 @@ describe('Ops Manager at a non-default origin', () => {
 });
 
 describe('HTTP control surface for projects and API keys', () => {
-  async function control(method: string, path: string, body?: unknown): Promise<Response> {
-    return fetch(`${simulator.baseUrl}/__simulator/${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  }
-
   it('seeds projects, project service accounts and API keys, and reads project accounts back', async () => {
-    const { orgId } = (await (await control('POST', 'orgs', {})).json()) as { orgId: string };
-    const project = await control('POST', `orgs/${orgId}/projects`, {
+    const { orgId } = (await (await control(simulator, 'POST', 'orgs', {})).json()) as { orgId: string };
+    const project = await control(simulator, 'POST', `orgs/${orgId}/projects`, {
       projectId: 'abcdefabcdefabcdefabcdef',
     });
     expect(project.status).toBe(201);
     expect(await project.json()).toEqual({ projectId: 'abcdefabcdefabcdefabcdef' });
-    const sa = await control('POST', `orgs/${orgId}/serviceAccounts`, {
+    const sa = await control(simulator, 'POST', `orgs/${orgId}/serviceAccounts`, {
       projectId: 'abcdefabcdefabcdefabcdef',
       projectRoles: ['GROUP_READ_ONLY'],
     });
     const { clientId } = (await sa.json()) as { clientId: string };
-    const keyResponse = await control('POST', `orgs/${orgId}/apiKeys`, {
+    const keyResponse = await control(simulator, 'POST', `orgs/${orgId}/apiKeys`, {
       projectId: 'abcdefabcdefabcdefabcdef',
       roles: ['GROUP_OWNER'],
     });
     expect(keyResponse.status).toBe(201);
     const key = (await keyResponse.json()) as ApiKey;
 
-    const read = await control('GET', `projects/abcdefabcdefabcdefabcdef/serviceAccounts/${clientId}`);
+    const read = await control(
+      simulator,
+      'GET',
+      `projects/abcdefabcdefabcdefabcdef/serviceAccounts/${clientId}`,
+    );
     const viaDigest = await curl(
       key,
       'GET',
@@ -848,14 +840,18 @@ describe('HTTP control surface for projects and API keys', () => {
     expect(
       (
         await control(
+          simulator,
           'GET',
           `projects/abcdefabcdefabcdefabcdef/serviceAccounts/mdb_sa_id_aaaaaaaaaaaaaaaaaaaaaaaa`,
         )
       ).status,
     ).toBe(404);
-    expect((await control('POST', `orgs/${orgId}/projects`, { projectId: 'not-hex' })).status).toBe(400);
     expect(
-      (await control('POST', `orgs/${orgId}/serviceAccounts`, { projectRoles: ['GROUP_OWNER'] })).status,
+      (await control(simulator, 'POST', `orgs/${orgId}/projects`, { projectId: 'not-hex' })).status,
+    ).toBe(400);
+    expect(
+      (await control(simulator, 'POST', `orgs/${orgId}/serviceAccounts`, { projectRoles: ['GROUP_OWNER'] }))
+        .status,
     ).toBe(400);
   });
 });

@@ -1,31 +1,27 @@
 import { request as httpRequest } from 'node:http';
-import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
 import { OpenApiSpec } from '../support/openapi-validator.js';
+import {
+  control,
+  DAY,
+  HOUR,
+  iso,
+  SECRET_FORMAT,
+  SPEC_PATH,
+  START,
+  V2024,
+  V2025,
+} from './support/simulator-test-kit.js';
 
-const SPEC_PATH = resolve(
-  import.meta.dirname,
-  '../../../shared/reference/atlas-service-accounts.openapi.yaml',
-);
-const V2024 = 'application/vnd.atlas.2024-08-05+json';
-const V2025 = 'application/vnd.atlas.2025-03-12+json';
 const V2023 = 'application/vnd.atlas.2023-01-01+json';
-const SECRET_FORMAT = /^mdb_sa_sk_[A-Za-z0-9_-]{40}$/;
-const HOUR = 3600 * 1000;
-const DAY = 24 * HOUR;
-const START = new Date('2026-03-01T00:00:00Z');
 
 let simulator: AtlasSimulator;
 let current: Date;
 
 function advance(ms: number): void {
   current = new Date(current.getTime() + ms);
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function basic(clientId: string, secret: string): string {
@@ -711,19 +707,11 @@ describe('request log', () => {
 });
 
 describe('HTTP control surface', () => {
-  async function control(method: string, path: string, body?: unknown): Promise<Response> {
-    return fetch(`${simulator.baseUrl}/__simulator/${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  }
-
   it('seeds orgs, service accounts and secrets, and reads service accounts back', async () => {
-    const org = await control('POST', 'orgs', { maxServiceAccountSecretValidityInHours: 48 });
+    const org = await control(simulator, 'POST', 'orgs', { maxServiceAccountSecretValidityInHours: 48 });
     expect(org.status).toBe(201);
     const { orgId } = (await org.json()) as { orgId: string };
-    const sa = await control('POST', `orgs/${orgId}/serviceAccounts`, {
+    const sa = await control(simulator, 'POST', `orgs/${orgId}/serviceAccounts`, {
       roles: ['ORG_OWNER'],
       secretExpiresAfterHours: 24,
     });
@@ -734,13 +722,13 @@ describe('HTTP control surface', () => {
       secret: string;
     };
     expect(secret).toMatch(SECRET_FORMAT);
-    const added = await control('POST', `orgs/${orgId}/serviceAccounts/${clientId}/secrets`, {
+    const added = await control(simulator, 'POST', `orgs/${orgId}/serviceAccounts/${clientId}/secrets`, {
       expiresAt: '2026-02-01T00:00:00Z',
     });
     expect(added.status).toBe(201);
     const { id: expiredId } = (await added.json()) as { id: string };
 
-    const read = await control('GET', `orgs/${orgId}/serviceAccounts/${clientId}`);
+    const read = await control(simulator, 'GET', `orgs/${orgId}/serviceAccounts/${clientId}`);
 
     expect(await read.json()).toEqual({
       clientId,
@@ -760,26 +748,33 @@ describe('HTTP control surface', () => {
       ],
     });
     expect(
-      (await control('GET', `orgs/${orgId}/serviceAccounts/mdb_sa_id_aaaaaaaaaaaaaaaaaaaaaaaa`)).status,
+      (await control(simulator, 'GET', `orgs/${orgId}/serviceAccounts/mdb_sa_id_aaaaaaaaaaaaaaaaaaaaaaaa`))
+        .status,
     ).toBe(404);
-    expect((await control('POST', 'orgs', { orgId: 'not-hex' })).status).toBe(400);
+    expect((await control(simulator, 'POST', 'orgs', { orgId: 'not-hex' })).status).toBe(400);
   });
 
   it('injects and clears faults and reads and clears the request log, staying out of both', async () => {
     const { clientId, secret } = simulator.createServiceAccount(simulator.createOrg().orgId);
     expect(
-      (await control('POST', 'faults', { path: '/api/oauth/token', status: 503, times: 'Infinity' })).status,
+      (
+        await control(simulator, 'POST', 'faults', {
+          path: '/api/oauth/token',
+          status: 503,
+          times: 'Infinity',
+        })
+      ).status,
     ).toBe(204);
 
     expect((await tokenRequest(basic(clientId, secret))).status).toBe(503);
     expect((await tokenRequest(basic(clientId, secret))).status).toBe(503);
-    expect((await control('DELETE', 'faults')).status).toBe(204);
+    expect((await control(simulator, 'DELETE', 'faults')).status).toBe(204);
     expect((await tokenRequest(basic(clientId, secret))).status).toBe(200);
 
-    const log = (await (await control('GET', 'requests')).json()) as { status: number }[];
+    const log = (await (await control(simulator, 'GET', 'requests')).json()) as { status: number }[];
     expect(log.map((e) => e.status)).toEqual([503, 503, 200]);
-    expect((await control('DELETE', 'requests')).status).toBe(204);
-    expect(await (await control('GET', 'requests')).json()).toEqual([]);
+    expect((await control(simulator, 'DELETE', 'requests')).status).toBe(204);
+    expect(await (await control(simulator, 'GET', 'requests')).json()).toEqual([]);
   });
 });
 
