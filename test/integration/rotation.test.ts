@@ -1,12 +1,12 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TAG_CREATE_INTENT, TAG_ROTATION } from '../../src/domain/rotation-metadata.js';
+import { TAG_ROTATION } from '../../src/domain/rotation-metadata.js';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
 import {
   crashAfter,
   credentialWorks,
+  expectConverged,
   logLines,
-  type ManagedAccount,
   newToken,
   plainSecrets,
   processAdapters,
@@ -39,22 +39,6 @@ afterAll(async () => {
   await simulator.close();
 });
 
-/** The invariants a rotation must leave behind, finished or resumed. */
-async function expectConverged(account: ManagedAccount) {
-  const { byStage, tags } = await stagesOf(client, account.secretName);
-  expect(byStage.AWSPENDING).toBeUndefined();
-  expect(tags[TAG_ROTATION]).toBeUndefined();
-  expect(tags[TAG_CREATE_INTENT]).toBeUndefined();
-  const current = await valueAt(client, account.secretName, 'AWSCURRENT');
-  expect(await credentialWorks(simulator, current.json.clientId ?? '', current.json.clientSecret ?? '')).toBe(
-    true,
-  );
-  const live = simulator.serviceAccount(account.orgId, account.clientId)?.secrets.map((s) => s.id) ?? [];
-  // No orphan: the only Atlas secret left is the one AWSCURRENT holds.
-  expect(live).toEqual([current.json.atlasSecretId]);
-  return current;
-}
-
 describe('rotation against the AWS endpoint and the Atlas simulator', () => {
   it('rotates a self-managed secret within the Atlas call budget and keeps extra fields', async () => {
     const account = await seedManagedSecret(simulator, client, { extra: { team: 'payments', port: 27017 } });
@@ -72,7 +56,7 @@ describe('rotation against the AWS endpoint and the Atlas simulator', () => {
       deletedAtlasSecretIds: [account.firstSecretId],
     });
     const calls = simulator.requests.map((r) => `${r.method} ${r.path.replace(/\/[0-9a-f]{24}$/, '/{id}')}`);
-    const current = await expectConverged(account);
+    const current = await expectConverged(simulator, client, account);
     expect(current.json).toMatchObject({ team: 'payments', port: 27017, clientId: account.clientId });
     expect(current.json.clientSecret).not.toBe(before.json.clientSecret);
     const { byStage } = await stagesOf(client, account.secretName);
@@ -127,7 +111,7 @@ describe('rotation against the AWS endpoint and the Atlas simulator', () => {
       token: newToken(),
     });
     expect(outcome).toMatchObject({ status: 'completed', mode: 'admin' });
-    await expectConverged(managed);
+    await expectConverged(simulator, client, managed);
   });
 
   it('fails an unmanaged secret with SECRET_NOT_MANAGED and touches nothing', async () => {
@@ -166,7 +150,7 @@ describe('rotation against the AWS endpoint and the Atlas simulator', () => {
       token: newToken(),
     });
     expect(allowed).toMatchObject({ status: 'completed' });
-    await expectConverged(account);
+    await expectConverged(simulator, client, account);
   });
 
   it('will not guess which of two unknown secrets is the current one, even when deleting unknown ones is allowed', async () => {
@@ -237,7 +221,7 @@ describe('rotation against the AWS endpoint and the Atlas simulator', () => {
 
     const resumed = await rotateSecret(adapters()).execute({ secretId: account.secretName, token });
     expect(resumed).toMatchObject({ status: 'completed', rotationId: token });
-    await expectConverged(account);
+    await expectConverged(simulator, client, account);
   });
 
   it('leaves a retryable failure resumable: 503 on the verifying call, then the same token completes', async () => {
@@ -257,7 +241,7 @@ describe('rotation against the AWS endpoint and the Atlas simulator', () => {
 
     const resumed = await rotateSecret(adapters()).execute({ secretId: account.secretName, token });
     expect(resumed).toMatchObject({ status: 'completed' });
-    await expectConverged(account);
+    await expectConverged(simulator, client, account);
   });
 
   it('converges after a crash between any two external calls', async () => {
@@ -286,7 +270,7 @@ describe('rotation against the AWS endpoint and the Atlas simulator', () => {
 
       const resumed = await rotateSecret(adapters()).execute({ secretId: account.secretName, token });
       expect(resumed.status, `resume after crash before call ${k}: ${crash.calls.at(-1)}`).toBe('completed');
-      await expectConverged(account);
+      await expectConverged(simulator, client, account);
 
       simulator.clearRequests();
       const again = await rotateSecret(adapters()).execute({ secretId: account.secretName, token });

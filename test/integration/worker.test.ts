@@ -26,6 +26,7 @@ import {
 } from './support/event-driven-harness.js';
 import {
   credentialWorks,
+  expectConverged,
   type ManagedAccount,
   plainSecrets,
   secretsManagerClient,
@@ -81,22 +82,6 @@ function detailOf(event: CapturedEvent | undefined): Record<string, unknown> {
   return event?.detail ?? {};
 }
 
-/** What every finished rotation leaves: no pending version or tags, one live Atlas secret, and it works. */
-async function expectConverged(account: ManagedAccount) {
-  const { byStage, tags } = await stagesOf(client, account.secretName);
-  expect(byStage.AWSPENDING).toBeUndefined();
-  expect(tags[TAG_ROTATION]).toBeUndefined();
-  expect(tags[TAG_CREATE_INTENT]).toBeUndefined();
-  const current = await valueAt(client, account.secretName, 'AWSCURRENT');
-  if (byStage.AWSPREVIOUS !== undefined) await valueAt(client, account.secretName, 'AWSPREVIOUS');
-  expect(await credentialWorks(simulator, current.json.clientId ?? '', current.json.clientSecret ?? '')).toBe(
-    true,
-  );
-  const live = simulator.serviceAccount(account.orgId, account.clientId)?.secrets.map((s) => s.id) ?? [];
-  expect(live).toEqual([current.json.atlasSecretId]);
-  return current;
-}
-
 async function expectQueueEmpty(queue: WorkQueue, timeoutMs = 3_000) {
   const depth = await infra.waitForDepth(queue.url, (d) => d.visible === 0 && d.inFlight === 0, timeoutMs);
   expect(depth).toEqual({ visible: 0, inFlight: 0 });
@@ -134,7 +119,7 @@ describe('worker on the bus-fed request queue', () => {
     const [event] = events;
     expect(event?.source).toBe(infra.eventSource);
     expect(event?.resources).toEqual([account.secretArn]);
-    const current = await expectConverged(account);
+    const current = await expectConverged(simulator, client, account, { readPrevious: true });
     expect(detailOf(event)).toMatchObject({
       requestId: id,
       rotationId: tokenForRequestId(id),
@@ -219,7 +204,7 @@ describe('worker on the bus-fed request queue', () => {
       completed.map((e) => e.detailType),
       worker.tail(),
     ).toEqual([DETAIL_TYPE_COMPLETED]);
-    await expectConverged(account);
+    await expectConverged(simulator, client, account, { readPrevious: true });
   });
 
   it('converges a duplicated request on one rotation: one Atlas secret, one rotationId', async () => {
@@ -242,7 +227,7 @@ describe('worker on the bus-fed request queue', () => {
     ).toEqual([DETAIL_TYPE_COMPLETED, DETAIL_TYPE_COMPLETED]);
     expect(new Set(events.map((e) => e.detail.rotationId))).toEqual(new Set([token]));
     expect(new Set(events.map((e) => e.detail.newAtlasSecretId)).size).toBe(1);
-    const current = await expectConverged(account);
+    const current = await expectConverged(simulator, client, account, { readPrevious: true });
     expect(current.versionId).toBe(token);
     expect(createCalls(account)).toHaveLength(1);
     await expectQueueEmpty(infra.requestQueue);
@@ -277,7 +262,7 @@ describe('worker on the bus-fed request queue', () => {
     expect(limited?.status).toBe(429);
     expect(retried?.status).toBe(200);
     expect(Date.parse(retried?.at ?? '') - Date.parse(limited?.at ?? '')).toBeGreaterThanOrEqual(900);
-    await expectConverged(account);
+    await expectConverged(simulator, client, account, { readPrevious: true });
     await expectQueueEmpty(infra.requestQueue);
   });
 
@@ -297,7 +282,7 @@ describe('worker on the bus-fed request queue', () => {
       worker.tail(),
     ).toEqual([DETAIL_TYPE_COMPLETED]);
     expect(detailOf(events[0]).attempts).toBe(2);
-    await expectConverged(account);
+    await expectConverged(simulator, client, account, { readPrevious: true });
   });
 
   it('fails a rotation Atlas refuses for good (403 on the create) exactly once, and drops the message', async () => {
@@ -382,7 +367,7 @@ describe('worker crash and shutdown', () => {
     expect(events.every(isCompleted)).toBe(true);
     expect(new Set(events.map((e) => e.detail.rotationId))).toEqual(new Set([tokenForRequestId(id)]));
     expect(Number(detailOf(events[0]).attempts)).toBeGreaterThanOrEqual(2);
-    const current = await expectConverged(account);
+    const current = await expectConverged(simulator, client, account, { readPrevious: true });
     expect(current.versionId).toBe(tokenForRequestId(id));
     expect(createCalls(account).filter((r) => r.status === 201)).toHaveLength(2);
     await expectQueueEmpty(infra.requestQueue);
@@ -433,7 +418,7 @@ describe('worker crash and shutdown', () => {
         events.map((e) => e.detailType),
         account.secretName,
       ).toEqual([DETAIL_TYPE_COMPLETED]);
-      await expectConverged(account);
+      await expectConverged(simulator, client, account, { readPrevious: true });
     }
     // The rest was never taken (or was handed back): visible at once, not waiting for a visibility timeout.
     const notStarted = accounts.filter((a) => !started.includes(a));
@@ -457,7 +442,8 @@ describe('worker crash and shutdown', () => {
       next.tail(),
     ).toEqual(Array.from(all, () => DETAIL_TYPE_COMPLETED));
     expect(new Set(events.map((e) => e.detail.requestId))).toEqual(all);
-    for (const account of notStarted) await expectConverged(account);
+    for (const account of notStarted)
+      await expectConverged(simulator, client, account, { readPrevious: true });
     await expectQueueEmpty(queue);
     await next.dispose();
   });
@@ -522,10 +508,12 @@ describe('worker on a FIFO queue', () => {
     const [e1, e2] = ofA.map((e) => e.detail);
     expect(Date.parse(String(e1?.completedAt))).toBeLessThanOrEqual(Date.parse(String(e2?.startedAt)));
     expect(e2?.deletedAtlasSecretIds).toEqual([e1?.newAtlasSecretId]);
-    const current = await expectConverged(a);
+    const current = await expectConverged(simulator, client, a, { readPrevious: true });
     expect(current.versionId).toBe(tokenForRequestId(second));
     expect((await stagesOf(client, a.secretName)).byStage.AWSPREVIOUS).toBe(tokenForRequestId(first));
-    expect((await expectConverged(b)).versionId).toBe(tokenForRequestId(other));
+    expect((await expectConverged(simulator, client, b, { readPrevious: true })).versionId).toBe(
+      tokenForRequestId(other),
+    );
     await expectQueueEmpty(queue);
     await worker.dispose();
   });
@@ -569,7 +557,7 @@ describe('worker on a FIFO queue', () => {
     const { byStage } = await stagesOf(client, account.secretName);
     expect(byStage.AWSCURRENT).toBe(tokenForRequestId(second));
     expect(byStage.AWSPREVIOUS).toBe(tokenForRequestId(first));
-    await expectConverged(account);
+    await expectConverged(simulator, client, account, { readPrevious: true });
     await expectQueueEmpty(queue);
     await next.dispose();
   });

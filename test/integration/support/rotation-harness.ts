@@ -6,6 +6,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { Pool } from 'undici';
+import { expect } from 'vitest';
 import { AtlasAdminApiClient } from '../../../src/adapters/outbound/atlas/atlas-admin-api-client.js';
 import { SecretsManagerSecretStore } from '../../../src/adapters/outbound/aws/secrets-manager-secret-store.js';
 import { JsonLogger } from '../../../src/adapters/outbound/system/json-logger.js';
@@ -14,7 +15,12 @@ import type { AtlasServiceAccounts } from '../../../src/application/ports/atlas-
 import type { SecretStore } from '../../../src/application/ports/secret-store.js';
 import { RotateSecret, type RotateSecretSettings } from '../../../src/application/rotate-secret.js';
 import { parseRotationToken, type RotationToken } from '../../../src/domain/identifiers.js';
-import { TAG_ADMIN_SECRET_ARN, TAG_MANAGED } from '../../../src/domain/rotation-metadata.js';
+import {
+  TAG_ADMIN_SECRET_ARN,
+  TAG_CREATE_INTENT,
+  TAG_MANAGED,
+  TAG_ROTATION,
+} from '../../../src/domain/rotation-metadata.js';
 import type { AtlasSimulator } from '../../../src/simulator/atlas-simulator.js';
 
 export const region = 'us-east-1';
@@ -169,6 +175,33 @@ export async function credentialWorks(simulator: AtlasSimulator, clientId: strin
   });
   await response.arrayBuffer();
   return response.status === 200;
+}
+
+/**
+ * The invariants a rotation must leave behind, finished or resumed: no AWSPENDING, no lease or intent tag, an
+ * AWSCURRENT that mints a token, and no orphan (the only Atlas secret left is the one AWSCURRENT holds).
+ * `readPrevious` also reads AWSPREVIOUS when there is one, so that its value joins {@link plainSecrets}.
+ */
+export async function expectConverged(
+  simulator: AtlasSimulator,
+  client: SecretsManagerClient,
+  account: ManagedAccount,
+  options: { readonly readPrevious?: boolean } = {},
+) {
+  const { byStage, tags } = await stagesOf(client, account.secretName);
+  expect(byStage.AWSPENDING).toBeUndefined();
+  expect(tags[TAG_ROTATION]).toBeUndefined();
+  expect(tags[TAG_CREATE_INTENT]).toBeUndefined();
+  const current = await valueAt(client, account.secretName, 'AWSCURRENT');
+  if (options.readPrevious === true && byStage.AWSPREVIOUS !== undefined) {
+    await valueAt(client, account.secretName, 'AWSPREVIOUS');
+  }
+  expect(await credentialWorks(simulator, current.json.clientId ?? '', current.json.clientSecret ?? '')).toBe(
+    true,
+  );
+  const live = simulator.serviceAccount(account.orgId, account.clientId)?.secrets.map((s) => s.id) ?? [];
+  expect(live).toEqual([current.json.atlasSecretId]);
+  return current;
 }
 
 export function newToken(): RotationToken {
