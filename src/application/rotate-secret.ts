@@ -99,6 +99,11 @@ function createRefused(run: Run, error: RotatorError): boolean {
   );
 }
 
+/** No Atlas secret has been created and stored yet: room must still be made for one. */
+function beforeCreate(state: RotationState): boolean {
+  return state.status === 'requested' || state.status === 'creating';
+}
+
 /** Mutable context of one run, so that a failure can say how far it got. */
 interface Run {
   stage: RotationStage;
@@ -296,7 +301,7 @@ export class RotateSecret {
     let newCredential = storedNewCredential;
     let currentSecretId = current.credential.atlasSecretId;
 
-    if (rotation.state.status === 'requested' || rotation.state.status === 'creating') {
+    if (beforeCreate(rotation.state)) {
       run.stage = 'make-room';
       const acting = rotation.admin ?? current.credential;
       const secrets = await this.step(run, rotation, 'make-room', () =>
@@ -421,15 +426,18 @@ export class RotateSecret {
   }
 
   /**
-   * The credential before this rotation, the version holding it, and the Atlas secrets of older versions.
-   * Once promoted, the old credential is AWSPREVIOUS.
+   * The credential before this rotation, the version holding it, and the Atlas secrets of older versions —
+   * read only while room is still to be made, the one step that uses them (a resumed or step-wise run past
+   * the create need not read AWSPREVIOUS). Once promoted, the old credential is AWSPREVIOUS.
    */
   private async readCurrent(rotation: Rotation, storedNew: AtlasCredential | undefined) {
     const { arn, versions } = rotation.description;
     const promoted = rotation.state.status === 'promoted';
     const currentStage = promoted ? 'AWSPREVIOUS' : 'AWSCURRENT';
     const version = versions.find((v) => v.stages.includes(currentStage) && v.versionId !== rotation.token);
-    const previous = promoted ? undefined : versions.find((v) => v.stages.includes('AWSPREVIOUS'));
+    const previous = beforeCreate(rotation.state)
+      ? versions.find((v) => v.stages.includes('AWSPREVIOUS'))
+      : undefined;
     if (version === undefined) {
       if (promoted && storedNew !== undefined) {
         return { credential: storedNew, versionId: rotation.token, previousSecretIds: [], hasOld: false };
