@@ -164,10 +164,6 @@ export function authorizeScope(
   };
 }
 
-function findAccount(scopeAccess: ScopeAccess, clientId: string): ServiceAccountRecord | undefined {
-  return scopeAccess.accounts().find((a) => a.clientId === clientId);
-}
-
 export interface OperationContext {
   readonly principal: Principal;
   readonly request: SimulatorRequest;
@@ -175,16 +171,31 @@ export interface OperationContext {
   readonly dialect: Dialect;
 }
 
+/** The service account `clientId` of `scope`, once the principal may read (or write) there; else the refusal. */
+function authorizedAccount(
+  scope: Scope,
+  clientId: string,
+  write: boolean,
+  { principal, store, dialect }: OperationContext,
+):
+  | { readonly scopeAccess: ScopeAccess; readonly account: ServiceAccountRecord }
+  | { readonly refused: Outcome } {
+  const scopeAccess = authorizeScope(store, principal, scope, write, dialect);
+  if ('denied' in scopeAccess) return { refused: scopeAccess.denied };
+  const account = scopeAccess.accounts().find((a) => a.clientId === clientId);
+  if (account === undefined) return { refused: notFound(`service account ${clientId}`) };
+  return { scopeAccess, account };
+}
+
 export async function getServiceAccount(
   scope: Scope,
   clientId: string,
-  { principal, request, store, dialect }: OperationContext,
+  context: OperationContext,
 ): Promise<Outcome> {
-  const scopeAccess = authorizeScope(store, principal, scope, false, dialect);
-  if ('denied' in scopeAccess) return scopeAccess.denied;
-  const account = findAccount(scopeAccess, clientId);
-  if (account === undefined) return notFound(`service account ${clientId}`);
-  await request.work();
+  const found = authorizedAccount(scope, clientId, false, context);
+  if ('refused' in found) return found.refused;
+  const { scopeAccess, account } = found;
+  await context.request.work();
   return { status: 200, payload: serviceAccountView(account, scopeAccess.rolesOf(account)) };
 }
 
@@ -228,12 +239,12 @@ export async function listServiceAccounts(
 export async function createSecret(
   scope: Scope,
   clientId: string,
-  { principal, request, store, dialect }: OperationContext,
+  context: OperationContext,
 ): Promise<Outcome> {
-  const scopeAccess = authorizeScope(store, principal, scope, true, dialect);
-  if ('denied' in scopeAccess) return scopeAccess.denied;
-  const account = findAccount(scopeAccess, clientId);
-  if (account === undefined) return notFound(`service account ${clientId}`);
+  const { request, store, dialect } = context;
+  const found = authorizedAccount(scope, clientId, true, context);
+  if ('refused' in found) return found.refused;
+  const { scopeAccess, account } = found;
   const parsed = dialect.parseSecretRequest(request.body, scopeAccess.org);
   if ('invalid' in parsed) return parsed.invalid;
   if (account.createInFlight) {
@@ -268,12 +279,12 @@ export async function deleteSecret(
   scope: Scope,
   clientId: string,
   secretId: string,
-  { principal, request, store, dialect }: OperationContext,
+  context: OperationContext,
 ): Promise<Outcome> {
-  const scopeAccess = authorizeScope(store, principal, scope, true, dialect);
-  if ('denied' in scopeAccess) return scopeAccess.denied;
-  const account = findAccount(scopeAccess, clientId);
-  if (account === undefined) return notFound(`service account ${clientId}`);
+  const found = authorizedAccount(scope, clientId, true, context);
+  if ('refused' in found) return found.refused;
+  const { account } = found;
+  const { request, store } = context;
   if (!account.secrets.some((s) => s.id === secretId)) return notFound(`secret ${secretId}`);
   await request.work();
   // Kills every token the secret minted, possibly the caller's own (facts sheet §2.3).
