@@ -13,6 +13,7 @@ import {
   notFound,
   type OperationContext,
   type Outcome,
+  outcomeBody,
   parseJsonObject,
   parsePaging,
   type Scope,
@@ -165,17 +166,8 @@ export async function handleAdminApi(
   const envelope = queryFlag(request.query, 'envelope');
   const pretty = queryFlag(request.query, 'pretty');
   const respond = (outcome: Outcome, version?: string, headers: Record<string, string> = {}): HttpResult => {
-    const status = 'error' in outcome ? outcome.error.error : outcome.status;
-    const payload = 'error' in outcome ? outcome.error : outcome.payload;
-    if (payload === undefined) return emptyResult(status, headers);
-    // envelope=true wraps single results as {status, content} and adds `status` to lists; the HTTP status is
-    // left as is (undocumented).
-    const listed = !('error' in outcome) && outcome.list === true;
-    const body = !envelope
-      ? payload
-      : listed
-        ? { ...(payload as object), status }
-        : { status, content: payload };
+    const { status, body } = outcomeBody(outcome, envelope);
+    if (body === undefined) return emptyResult(status, headers);
     const contentType =
       'error' in outcome || version === undefined ? 'application/json' : versionedContentType(version);
     return jsonResult(status, body, { contentType, pretty, headers });

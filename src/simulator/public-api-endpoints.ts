@@ -13,6 +13,7 @@ import {
   notFound,
   type OperationContext,
   type Outcome,
+  outcomeBody,
   type Paging,
   parseJsonObject,
   parsePaging,
@@ -132,16 +133,8 @@ export async function handlePublicApi(
   const envelope = queryFlag(request.query, 'envelope');
   const pretty = queryFlag(request.query, 'pretty');
   const respond = (outcome: Outcome, headers: Record<string, string> = {}): HttpResult => {
-    const status = 'error' in outcome ? outcome.error.error : outcome.status;
-    const payload = 'error' in outcome ? publicApiError(outcome.error) : outcome.payload;
-    if (payload === undefined) return emptyResult(status, headers);
-    // Cloud Manager docs: with envelope=true one result becomes {status, content}; a list gains `status`.
-    const listed = !('error' in outcome) && outcome.list === true;
-    const body = !envelope
-      ? payload
-      : listed
-        ? { ...(payload as object), status }
-        : { status, content: payload };
+    const { status, body } = outcomeBody(outcome, envelope, publicApiError);
+    if (body === undefined) return emptyResult(status, headers);
     return jsonResult(status, body, { pretty, headers });
   };
 

@@ -14,13 +14,30 @@ import {
 /**
  * The service-account resources both public APIs serve (Atlas Admin API v2 and the Cloud Manager / Ops Manager
  * public API v1.0), at org level (`/orgs/{orgId}/…`) and at project level (`/groups/{groupId}/…`). Each API
- * supplies its `Dialect` and renders the `Outcome` (content type, error shape, envelope, pretty).
+ * supplies its `Dialect` and renders the `Outcome` (content type, error shape, pretty; the envelope is common).
  */
 
 /** What an operation answers. `list` marks a paginated list, which `envelope=true` extends instead of wrapping. */
 export type Outcome =
   | { readonly status: number; readonly payload?: unknown; readonly list?: boolean }
   | { readonly error: ApiErrorBody };
+
+/**
+ * The status and body an `Outcome` answers with (no body: an empty answer), its error as the API's `errorBody`
+ * renders it. With `envelope=true` one result (an error too) becomes `{status, content}` and a list gains
+ * `status`, as the Cloud Manager docs describe; the HTTP status is left as is (undocumented).
+ */
+export function outcomeBody(
+  outcome: Outcome,
+  envelope: boolean,
+  errorBody: (error: ApiErrorBody) => ApiErrorBody = (error) => error,
+): { readonly status: number; readonly body: unknown } {
+  const status = 'error' in outcome ? outcome.error.error : outcome.status;
+  const payload = 'error' in outcome ? errorBody(outcome.error) : outcome.payload;
+  if (payload === undefined || !envelope) return { status, body: payload };
+  const listed = !('error' in outcome) && outcome.list === true;
+  return { status, body: listed ? { ...(payload as object), status } : { status, content: payload } };
+}
 
 export type Scope =
   | { readonly kind: 'org'; readonly id: string }
