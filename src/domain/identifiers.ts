@@ -48,11 +48,16 @@ export function parseAtlasSecretId(raw: unknown, field = 'atlasSecretId'): Atlas
   return raw as AtlasSecretId;
 }
 
+/** Whether `raw` already has a rotation token's (VersionId's) shape, as a UUID does. */
+export function isRotationToken(raw: unknown): raw is RotationToken {
+  return typeof raw === 'string' && TOKEN.test(raw);
+}
+
 export function parseRotationToken(raw: unknown, field = 'rotationToken'): RotationToken {
-  if (typeof raw !== 'string' || !TOKEN.test(raw)) {
+  if (!isRotationToken(raw)) {
     throw new InvalidInputError(field, 'must be 32 to 64 letters, digits or hyphens');
   }
-  return raw as RotationToken;
+  return raw;
 }
 
 export function parseApiVersion(raw: unknown, field = 'apiVersion'): ApiVersion {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { parseRotationToken, type RotationToken } from '../../../domain/identifiers.js';
+import { isRotationToken, parseRotationToken, type RotationToken } from '../../../domain/identifiers.js';
 import { DETAIL_TYPE_REQUESTED } from '../../../domain/rotation-events.js';
 
 /** Requests are small; anything larger is refused before parsing. */
@@ -7,7 +7,6 @@ export const MAX_REQUEST_BYTES = 16 * 1024;
 
 const SECRET_ID = /^[A-Za-z0-9/_+=.@:-]{1,2048}$/;
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
-const TOKEN_SHAPED = /^[A-Za-z0-9-]{32,64}$/;
 
 export interface ParsedRotationRequest {
   readonly secretId: string;
@@ -26,7 +25,7 @@ export type ParseResult =
  * VersionId's shape (a UUID does), otherwise a UUID-shaped digest of it — the same id, the same rotation.
  */
 export function tokenForRequestId(requestId: string): RotationToken {
-  if (TOKEN_SHAPED.test(requestId)) return parseRotationToken(requestId);
+  if (isRotationToken(requestId)) return requestId;
   const hex = createHash('sha256').update(`atlas-rotator:${requestId}`).digest('hex');
   return parseRotationToken(
     `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`,
