@@ -32,22 +32,38 @@ function isForm(request: SimulatorRequest): boolean {
   return request.contentType?.split(';')[0]?.trim().toLowerCase() === 'application/x-www-form-urlencoded';
 }
 
+/** What both endpoints check first: client authentication (401 invalid_client), then a form body (400). */
+function authenticatedForm(
+  request: SimulatorRequest,
+  store: SimulatorStore,
+  pretty: boolean,
+): { readonly caller: Caller; readonly form: URLSearchParams } | { readonly refused: HttpResult } {
+  const caller = authenticate(request, store);
+  if (caller === undefined) {
+    return { refused: oauthError(401, 'invalid_client', 'Invalid client credentials.', pretty) };
+  }
+  if (!isForm(request)) {
+    return {
+      refused: oauthError(
+        400,
+        'invalid_request',
+        'Content-Type must be application/x-www-form-urlencoded.',
+        pretty,
+      ),
+    };
+  }
+  return { caller, form: new URLSearchParams(request.body) };
+}
+
 /**
  * Order of checks (undocumented; RFC 6749 order chosen): client authentication (401 invalid_client), then the
  * form (400 invalid_request / unsupported_grant_type), then the 100-active-token limit.
  */
 async function token(request: SimulatorRequest, store: SimulatorStore, pretty: boolean): Promise<HttpResult> {
-  const caller = authenticate(request, store);
-  if (caller === undefined) return oauthError(401, 'invalid_client', 'Invalid client credentials.', pretty);
-  if (!isForm(request)) {
-    return oauthError(
-      400,
-      'invalid_request',
-      'Content-Type must be application/x-www-form-urlencoded.',
-      pretty,
-    );
-  }
-  const grantType = new URLSearchParams(request.body).get('grant_type');
+  const authenticated = authenticatedForm(request, store, pretty);
+  if ('refused' in authenticated) return authenticated.refused;
+  const { caller, form } = authenticated;
+  const grantType = form.get('grant_type');
   if (grantType === null) return oauthError(400, 'invalid_request', 'Missing grant_type.', pretty);
   if (grantType !== 'client_credentials') {
     return oauthError(400, 'unsupported_grant_type', 'Only client_credentials is supported.', pretty);
@@ -80,17 +96,10 @@ async function revoke(
   store: SimulatorStore,
   pretty: boolean,
 ): Promise<HttpResult> {
-  const caller = authenticate(request, store);
-  if (caller === undefined) return oauthError(401, 'invalid_client', 'Invalid client credentials.', pretty);
-  if (!isForm(request)) {
-    return oauthError(
-      400,
-      'invalid_request',
-      'Content-Type must be application/x-www-form-urlencoded.',
-      pretty,
-    );
-  }
-  const accessToken = new URLSearchParams(request.body).get('token');
+  const authenticated = authenticatedForm(request, store, pretty);
+  if ('refused' in authenticated) return authenticated.refused;
+  const { caller, form } = authenticated;
+  const accessToken = form.get('token');
   if (accessToken === null || accessToken === '')
     return oauthError(400, 'invalid_request', 'Missing token.', pretty);
   await request.work();
