@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RotateSecret } from '../../../application/rotate-secret.js';
 import { InvalidInputError, RotatorError } from '../../../domain/errors.js';
-import { parseRotationToken } from '../../../domain/identifiers.js';
+import { parseRotationToken, type RotationToken } from '../../../domain/identifiers.js';
 import type { RotationOutcome } from '../../../domain/rotation-outcome.js';
 
 export const USAGE = `Usage:
@@ -16,7 +16,8 @@ Configuration comes from the environment; see the README.`;
 
 export interface RotateArgs {
   readonly secretId: string;
-  readonly requestId: string;
+  /** Checked by {@link parseRotateArgs}: it is the rotation's token as it is. */
+  readonly requestId: RotationToken;
 }
 
 /** Exit codes: 0 rotated, 1 failed for good, 2 bad usage or configuration, 75 failed but worth retrying. */
@@ -56,7 +57,7 @@ export async function runRotate(
 ): Promise<number> {
   const outcome: RotationOutcome = await rotateSecret.execute({
     secretId: args.secretId,
-    token: parseRotationToken(args.requestId),
+    token: args.requestId,
   });
   out(`${JSON.stringify(outcome, null, 2)}\n`);
   if (outcome.status === 'completed') {
