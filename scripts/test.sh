@@ -27,7 +27,10 @@ set -e
 node -e '
   const r = JSON.parse(require("node:fs").readFileSync(".emulator/vitest-results.json", "utf8"));
   const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+  // A file that fails to load counts no failed test: count it as one, so the summary never reads clean.
+  const failed = r.numFailedTests + r.numFailedTestSuites;
+  console.log(`vitest: ${r.numPassedTests} passed, ${failed} failed, ${skipped} skipped`);
   if (r.numTotalTests === 0) { console.error("no test ran"); process.exit(1); }
+  if (failed > 0) process.exit(1);
 ' || rc=1
 exit $rc
