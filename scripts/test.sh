@@ -28,7 +28,10 @@ node -e '
   const r = JSON.parse(require("node:fs").readFileSync(".emulator/vitest-results.json", "utf8"));
   const skipped = r.numPendingTests + r.numTodoTests;
   // A file that fails to load counts no failed test: count it as one, so the summary never reads clean.
-  const failed = r.numFailedTests + r.numFailedTestSuites;
+  const unloaded = r.testResults.filter(
+    (f) => f.status === "failed" && f.assertionResults.every((a) => a.status !== "failed"),
+  ).length;
+  const failed = r.numFailedTests + unloaded;
   console.log(`vitest: ${r.numPassedTests} passed, ${failed} failed, ${skipped} skipped`);
   if (r.numTotalTests === 0) { console.error("no test ran"); process.exit(1); }
   if (failed > 0) process.exit(1);
