@@ -4,9 +4,9 @@ import { join, resolve } from 'node:path';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
+import { cliEnv } from './support/event-driven-harness.js';
 import {
   plainSecrets,
-  region,
   secretsManagerClient,
   seedManagedSecret,
   stagesOf,
@@ -33,14 +33,7 @@ function cli(args: string[], env: Record<string, string>): Promise<Run> {
       [main, ...args],
       {
         cwd: root,
-        env: {
-          PATH: process.env.PATH ?? '',
-          AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL ?? '',
-          AWS_REGION: region,
-          AWS_ACCESS_KEY_ID: 'test',
-          AWS_SECRET_ACCESS_KEY: 'test',
-          ...env,
-        },
+        env: cliEnv(env),
         timeout: 60_000,
       },
       (error, stdout, stderr) => {

@@ -65,6 +65,18 @@ export function ensureBuilt(): void {
   if (build.status !== 0) console.warn(`tsc reported errors; running the emitted build:\n${build.stdout}`);
 }
 
+/** The environment a test runs the built CLI with: only `env`, plus PATH, the AWS endpoint, region and keys. */
+export function cliEnv(env: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL ?? '',
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    ...env,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Worker process
 // ---------------------------------------------------------------------------------------------------------
@@ -122,14 +134,7 @@ export class WorkerProcess {
 
   /** Starts a worker with the test environment: only what is given here, plus PATH and the AWS endpoint. */
   static start(name: string, env: Record<string, string>): WorkerProcess {
-    return new WorkerProcess(name, {
-      PATH: process.env.PATH ?? '',
-      AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL ?? '',
-      AWS_REGION: region,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      ...env,
-    });
+    return new WorkerProcess(name, cliEnv(env));
   }
 
   /** With WORKER_LOG_DIR set, each worker's output is kept in a file there (for debugging a failure). */
