@@ -41,11 +41,15 @@ export function parseProjectId(raw: unknown, field = 'projectId'): ProjectId {
   return raw as ProjectId;
 }
 
+export function isAtlasSecretId(raw: unknown): raw is AtlasSecretId {
+  return typeof raw === 'string' && HEX24.test(raw);
+}
+
 export function parseAtlasSecretId(raw: unknown, field = 'atlasSecretId'): AtlasSecretId {
-  if (typeof raw !== 'string' || !HEX24.test(raw)) {
+  if (!isAtlasSecretId(raw)) {
     throw new InvalidInputError(field, 'must be 24 lower-case hexadecimal characters');
   }
-  return raw as AtlasSecretId;
+  return raw;
 }
 
 /** Whether `raw` already has a rotation token's (VersionId's) shape, as a UUID does. */

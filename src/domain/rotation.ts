@@ -1,4 +1,4 @@
-import type { AtlasSecretId, RotationToken } from './identifiers.js';
+import { type AtlasSecretId, isAtlasSecretId, type RotationToken } from './identifiers.js';
 import { err, ok, type Result } from './result.js';
 
 /** Where in the rotation a failure happened. */
@@ -206,7 +206,6 @@ export function intentFor(tagValue: string | undefined, token: RotationToken): C
   if (owner !== token || at === undefined || Number.isNaN(Date.parse(at))) return undefined;
   return {
     at,
-    currentSecretId:
-      current !== undefined && /^[0-9a-f]{24}$/.test(current) ? (current as AtlasSecretId) : undefined,
+    currentSecretId: isAtlasSecretId(current) ? current : undefined,
   };
 }
