@@ -12,7 +12,7 @@ import {
   type ServiceAccountCredential,
 } from '../../../domain/credential.js';
 import { AtlasApiError, AtlasOriginNotAllowedError, RotatorError } from '../../../domain/errors.js';
-import { type AtlasSecretId, parseAtlasSecretId } from '../../../domain/identifiers.js';
+import { type AtlasSecretId, isAtlasSecretId } from '../../../domain/identifiers.js';
 import type { AtlasSecretInfo } from '../../../domain/room-plan.js';
 import { SecretValue } from '../../../domain/secret-value.js';
 import { InvalidAtlasBaseUrlError, parseAtlasBaseUrl } from './atlas-base-url.js';
@@ -161,12 +161,8 @@ function isTimestamp(value: unknown): value is string {
 function readSecretInfo(raw: unknown): AtlasSecretInfo | string {
   if (typeof raw !== 'object' || raw === null) return 'a secret is not an object';
   const record = raw as Record<string, unknown>;
-  let id: AtlasSecretId;
-  try {
-    id = parseAtlasSecretId(record.id);
-  } catch {
-    return 'a secret has no 24-hex id';
-  }
+  const id = record.id;
+  if (!isAtlasSecretId(id)) return 'a secret has no 24-hex id';
   if (!isTimestamp(record.createdAt)) return `secret ${id} has no valid createdAt`;
   if (!isTimestamp(record.expiresAt)) return `secret ${id} has no valid expiresAt`;
   return { id, createdAt: record.createdAt, expiresAt: record.expiresAt };
