@@ -617,7 +617,7 @@ export class RotateSecret {
     if (deleted) await this.releaseLease(arn, token);
   }
 
-  private async releaseLease(arn: string, token?: string): Promise<void> {
+  private async releaseLease(arn: string, token: string): Promise<void> {
     try {
       await this.store.untag(arn, [TAG_ROTATION, TAG_CREATE_INTENT]);
     } catch (error) {
