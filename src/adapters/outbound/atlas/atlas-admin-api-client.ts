@@ -21,6 +21,7 @@ import {
   atlasErrorFromTransport,
   type HttpAnswer,
   oauthErrorFromAnswer,
+  parseJsonObject,
   type RequestContext,
   unexpectedResponse,
 } from './atlas-error-mapping.js';
@@ -124,17 +125,6 @@ function formEncode(value: string): string {
 function basicAuthorization(credential: ServiceAccountCredential): string {
   const pair = `${formEncode(credential.clientId)}:${formEncode(credential.clientSecret.reveal())}`;
   return `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
-}
-
-function parseJsonObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-      ? (parsed as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

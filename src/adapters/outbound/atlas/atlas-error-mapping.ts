@@ -43,18 +43,22 @@ function stringField(record: Record<string, unknown>, name: string): string | un
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/** A body that is a JSON object; undefined for anything else (not JSON, an array, a scalar). */
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads an Atlas `ApiError` or an OAuth error body; anything else yields nothing (it is never echoed). */
 export function parseErrorBody(text: string): AtlasErrorBody {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { errorCode: undefined, detail: undefined, oauthError: undefined };
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return { errorCode: undefined, detail: undefined, oauthError: undefined };
-  }
-  const body = parsed as Record<string, unknown>;
+  const body = parseJsonObject(text);
+  if (body === undefined) return { errorCode: undefined, detail: undefined, oauthError: undefined };
   const oauthError = stringField(body, 'error');
   let detail =
     stringField(body, 'detail') ?? stringField(body, 'error_description') ?? stringField(body, 'reason');
