@@ -11,6 +11,7 @@ export interface SecretDescription {
   readonly arn: string;
   readonly name: string;
   readonly tags: Readonly<Record<string, string>>;
+  /** Labelled versions only: a version with no staging label left is not listed (see `getValue`). */
   readonly versions: readonly SecretVersion[];
   /** AWS's `ExternalSecretRotationMetadata` as key/value pairs, where DescribeSecret returns it. */
   readonly externalRotationMetadata: Readonly<Record<string, string>> | undefined;
@@ -27,6 +28,10 @@ export interface SecretStore {
   /** Metadata, tags and version stages. Rejects with SECRET_NOT_FOUND for an unknown id. */
   describe(secretId: string): Promise<SecretDescription>;
 
+  /**
+   * The value of one version, labelled or not: the only way to learn that an unlabelled version (a rolled-back
+   * rotation's) exists. Rejects with SECRET_NOT_FOUND when the secret or that version does not exist.
+   */
   getValue(secretArn: string, version: VersionRef): Promise<SecretValue>;
 
   /**
@@ -41,7 +46,9 @@ export interface SecretStore {
   /** Removes a label from a version. Idempotent: nothing happens when the version does not carry it. */
   removeStage(secretArn: string, stage: VersionStage, versionId: string): Promise<void>;
 
+  /** Sets tags; a key the secret already has gets the new value (that is how a stale lease is taken over). */
   tag(secretArn: string, tags: Readonly<Record<string, string>>): Promise<void>;
 
+  /** Removes tags. Idempotent: keys the secret does not have are ignored. */
   untag(secretArn: string, keys: readonly string[]): Promise<void>;
 }
