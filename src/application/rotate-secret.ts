@@ -162,6 +162,11 @@ export class RotateSecret {
     run.secretArn = description.arn;
     if (!isManaged(description.tags)) throw new SecretNotManagedError(description.name);
     const metadata = rotationMetadataFrom(description.tags, description.externalRotationMetadata);
+    // A token that already names a version is this rotation's own business (finished, rolled back or
+    // pending under its lease): another token's lease must not make it run anything.
+    if (description.versions.some((v) => v.versionId === command.token)) {
+      return this.rotate(description, metadata, command.token, run);
+    }
     const lease = leaseDecision(
       description.tags[TAG_ROTATION],
       command.token,
@@ -196,17 +201,23 @@ export class RotateSecret {
     otherToken: string,
     run: Run,
   ): Promise<void> {
-    try {
-      await this.rotate(
-        description,
-        metadata,
-        parseRotationToken(otherToken),
-        { ...run, stopAfter: undefined },
-        true,
-      );
-    } catch (error) {
-      if (error instanceof RotatorError && error.retryable) throw error;
+    const abandoned = parseRotationToken(otherToken);
+    const started =
+      description.versions.some((v) => v.versionId === abandoned) ||
+      (await this.unlabelledVersion(description.arn, abandoned)) !== undefined ||
+      intentFor(description.tags[TAG_CREATE_INTENT], abandoned) !== undefined;
+    if (started) {
+      try {
+        await this.rotate(description, metadata, abandoned, { ...run, stopAfter: undefined }, true);
+      } catch (error) {
+        // A clean rollback frees the way. Any other failure is this request's failure: releasing the lease
+        // and the intent now could forget an orphaned Atlas secret of that create.
+        const rolledBack =
+          error instanceof VerificationFailedError || error instanceof RotationRolledBackError;
+        if (!rolledBack) throw error;
+      }
     }
+    // Nothing was created under that lease (it only took it), or it is finished now.
     await this.releaseLease(description.arn, otherToken);
   }
 
@@ -378,7 +389,12 @@ export class RotateSecret {
       const failure = await this.verify(run, rotation, target, fresh);
       if (failure !== undefined) {
         await this.rollback(run, rotation, target, current.credential, fresh, newSecretId);
-        throw failure;
+        throw await this.withCurrentExpiry(
+          failure,
+          target,
+          rotation.admin ?? current.credential,
+          currentSecretId,
+        );
       }
       this.apply(rotation, { type: 'verified' });
       if (run.stopAfter === 'verified') return this.inProgress(rotation, run, fresh, newSecretId);
@@ -575,6 +591,31 @@ export class RotateSecret {
   }
 
   /**
+   * Creating the new secret made Atlas cut every other secret of the account to at most seven days, the
+   * current one included, and a rollback cannot undo that: the failure says until when AWSCURRENT works.
+   */
+  private async withCurrentExpiry(
+    failure: VerificationFailedError,
+    target: AtlasTarget,
+    acting: ActingCredential,
+    currentSecretId: AtlasSecretId | undefined,
+  ): Promise<VerificationFailedError> {
+    try {
+      const secrets = await this.atlas.listSecrets(target, acting);
+      const current =
+        secrets.find((s) => s.id === currentSecretId) ?? (secrets.length === 1 ? secrets[0] : undefined);
+      if (current === undefined) return failure;
+      return new VerificationFailedError(
+        `${failure.message}. Atlas shortened AWSCURRENT's secret ${current.id} to expire at ${current.expiresAt} ` +
+          'when the new one was created: fix the cause and rotate again before then',
+        { cause: failure.cause },
+      );
+    } catch {
+      return failure;
+    }
+  }
+
+  /**
    * Records this rotation on the secret, then reads it back: of two rotations that tag at the same moment,
    * the one that does not read its own token back gives way.
    */
@@ -588,12 +629,16 @@ export class RotateSecret {
     }
   }
 
-  /** Whether version `token` holds exactly `value` (a write whose answer was lost may have landed). */
+  /**
+   * Whether version `token` holds exactly `value` (a write whose answer was lost may have landed). Only a
+   * missing version means "not stored"; when the store cannot say, the caller must not assume either.
+   */
   private async isStored(arn: string, token: string, value: SecretValue): Promise<boolean> {
     try {
       return (await this.store.getValue(arn, { versionId: token })).equals(value);
-    } catch {
-      return false;
+    } catch (error) {
+      if (error instanceof SecretStoreError && error.code === 'SECRET_NOT_FOUND') return false;
+      throw error;
     }
   }
 

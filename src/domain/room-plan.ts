@@ -63,15 +63,17 @@ export function planRoom(
   }
   let currentSecretId = currentPresent ? input.currentSecretId : undefined;
   let extras = unknown;
-  if (currentSecretId === undefined && input.currentSecretId === undefined && unknown.length === 1) {
-    // A secret never rotated by atlas-rotator: the only live secret left must be its current one.
+  if (currentSecretId === undefined && unknown.length === 1) {
+    // A secret never rotated by atlas-rotator, or one whose recorded id is stale (rotated by hand since):
+    // the only live secret left must be its current one.
     currentSecretId = unknown[0]?.id;
     extras = [];
   }
   const kept = (currentSecretId === undefined ? 0 : 1) + extras.length;
   if (kept < MAX_SECRETS_PER_SERVICE_ACCOUNT) return ok({ deletions, currentSecretId });
-  const canDeleteExtras =
-    input.deleteUnknown && (currentSecretId !== undefined || input.currentSecretId !== undefined);
+  // Deleting "unknown" secrets is allowed only while the current one is among the live secrets: otherwise
+  // one of them may be the credential AWSCURRENT really uses.
+  const canDeleteExtras = input.deleteUnknown && currentSecretId !== undefined;
   if (canDeleteExtras) {
     for (const s of extras) deletions.push({ id: s.id, reason: 'unknown-allowed' });
     return ok({ deletions, currentSecretId });

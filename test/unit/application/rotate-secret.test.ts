@@ -394,6 +394,23 @@ describe('RotateSecret', () => {
       await expectConverged(world);
     });
 
+    it('keeps the new secret when the store cannot say whether the lost write landed', async () => {
+      const world = aWorld();
+      const process = aProcess(world);
+      const unavailable = new SecretStoreError('SECRET_STORE_UNAVAILABLE', 'throttled', true);
+      process.store.failOn('putPending', unavailable, { afterEffect: true });
+      // getValue: AWSCURRENT, AWSPREVIOUS, then the check of the lost write.
+      process.store.failOn('getValue', unavailable, { nth: 3 });
+
+      const failed = expectFailed(await process.run(), 'SECRET_STORE_UNAVAILABLE');
+
+      expect(failed.retryable).toBe(true);
+      expect(world.state.versionWith(SECRET_ARN, 'AWSPENDING')?.versionId).toBe(TOKEN);
+      expect(world.atlasWorld.secretIds(CLIENT_ID)).toHaveLength(2);
+      expectCompleted(await aProcess(world).run());
+      await expectConverged(world);
+    });
+
     it('keeps the lease when the unsaved Atlas secret cannot be deleted either', async () => {
       const world = aWorld();
       const process = aProcess(world);
@@ -429,6 +446,31 @@ describe('RotateSecret', () => {
       expect(world.state.versionWith(SECRET_ARN, 'AWSPENDING')).toBeUndefined();
       expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(CURRENT_VERSION_ID);
       expect(tags(world)).toEqual(before.tags);
+      expect(currentWorks(world)).toBe(true);
+    });
+
+    it('says until when AWSCURRENT still works after a rollback (Atlas shortened it)', async () => {
+      const world = aWorld();
+      const process = aProcess(world);
+      process.atlas.failOn(
+        'get',
+        new AtlasApiError(
+          'ATLAS_FORBIDDEN',
+          'IP not on the access list',
+          false,
+          403,
+          'IP_ADDRESS_NOT_ON_ACCESS_LIST',
+        ),
+        { nth: 2 },
+      );
+
+      const failed = expectFailed(await process.run(), 'VERIFICATION_FAILED');
+
+      const expiresAt = new Date(world.clock.now().getTime() + 7 * 24 * 3_600_000);
+      expect(failed.message).toContain(
+        `Atlas shortened AWSCURRENT's secret ${CURRENT_SECRET_ID} to expire at`,
+      );
+      expect(failed.message).toContain(expiresAt.toISOString().slice(0, 13));
       expect(currentWorks(world)).toBe(true);
     });
 
@@ -565,6 +607,39 @@ describe('RotateSecret', () => {
         [TOKEN]: ['AWSCURRENT'],
       });
       await expectConverged(world);
+    });
+
+    it('only releases an abandoned lease under which nothing was created', async () => {
+      const world = aWorld();
+      const first = aProcess(world);
+      first.atlas.failOn('token', new Error('process killed'));
+      expectFailed(await first.run(ANOTHER_TOKEN), 'INTERNAL_ERROR');
+      expect(tags(world)[TAG_ROTATION]).toContain(ANOTHER_TOKEN);
+      world.clock.advance(20 * 60_000);
+      const second = aProcess(world);
+
+      expectCompleted(await second.run(TOKEN));
+
+      expect(second.atlas.ops().filter((op) => op === 'create')).toHaveLength(1);
+      expect(world.state.stagesOf(SECRET_ARN)).not.toHaveProperty(ANOTHER_TOKEN);
+      await expectConverged(world);
+    });
+
+    it('runs nothing for a finished rotation asked again while another token holds a stale lease', async () => {
+      const world = aWorld();
+      expectCompleted(await aProcess(world).run(TOKEN));
+      const abandoned = aProcess(world);
+      abandoned.atlas.failOn('token', new Error('process killed'));
+      expectFailed(await abandoned.run(ANOTHER_TOKEN), 'INTERNAL_ERROR');
+      world.clock.advance(20 * 60_000);
+      const before = snapshot(world);
+      const again = aProcess(world);
+
+      const outcome = expectCompleted(await again.run(TOKEN));
+
+      expect(outcome.alreadyCompleted).toBe(true);
+      expect(again.atlas.calls).toEqual([]);
+      expect(snapshot(world)).toEqual(before);
     });
 
     it('goes ahead with the requested rotation when the abandoned one can only be rolled back', async () => {

@@ -98,24 +98,15 @@ describe('planRoom', () => {
     expect(plan).toEqual({ ok: false, error: { blockingSecretIds: [OTHER, ORPHAN] } });
   });
 
-  it('leaves room when the recorded current secret is gone from Atlas', () => {
+  it('takes the one live secret for the current one when the recorded id is stale', () => {
     expect(planRoom(input({ secrets: [aSecret(OTHER)] }))).toEqual({
       ok: true,
-      value: { deletions: [], currentSecretId: undefined },
+      value: { deletions: [], currentSecretId: OTHER },
     });
   });
 
-  it('deletes the other secrets when the recorded current one is gone and deleting is allowed', () => {
+  it('deletes no unknown secret when the recorded current one is gone: one of them may be the real current one', () => {
     const plan = planRoom(input({ secrets: [aSecret(OTHER), aSecret(ORPHAN)], deleteUnknown: true }));
-    expect(plan).toEqual({
-      ok: true,
-      value: {
-        deletions: [
-          { id: OTHER, reason: 'unknown-allowed' },
-          { id: ORPHAN, reason: 'unknown-allowed' },
-        ],
-        currentSecretId: undefined,
-      },
-    });
+    expect(plan).toEqual({ ok: false, error: { blockingSecretIds: [OTHER, ORPHAN] } });
   });
 });
