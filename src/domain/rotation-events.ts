@@ -77,6 +77,13 @@ export function completedEvent(outcome: RotationCompleted, delivery: DeliveryCon
   return { detailType: DETAIL_TYPE_COMPLETED, detail, resources: [outcome.secretArn] };
 }
 
+const SECRET_SHAPED = /mdb_sa_sk_[A-Za-z0-9_-]*/gi;
+
+/** No Atlas client secret reaches an event, even one pasted into a field by mistake. */
+function scrub(text: string): string {
+  return text.replace(SECRET_SHAPED, '[REDACTED]');
+}
+
 /** A failure as an event. `final` says no further attempt will follow (permanent, or the last attempt). */
 export function failedEvent(
   failure: Pick<
@@ -96,13 +103,13 @@ export function failedEvent(
 ): PublishedEvent {
   const detail: RotationFailedDetail = {
     schemaVersion: EVENT_SCHEMA_VERSION,
-    requestId: delivery.requestId,
-    secretId: failure.secretId,
+    requestId: scrub(delivery.requestId),
+    secretId: scrub(failure.secretId),
     ...(failure.secretArn === undefined ? {} : { secretArn: failure.secretArn }),
     ...(failure.rotationId === undefined ? {} : { rotationId: failure.rotationId }),
     stage: failure.stage,
     errorCode: failure.errorCode,
-    message: failure.message,
+    message: scrub(failure.message),
     retryable: failure.retryable,
     final: delivery.final,
     ...(failure.atlasStatus === undefined ? {} : { atlasStatus: failure.atlasStatus }),

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { InvalidInputError } from '../../domain/errors.js';
+import { InvalidConfigError, InvalidInputError } from '../../domain/errors.js';
 import { loadConfig } from '../config/load-config.js';
 import { describeError, EXIT, parseRotateArgs, runRotate, USAGE } from '../inbound/cli/rotate-cli.js';
 import { buildContainer, disposeContainer } from './container.js';
@@ -63,6 +63,8 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     err(`atlas-rotator: ${describeError(error)}\n`);
-    process.exitCode = EXIT.usage;
+    // Bad arguments or settings are the caller's to fix (2); anything else failed at run time (1).
+    const usage = error instanceof InvalidInputError || error instanceof InvalidConfigError;
+    process.exitCode = usage ? EXIT.usage : EXIT.failed;
   },
 );

@@ -97,6 +97,15 @@ describe('parseRotationRequest', () => {
     expect(!typed.ok && typed.problem).not.toContain(secretLooking);
   });
 
+  it('refuses a client secret pasted as the secret id or request id, and does not carry it on', () => {
+    const leaked = 'mdb_sa_sk_pasted-by-mistake-0123456789';
+    const asSecretId = parseRotationRequest(direct({ secretId: leaked }), MESSAGE_ID);
+    expect(asSecretId).toMatchObject({ ok: false, secretId: '' });
+    const asRequestId = parseRotationRequest(direct({ secretId: 'prod/sa', requestId: leaked }), MESSAGE_ID);
+    expect(asRequestId).toMatchObject({ ok: false, secretId: 'prod/sa', requestId: MESSAGE_ID });
+    expect(JSON.stringify([asSecretId, asRequestId])).not.toContain(leaked);
+  });
+
   it('keeps what it could read of an invalid request for the failure event', () => {
     const result = parseRotationRequest(
       direct({ secretId: 'prod/sa', requestId: 'r-1', reason: 5 }),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AtlasSecretId } from '../../../src/domain/identifiers.js';
 import type { RotationStage } from '../../../src/domain/rotation.js';
+import type { RotationFailedDetail } from '../../../src/domain/rotation-events.js';
 import {
   completedEvent,
   DETAIL_TYPE_COMPLETED,
@@ -202,7 +203,22 @@ describe('failedEvent', () => {
       ...DELIVERY,
       final: true,
     });
-    expect(validateEventDetail(leaking.detailType, leaking.detail)).not.toEqual([]);
+    // The builder scrubs it …
+    expect(allStrings(leaking).some((s) => s.includes(CURRENT_SECRET_VALUE))).toBe(false);
+    expect((leaking.detail as RotationFailedDetail).message).toContain('[REDACTED]');
+    expect(validateEventDetail(leaking.detailType, leaking.detail)).toEqual([]);
+    // … and the schema refuses a detail that carries one anyway.
+    const raw = { ...leaking.detail, message: `Atlas said no to ${CURRENT_SECRET_VALUE}` };
+    expect(validateEventDetail(leaking.detailType, raw)).not.toEqual([]);
+  });
+
+  it('scrubs a client secret pasted into the request fields', () => {
+    const event = failedEvent(aFailure({ secretId: `prod/${CURRENT_SECRET_VALUE}` }), {
+      ...DELIVERY,
+      requestId: CURRENT_SECRET_VALUE,
+      final: true,
+    });
+    expect(allStrings(event).some((s) => s.includes('mdb_sa_sk_'))).toBe(false);
   });
 });
 

@@ -42,6 +42,9 @@ export function parseRotateArgs(args: readonly string[]): RotateArgs {
   if (positional.length !== 1 || positional[0] === undefined || positional[0].trim() === '') {
     throw new InvalidInputError('secretId', 'is required, exactly once');
   }
+  if (/mdb_sa_sk_/i.test(positional[0])) {
+    throw new InvalidInputError('secretId', 'must be a secret name or ARN, never a secret value');
+  }
   return {
     secretId: positional[0],
     requestId: parseRotationToken(requestId ?? randomUUID(), '--request-id'),

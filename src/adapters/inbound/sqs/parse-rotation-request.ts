@@ -7,6 +7,12 @@ export const MAX_REQUEST_BYTES = 16 * 1024;
 
 const SECRET_ID = /^[A-Za-z0-9/_+=.@:-]{1,2048}$/;
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+/** An Atlas client secret pasted by mistake must never travel on into events and logs. */
+const SECRET_SHAPED = /mdb_sa_sk_/i;
+const isSecretId = (v: unknown): v is string =>
+  typeof v === 'string' && SECRET_ID.test(v) && !SECRET_SHAPED.test(v);
+const isRequestId = (v: unknown): v is string =>
+  typeof v === 'string' && REQUEST_ID.test(v) && !SECRET_SHAPED.test(v);
 
 export interface ParsedRotationRequest {
   readonly secretId: string;
@@ -69,23 +75,23 @@ export function parseRotationRequest(body: string, messageId: string): ParseResu
     if (!isObject(json.detail)) return invalid('detail must be a JSON object');
     fields = json.detail;
     via = 'eventbridge';
-    if (typeof json.id === 'string' && REQUEST_ID.test(json.id)) fallbackId = json.id;
+    if (isRequestId(json.id)) fallbackId = json.id;
   }
 
   const { secretId, requestId, reason } = fields;
-  const readableSecretId = typeof secretId === 'string' && SECRET_ID.test(secretId) ? secretId : '';
+  const readableSecretId = isSecretId(secretId) ? secretId : '';
   const readableRequestId =
     typeof requestId === 'string' && REQUEST_ID.test(requestId) ? requestId : fallbackId;
-  if (typeof secretId !== 'string' || !SECRET_ID.test(secretId)) {
+  if (!isSecretId(secretId)) {
     return invalid(
-      'secretId must be a secret name or ARN (1-2048 letters, digits and / _ + = . @ : -)',
+      'secretId must be a secret name or ARN (1-2048 letters, digits and / _ + = . @ : -), never a secret value',
       '',
       readableRequestId,
     );
   }
-  if (requestId !== undefined && (typeof requestId !== 'string' || !REQUEST_ID.test(requestId))) {
+  if (requestId !== undefined && !isRequestId(requestId)) {
     return invalid(
-      'requestId must be 1-128 printable ASCII characters without spaces',
+      'requestId must be 1-128 printable ASCII characters without spaces, never a secret value',
       readableSecretId,
       fallbackId,
     );

@@ -24,6 +24,7 @@ const PERMANENT: Readonly<Record<string, SecretStoreErrorCode>> = {
   UnrecognizedClientException: 'SECRET_STORE_ACCESS_DENIED',
   InvalidSignatureException: 'SECRET_STORE_ACCESS_DENIED',
   DecryptionFailure: 'SECRET_STORE_ACCESS_DENIED',
+  EncryptionFailure: 'SECRET_STORE_ACCESS_DENIED',
   InvalidParameterException: 'SECRET_STORE_INVALID_REQUEST',
   InvalidRequestException: 'SECRET_STORE_INVALID_REQUEST',
   ResourceExistsException: 'SECRET_STORE_INVALID_REQUEST',
@@ -35,7 +36,14 @@ const PERMANENT: Readonly<Record<string, SecretStoreErrorCode>> = {
  * exception name and status are kept, and the SDK error is not attached as `cause`.
  */
 function translate(action: string, secretId: string, error: unknown): SecretStoreError {
-  const name = error instanceof Error ? error.name : 'UnknownError';
+  // A network failure arrives as a plain Error: its code (ECONNREFUSED, ETIMEDOUT …) says more than its name.
+  const systemCode = (error as { code?: unknown })?.code;
+  const name =
+    error instanceof Error
+      ? error.name === 'Error' && typeof systemCode === 'string' && /^[A-Z_]+$/.test(systemCode)
+        ? systemCode
+        : error.name
+      : 'UnknownError';
   const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
   const code = PERMANENT[name];
   if (code !== undefined) {
