@@ -143,6 +143,24 @@ describe('atlas-rotator rotate', () => {
   });
 });
 
+describe('atlas-rotator worker', () => {
+  it.each([
+    ['reading its redrive policy', {}],
+    ['receiving', { MAX_RECEIVE_COUNT: '3' }],
+  ])('exits 1 with QUEUE_UNAVAILABLE when its queue does not exist (%s)', async (_when, extra) => {
+    const endpoint = process.env.AWS_ENDPOINT_URL ?? '';
+    const run = await cli(['worker'], {
+      ...atlasEnv(),
+      ...extra,
+      ROTATION_QUEUE_URL: `${endpoint}/queue/us-east-1/000000000000/no-such-queue-${Date.now()}`,
+      WAIT_TIME_SECONDS: '1',
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('QUEUE_UNAVAILABLE');
+    expect(run.stderr).toContain('no-such-queue');
+  });
+});
+
 describe('the embedded default (demo)', () => {
   it('runs the worker, puts a request on the bus and shows the completed event, never a value', async () => {
     const run = await cli(['demo'], {});

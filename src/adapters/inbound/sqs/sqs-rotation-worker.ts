@@ -2,11 +2,13 @@ import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
+  type GetQueueAttributesCommandOutput,
   type Message,
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../../application/ports/logger.js';
+import { RotatorError } from '../../../domain/errors.js';
 import type { MessageDecision, RotationMessageProcessor } from './rotation-message-processor.js';
 
 export interface SqsRotationWorkerOptions {
@@ -41,11 +43,52 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', stop, { once: true });
   });
 
+/** The worker cannot use its queue (missing, or not allowed). */
+export class QueueUnavailableError extends RotatorError {
+  readonly code = 'QUEUE_UNAVAILABLE';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+const PERMANENT_QUEUE_ERRORS = new Set([
+  'QueueDoesNotExist',
+  'AWS.SimpleQueueService.NonExistentQueue',
+  'AccessDenied',
+  'AccessDeniedException',
+  'InvalidAddress',
+  'InvalidSecurity',
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+]);
+
+function awsErrorName(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  if (error instanceof Error && error.name === 'Error' && typeof code === 'string') return code;
+  return error instanceof Error ? error.name : typeof error;
+}
+
+function isPermanentQueueError(error: unknown): boolean {
+  return PERMANENT_QUEUE_ERRORS.has(awsErrorName(error));
+}
+
 /** Reads the queue's redrive policy: the receive count after which SQS moves a message to the DLQ. */
 export async function maxReceiveCountOf(sqs: SQSClient, queueUrl: string): Promise<number | undefined> {
-  const attributes = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }),
-  );
+  let attributes: GetQueueAttributesCommandOutput;
+  try {
+    attributes = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }),
+    );
+  } catch (error) {
+    throw new QueueUnavailableError(
+      `Could not read the redrive policy of ${queueUrl} (${awsErrorName(error)}): grant sqs:GetQueueAttributes, ` +
+        "or set MAX_RECEIVE_COUNT to the queue's maxReceiveCount",
+      isPermanentQueueError(error) ? false : true,
+    );
+  }
   const policy = attributes.Attributes?.RedrivePolicy;
   if (policy === undefined) return undefined;
   const parsed = JSON.parse(policy) as { maxReceiveCount?: number | string };
@@ -96,9 +139,18 @@ export class SqsRotationWorker {
         messages = await this.#receive(Math.min(10, free));
       } catch (error) {
         if (signal.aborted) break;
+        if (isPermanentQueueError(error)) {
+          // No retry can fix a missing queue or a missing permission: stop, so that the orchestrator sees it.
+          await this.#drain();
+          throw new QueueUnavailableError(
+            `Cannot receive from ${queueUrl} (${awsErrorName(error)}): check ROTATION_QUEUE_URL and the ` +
+              "worker's sqs:ReceiveMessage permission",
+            false,
+          );
+        }
         logger.error('receiving from the queue failed; retrying', {
           queueUrl,
-          errorName: error instanceof Error ? error.name : typeof error,
+          errorName: awsErrorName(error),
         });
         await sleep(1000, signal);
         continue;
