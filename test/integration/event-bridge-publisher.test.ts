@@ -43,8 +43,10 @@ import {
 } from '../../src/domain/rotation-events.js';
 import type { RotationCompleted, RotationFailed } from '../../src/domain/rotation-outcome.js';
 import {
+  aCompletedOutcome,
   aToken,
   CLIENT_ID,
+  NEW_SECRET_ID,
   ORG_ID,
   PREVIOUS_SECRET_ID,
   SECRET_ARN,
@@ -57,7 +59,6 @@ import { createQueue, routeToQueue } from './support/event-routing.js';
 const region = 'us-east-1';
 const suffix = randomUUID().slice(0, 8);
 const SOURCE = 'atlas-rotator';
-const NEW_SECRET_ID = 'c0ffee000000000000000002' as AtlasSecretId;
 
 let sqs: SQSClient;
 let admin: EventBridgeClient;
@@ -77,25 +78,6 @@ afterAll(async () => {
 });
 
 // ---------------------------------------------------------------- test data
-
-function aCompletion(overrides: Partial<RotationCompleted> = {}): RotationCompleted {
-  return {
-    status: 'completed',
-    rotationId: aToken(1),
-    secretArn: SECRET_ARN,
-    secretName: SECRET_NAME,
-    orgId: ORG_ID,
-    clientId: CLIENT_ID,
-    mode: 'self',
-    newAtlasSecretId: NEW_SECRET_ID,
-    newSecretExpiresAt: '2025-07-02T09:00:00.000Z',
-    deletedAtlasSecretIds: [PREVIOUS_SECRET_ID],
-    startedAt: '2025-06-02T08:59:58.000Z',
-    completedAt: DEFAULT_NOW,
-    alreadyCompleted: false,
-    ...overrides,
-  };
-}
 
 function aFailure(overrides: Partial<RotationFailed> = {}): RotationFailed {
   return {
@@ -117,7 +99,7 @@ function aFailure(overrides: Partial<RotationFailed> = {}): RotationFailed {
 
 /** A completed event told apart from others by its requestId (`request-<n>`). */
 function completedNumber(n: number): PublishedEvent {
-  return completedEvent(aCompletion({ rotationId: aToken(100 + n) }), {
+  return completedEvent(aCompletedOutcome({ rotationId: aToken(100 + n) }), {
     requestId: `request-${n}`,
     attempts: 1,
   });
@@ -285,7 +267,7 @@ describe('EventBridgeRotationEventPublisher', () => {
     const counted = countedClient();
     const clock = new FixedClock();
     const publisher = newPublisher(capture, counted, clock);
-    const completed = completedEvent(aCompletion(), { requestId: 'request-completed', attempts: 1 });
+    const completed = completedEvent(aCompletedOutcome(), { requestId: 'request-completed', attempts: 1 });
     const failed = failedEvent(aFailure(), { requestId: 'request-failed', attempts: 2, final: true });
     const rejected = failedEvent(
       aFailure({

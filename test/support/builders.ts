@@ -1,5 +1,6 @@
 import type { RotateSecretSettings } from '../../src/application/rotate-secret.js';
 import type { AtlasSecretId, ClientId, OrgId, RotationToken } from '../../src/domain/identifiers.js';
+import type { RotationCompleted } from '../../src/domain/rotation-outcome.js';
 import { SecretValue } from '../../src/domain/secret-value.js';
 import type { AtlasWorld } from './fake-atlas.js';
 import type { InMemorySecretStore } from './in-memory-secret-store.js';
@@ -18,6 +19,8 @@ export const ADMIN_ATLAS_SECRET_ID = 'ad0000000000000000000001' as AtlasSecretId
 export const ADMIN_SECRET_VALUE = 'mdb_sa_sk_admin_value_0001';
 export const CURRENT_VERSION_ID = '11111111-1111-4111-8111-111111111111';
 export const PREVIOUS_VERSION_ID = '00000000-0000-4000-8000-000000000000';
+/** The Atlas secret a rotation created, in outcome and event data. */
+export const NEW_SECRET_ID = 'c0ffee000000000000000002' as AtlasSecretId;
 
 /** Rotation tokens by number: `aToken(1)`, `aToken(2)`, … */
 export function aToken(n = 1): RotationToken {
@@ -168,4 +171,24 @@ export function seedAdminSecret(store: InMemorySecretStore, world: AtlasWorld): 
       },
     ],
   });
+}
+
+/** A completed rotation's outcome, with overrides. */
+export function aCompletedOutcome(overrides: Partial<RotationCompleted> = {}): RotationCompleted {
+  return {
+    status: 'completed',
+    rotationId: aToken(1),
+    secretArn: SECRET_ARN,
+    secretName: SECRET_NAME,
+    orgId: ORG_ID,
+    clientId: CLIENT_ID,
+    mode: 'self',
+    newAtlasSecretId: NEW_SECRET_ID,
+    newSecretExpiresAt: '2025-07-02T09:00:00.000Z',
+    deletedAtlasSecretIds: [PREVIOUS_SECRET_ID],
+    startedAt: '2025-06-02T09:00:00.000Z',
+    completedAt: '2025-06-02T09:00:04.000Z',
+    alreadyCompleted: false,
+    ...overrides,
+  };
 }

@@ -11,10 +11,12 @@ import {
 import type { RotationMode } from '../../../src/domain/rotation-metadata.js';
 import type { RotationCompleted, RotationFailed } from '../../../src/domain/rotation-outcome.js';
 import {
+  aCompletedOutcome,
   aToken,
   CLIENT_ID,
   CURRENT_SECRET_ID,
   CURRENT_SECRET_VALUE,
+  NEW_SECRET_ID,
   ORG_ID,
   PREVIOUS_SECRET_ID,
   SECRET_ARN,
@@ -22,7 +24,6 @@ import {
 } from '../../support/builders.js';
 import { eventSchema, validateEventDetail } from '../../support/event-schemas.js';
 
-const NEW_SECRET_ID = 'c0ffee000000000000000002' as AtlasSecretId;
 const DELIVERY = { requestId: aToken(1), attempts: 1 };
 
 // Records, so that a new stage or mode fails to compile here until the schema knows it too.
@@ -38,25 +39,6 @@ const STAGES: Readonly<Record<RotationStage, true>> = {
   rollback: true,
 };
 const MODES: Readonly<Record<RotationMode, true>> = { self: true, admin: true };
-
-function aCompletion(overrides: Partial<RotationCompleted> = {}): RotationCompleted {
-  return {
-    status: 'completed',
-    rotationId: aToken(1),
-    secretArn: SECRET_ARN,
-    secretName: SECRET_NAME,
-    orgId: ORG_ID,
-    clientId: CLIENT_ID,
-    mode: 'self',
-    newAtlasSecretId: NEW_SECRET_ID,
-    newSecretExpiresAt: '2025-07-02T09:00:00.000Z',
-    deletedAtlasSecretIds: [PREVIOUS_SECRET_ID],
-    startedAt: '2025-06-02T09:00:00.000Z',
-    completedAt: '2025-06-02T09:00:04.000Z',
-    alreadyCompleted: false,
-    ...overrides,
-  };
-}
 
 function aFailure(overrides: Partial<RotationFailed> = {}): RotationFailed {
   return {
@@ -88,7 +70,7 @@ function allStrings(value: unknown): string[] {
 
 describe('completedEvent', () => {
   it('builds a detail that conforms to rotation-completed.v1', () => {
-    const event = completedEvent(aCompletion(), DELIVERY);
+    const event = completedEvent(aCompletedOutcome(), DELIVERY);
 
     expect(event.detailType).toBe(DETAIL_TYPE_COMPLETED);
     expect(event.resources).toEqual([SECRET_ARN]);
@@ -112,19 +94,19 @@ describe('completedEvent', () => {
   });
 
   it('reports an unknown expiry as null, which the schema allows', () => {
-    const event = completedEvent(aCompletion({ newSecretExpiresAt: undefined }), DELIVERY);
+    const event = completedEvent(aCompletedOutcome({ newSecretExpiresAt: undefined }), DELIVERY);
 
     expect(event.detail).toHaveProperty('newSecretExpiresAt', null);
     expect(validateEventDetail(event.detailType, event.detail)).toEqual([]);
   });
 
   it.each(Object.keys(MODES))('conforms in %s mode', (mode) => {
-    const event = completedEvent(aCompletion({ mode: mode as RotationMode }), DELIVERY);
+    const event = completedEvent(aCompletedOutcome({ mode: mode as RotationMode }), DELIVERY);
     expect(validateEventDetail(event.detailType, event.detail)).toEqual([]);
   });
 
   it('conforms when nothing was deleted and on a later delivery attempt', () => {
-    const event = completedEvent(aCompletion({ deletedAtlasSecretIds: [] }), {
+    const event = completedEvent(aCompletedOutcome({ deletedAtlasSecretIds: [] }), {
       requestId: 'sqs-message-0001',
       attempts: 3,
     });
@@ -132,7 +114,7 @@ describe('completedEvent', () => {
   });
 
   it('carries no secret material and no alreadyCompleted flag of the outcome', () => {
-    const event = completedEvent(aCompletion({ alreadyCompleted: true }), DELIVERY);
+    const event = completedEvent(aCompletedOutcome({ alreadyCompleted: true }), DELIVERY);
     const strings = allStrings(event);
 
     expect(strings.some((s) => s.includes('mdb_sa_sk_'))).toBe(false);
@@ -262,7 +244,7 @@ describe('the event schemas', () => {
     ['a secret value as name', { secretName: CURRENT_SECRET_VALUE }],
   ])('refuse a completed detail with %s', (_name, change) => {
     const detail = JSON.parse(
-      JSON.stringify({ ...completedEvent(aCompletion(), DELIVERY).detail, ...change }),
+      JSON.stringify({ ...completedEvent(aCompletedOutcome(), DELIVERY).detail, ...change }),
     );
     expect(validateEventDetail(DETAIL_TYPE_COMPLETED, detail)).not.toEqual([]);
   });
