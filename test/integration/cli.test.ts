@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
@@ -78,6 +78,42 @@ beforeAll(async () => {
 afterAll(async () => {
   client.destroy();
   await simulator.close();
+});
+
+/** A Node binary older than 24 on PATH (the machines ship Node 20), or undefined when there is none. */
+function olderNode(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, 'node');
+    if (!existsSync(candidate)) continue;
+    const probe = spawnSync(candidate, ['-p', 'process.versions.node'], { encoding: 'utf8' });
+    const major = Number.parseInt(probe.stdout.trim().split('.')[0] ?? '', 10);
+    if (probe.status === 0 && major < 24) return candidate;
+  }
+  return undefined;
+}
+
+const oldNode = olderNode();
+
+describe('atlas-rotator under an older Node', () => {
+  if (oldNode === undefined) {
+    console.info(
+      'skipped the older-Node CLI test: no Node older than 24 on PATH (the unit test covers the check)',
+    );
+  }
+
+  it.skipIf(oldNode === undefined)('prints one line naming the Node it needs and exits 2', () => {
+    const run = spawnSync(oldNode ?? 'node', [main, 'rotate', 'any-secret'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^atlas-rotator: needs Node 24 or newer, this is Node \d+\.\d+\.\d+/);
+    expect(run.stderr).not.toContain('    at ');
+  });
 });
 
 describe('atlas-rotator rotate', () => {
