@@ -537,7 +537,12 @@ export class RotateSecret {
     }
   }
 
-  /** Mints a token with the new credential and makes one call; undefined when verified. */
+  /**
+   * Mints a token with the new credential, as AWS's managed rotation verifies ("by generating an OAuth
+   * token"); undefined when verified. No API call follows: the account may lack the right to read itself
+   * (an Organization Member in admin mode) or this address may be off its access list, and a 403 then would
+   * not mean a bad credential — a rollback cannot undo the 7-day cut the create already made to AWSCURRENT.
+   */
   private async verify(
     run: Run,
     rotation: Rotation,
@@ -547,7 +552,7 @@ export class RotateSecret {
     const delays = this.settings.verifyRetryDelaysMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.step(run, rotation, 'verify', () => this.atlas.listSecrets(target, fresh), {
+        await this.step(run, rotation, 'verify', () => this.atlas.proveCredential(target, fresh), {
           attempt: attempt + 1,
         });
         return undefined;

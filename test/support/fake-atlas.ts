@@ -222,6 +222,13 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
     });
   }
 
+  async proveCredential(target: AtlasTarget, credential: ServiceAccountCredential): Promise<void> {
+    const caller = this.#authenticate(credential, 'token');
+    if (caller.account.orgId !== target.orgId || caller.account.clientId !== target.clientId) {
+      throw new Error("proveCredential is for the target account's own credential");
+    }
+  }
+
   async createSecret(
     target: AtlasTarget,
     as: ActingCredential,
@@ -335,8 +342,11 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
   }
 
   #target(caller: FakeServiceAccount, target: AtlasTarget, owner: boolean): FakeServiceAccount {
+    // The spec's x-rolesRequirements: reading a service account needs Organization Read Only (which
+    // Organization Owner includes), managing its secrets Organization Owner; an Organization Member gets 403.
     if (caller.orgId !== target.orgId) throw forbidden();
-    if (owner && !caller.roles.includes('ORG_OWNER')) throw forbidden();
+    const allowed = owner ? ['ORG_OWNER'] : ['ORG_OWNER', 'ORG_READ_ONLY'];
+    if (!caller.roles.some((role) => allowed.includes(role))) throw forbidden();
     const account = this.world.accounts.get(target.clientId);
     if (account === undefined || account.orgId !== target.orgId) {
       throw new AtlasApiError(

@@ -45,6 +45,16 @@ export interface AtlasServiceAccounts {
   listSecrets(target: AtlasTarget, as: ActingCredential): Promise<AtlasSecretInfo[]>;
 
   /**
+   * Proves that Atlas accepts a service-account credential: mints an OAuth token with it at `target.baseUrl`
+   * (kept in the cache for the calls that follow). Needs no role, and Atlas does not check IP access lists
+   * when minting (facts sheet §1.1), so it proves the credential itself, not the account's rights — an
+   * account that may not read itself (an Organization Member) or calls from an address off its access list
+   * still passes. Rejects with `ATLAS_INVALID_CLIENT` for a credential Atlas does not know (yet); retried on
+   * 429 (honouring Retry-After), 5xx and timeouts within a bound.
+   */
+  proveCredential(target: AtlasTarget, credential: ServiceAccountCredential): Promise<void>;
+
+  /**
    * Creates a secret valid for `expiresAfterHours`. NOT idempotent: a second call creates a second secret,
    * so it is never retried, not even after a timeout (the secret may exist although no answer came).
    */

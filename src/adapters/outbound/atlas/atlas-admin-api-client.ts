@@ -229,6 +229,13 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
     });
   }
 
+  async proveCredential(target: AtlasTarget, credential: ServiceAccountCredential): Promise<void> {
+    const { origin, routes } = this.#resolve(target);
+    await this.#tokens.get(origin, credential, () =>
+      this.#mint(origin, routes, credential, `prove the credential of ${target.clientId} works`),
+    );
+  }
+
   async createSecret(
     target: AtlasTarget,
     as: ActingCredential,
