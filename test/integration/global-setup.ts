@@ -32,6 +32,15 @@ type Teardown = () => Promise<void>;
 
 export default async function setup(project: TestProject): Promise<Teardown> {
   const emulator = await startEmulator();
+  if (process.env.AWS_SEMANTICS_LAYER === 'off') {
+    // Only to see what fails without the layer (docs/adr/0006): the tests then talk to the emulator directly.
+    console.error('aws-semantics-layer: off (AWS_SEMANTICS_LAYER=off); tests talk to the emulator directly');
+    project.provide('awsEmulatorEndpoint', emulator.endpoint);
+    project.provide('awsEndpoint', emulator.endpoint);
+    return async () => {
+      await emulator.stop?.();
+    };
+  }
   const layer = await startAwsSemanticsProxy(emulator.endpoint).catch(async (error: unknown) => {
     await emulator.stop?.();
     throw error;

@@ -207,7 +207,7 @@ export async function startAwsSemanticsProxy(upstream: string): Promise<AwsSeman
   }
 
   /** The version's value; `undefined` when the emulator has no value for it (absent, or a placeholder). */
-  async function valueOf(
+  async function versionValue(
     client: SecretsManagerClient,
     arn: string,
     versionId: string,
@@ -238,7 +238,7 @@ export async function startAwsSemanticsProxy(upstream: string): Promise<AwsSeman
   ): Promise<Answer> {
     const before = new Map<string, StoredValue>();
     for (const versionId of Object.keys(secret.stages)) {
-      const value = await valueOf(client, secret.arn, versionId);
+      const value = await versionValue(client, secret.arn, versionId);
       if (value !== undefined) before.set(versionId, value);
     }
     const answer = await write();
@@ -246,7 +246,7 @@ export async function startAwsSemanticsProxy(upstream: string): Promise<AwsSeman
     const after = await describe(client, secret.arn);
     for (const [versionId, value] of before) {
       if (after.stages[versionId] !== undefined) continue;
-      if ((await valueOf(client, secret.arn, versionId)) !== undefined) continue; // the emulator kept it
+      if ((await versionValue(client, secret.arn, versionId)) !== undefined) continue; // the emulator kept it
       let kept = deprecated.get(secret.arn);
       if (kept === undefined) {
         kept = new Map();
@@ -272,7 +272,7 @@ export async function startAwsSemanticsProxy(upstream: string): Promise<AwsSeman
     return serialised(secret.arn, async () => {
       const fresh = await describe(client, secret.arn);
       const existing =
-        (await valueOf(client, fresh.arn, token)) ?? deprecated.get(fresh.arn)?.get(token) ?? undefined;
+        (await versionValue(client, fresh.arn, token)) ?? deprecated.get(fresh.arn)?.get(token) ?? undefined;
       if (existing !== undefined) {
         const same =
           existing.secretString ===
