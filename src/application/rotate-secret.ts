@@ -212,8 +212,10 @@ export class RotateSecret {
     run: Run,
   ): Promise<void> {
     const abandoned = parseRotationToken(otherToken);
+    // RotateSecret's placeholder alone (no value, no intent) means that rotation created nothing.
     const started =
-      description.versions.some((v) => v.versionId === abandoned) ||
+      (description.versions.some((v) => v.versionId === abandoned) &&
+        (await this.readTokenVersion(description, abandoned)).version !== undefined) ||
       (await this.unlabelledVersion(description.arn, abandoned)) !== undefined ||
       intentFor(description.tags[TAG_CREATE_INTENT], abandoned) !== undefined;
     if (started) {

@@ -675,6 +675,23 @@ describe('RotateSecret', () => {
       await expectConverged(world);
     });
 
+    it('only releases an abandoned lease whose token has nothing but the placeholder RotateSecret registered', async () => {
+      const world = aWorld();
+      world.state.registerRotation(SECRET_ARN, ANOTHER_TOKEN);
+      const first = aProcess(world);
+      first.atlas.failOn('token', new Error('process killed'));
+      expectFailed(await first.run(ANOTHER_TOKEN), 'INTERNAL_ERROR');
+      expect(tags(world)[TAG_ROTATION]).toContain(ANOTHER_TOKEN);
+      world.clock.advance(20 * 60_000);
+      const second = aProcess(world);
+
+      expectCompleted(await second.run(TOKEN));
+
+      expect(second.atlas.ops().filter((op) => op === 'create')).toHaveLength(1);
+      expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(TOKEN);
+      await expectConverged(world);
+    });
+
     it('runs nothing for a finished rotation asked again while another token holds a stale lease', async () => {
       const world = aWorld();
       expectCompleted(await aProcess(world).run(TOKEN));
