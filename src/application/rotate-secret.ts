@@ -113,13 +113,13 @@ interface Run {
   rotationId: string | undefined;
 }
 
-/** Everything a rotation needs once the secret has been read. */
 /** The token's version as this rotation sees it, and its value when it has one. */
 interface TokenVersionRead {
   readonly version: SecretVersion | undefined;
   readonly value: SecretValue | undefined;
 }
 
+/** Everything a rotation needs once the secret has been read. */
 interface Rotation {
   readonly description: SecretDescription;
   readonly metadata: RotationMetadata;
