@@ -168,6 +168,46 @@ describe('the Secrets Manager rotation function', () => {
     }
   });
 
+  it('converges when createSecret crashes at any call after RotateSecret registered the token', async () => {
+    const register = async (secretArn: string, token: string) =>
+      client.send(
+        new RotateSecretCommand({
+          SecretId: secretArn,
+          ClientRequestToken: token,
+          RotationLambdaARN: registered.arn,
+        }),
+      );
+    const probe = await seedManagedSecret(simulator, client);
+    const probeToken = newToken();
+    await register(probe.secretArn, probeToken);
+    const counting = crashAfter(Number.POSITIVE_INFINITY);
+    await aFunction(counting).handler({
+      SecretId: probe.secretArn,
+      ClientRequestToken: probeToken,
+      Step: 'createSecret',
+    });
+    expect(counting.calls.length).toBeGreaterThan(0);
+
+    for (let k = 1; k <= counting.calls.length; k++) {
+      const account = await seedManagedSecret(simulator, client);
+      const token = newToken();
+      await register(account.secretArn, token);
+      await aFunction(crashAfter(k))
+        .handler({ SecretId: account.secretArn, ClientRequestToken: token, Step: 'createSecret' })
+        .catch(() => undefined);
+      for (const step of STEPS) {
+        await aFunction().handler({ SecretId: account.secretArn, ClientRequestToken: token, Step: step });
+      }
+      const { byStage } = await stagesOf(client, account.secretName);
+      expect(byStage.AWSCURRENT, `createSecret crashed before call ${k}`).toBe(token);
+      expect(byStage.AWSPENDING).toBeUndefined();
+      const current = await valueAt(client, account.secretName, 'AWSCURRENT');
+      expect(simulator.serviceAccount(account.orgId, account.clientId)?.secrets.map((s) => s.id)).toEqual([
+        current.json.atlasSecretId,
+      ]);
+    }
+  });
+
   it('fails testSecret for a secret that does not work, rolls back and publishes the failure', async () => {
     const account = await seedManagedSecret(simulator, client);
     const before = await valueAt(client, account.secretName, 'AWSCURRENT');
