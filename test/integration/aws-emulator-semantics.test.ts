@@ -294,6 +294,11 @@ async function aSecret(
   return ARN;
 }
 
+/** The name in a secret ARN (`…:secret:<name>-<6 random characters>`). */
+function nameOf(arn: string): string {
+  return arn.replace(/^arn:[^:]+:secretsmanager:[^:]+:\d{12}:secret:/, '').replace(/-[A-Za-z0-9]{6}$/, '');
+}
+
 async function stages(client: SecretsManagerClient, SecretId: string) {
   return (await client.send(new DescribeSecretCommand({ SecretId }))).VersionIdsToStages ?? {};
 }
@@ -339,9 +344,10 @@ describe('Secrets Manager: where LocalStack differs from AWS, the semantics laye
     const arn = await aSecret('race', { current });
     for (let round = 0; round < 3; round++) {
       const token = randomUUID();
+      // One caller names the secret by ARN, the other by name: the layer serialises per secret, not per string.
       const results = await Promise.allSettled([
         putValue(sm, arn, token, '{"v":"a"}'),
-        putValue(sm, arn, token, '{"v":"b"}'),
+        putValue(sm, nameOf(arn), token, '{"v":"b"}'),
       ]);
       const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
       expect(won, `round ${round}`).toHaveLength(1);
