@@ -39,6 +39,11 @@
  * 15. The function RotateSecret registers is not run by the emulator: the rotation-function tests call the steps.
  * 16. A DISABLED EventBridge rule still delivers; IAM, queue and KMS policies are not enforced; SQS re-queues on a
  *     1 s tick; account 000000000000 — ADR 0002 (tests use long polls, set the policies AWS needs, never disable).
+ * 17. DescribeSecret never returns ExternalSecretRotationMetadata (AWS-managed external rotation): the emulator
+ *     drops it. Its reading is unit-tested (test/unit/domain/rotation-metadata.test.ts); the adapter's mapping of
+ *     the wire field is not exercised against an endpoint.
+ * 18. Tag keys (1–128) and values (0–256) and their characters are not checked by LocalStack; AWS refuses others.
+ *     The lease and intent tags stay within AWS's rules for the longest token (test/unit/domain/rotation.test.ts).
  */
 import { randomUUID } from 'node:crypto';
 import {
