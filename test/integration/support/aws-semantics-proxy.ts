@@ -166,7 +166,8 @@ export async function startAwsSemanticsProxy(upstream: string): Promise<AwsSeman
    */
   function rewriteOrigin(body: Buffer, headers: Record<string, string | string[]>): Buffer {
     const type = String(headers['content-type'] ?? '');
-    if (!/json|xml|text/.test(type) || ownOrigin === '') return body;
+    if (!/json|xml|text/.test(type) || headers['content-encoding'] !== undefined || ownOrigin === '')
+      return body;
     const text = body.toString('utf8');
     const from = `//${upstreamUrl.host}`;
     if (!text.includes(from)) return body;
