@@ -18,6 +18,9 @@
  *     readable by VersionId, its token spent; LocalStack deletes it at once, so the token could be used again.
  *  5. UpdateSecretVersionStage moving a label that another version holds, without RemoveFromVersionId: AWS answers
  *     InvalidParameterException for every label; LocalStack only for AWSCURRENT, otherwise the label ends on two.
+ * Rotator tests that depend on them: rotation.test.ts ("answers ROTATION_ROLLED_BACK when a rolled-back token runs
+ * again", gap 4) and secrets-manager-secret-store.test.ts (the SecretStore contract, gaps 1 and 4).
+ * `AWS_SEMANTICS_LAYER=off` runs the suite without the layer: then exactly those tests fail.
  *
  * AWS-like on LocalStack already (tested below through the layer, which forwards them untouched):
  *  6. RotateSecret registers the token's version labelled AWSPENDING with no value (GetSecretValue on it:
@@ -30,7 +33,7 @@
  *     one). The rotator never relies on it anyway: every read names a VersionId or a VersionStage (STYLE.md).
  * 11. RotateSecret without a rotation function: InvalidRequestException, as on AWS.
  *
- * Differences that do not matter to us, not tested (reason):
+ * Differences the layer leaves alone (why they do not matter, and where they are covered if anywhere):
  * 12. Tags are not compare-and-swap — on AWS either: ADR 0003 reads the lease back; nothing to emulate.
  * 13. ListSecretVersionIds(IncludeDeprecated) and MoveToVersionId onto a deprecated version: the layer does not
  *     add the versions it keeps there — the rotator calls neither.
