@@ -26,6 +26,7 @@
  *  6. RotateSecret registers the token's version labelled AWSPENDING with no value (GetSecretValue on it:
  *     ResourceNotFoundException) and PutSecretValue with that token fills it once. Needs a registered function
  *     (CreateFunction works on the host; nothing runs it: its invoke fails without Docker, the placeholder stays).
+ *     The placeholder is LocalStack's own; "once" is gap 1, so this test too fails without the layer.
  *  7. RemoveFromVersionId naming a version that does not hold the label: InvalidParameterException.
  *  8. Moving AWSCURRENT without RemoveFromVersionId: InvalidParameterException.
  *  9. ClientRequestToken outside 32–64 characters: InvalidParameterException.
