@@ -12,7 +12,8 @@
 #   AWS_EMULATOR_PYTHON          CPython >= 3.12 to build the venv with (default: first found on PATH or pyenv)
 #   AWS_EMULATOR_START_TIMEOUT   seconds to wait for health (default 120)
 #   AWS_EMULATOR_STATE_DIR       pid/port/log directory (default .emulator/)
-#   AWS_EMULATOR_SERVICES        LocalStack SERVICES list (default sqs,events,secretsmanager)
+#   AWS_EMULATOR_SERVICES        LocalStack SERVICES list (default sqs,events,secretsmanager,lambda; lambda only
+#                                registers functions, which RotateSecret needs: without Docker nothing runs them)
 # All progress goes to stderr.
 set -euo pipefail
 
@@ -24,7 +25,7 @@ pid_file="$state/aws-emulator.pid"
 port_file="$state/aws-emulator.port"
 log_file="$state/aws-emulator.log"
 uv_pin="uv==0.13.9" # installer only; it installs the pinned requirements ~5x faster than pip
-services="${AWS_EMULATOR_SERVICES:-sqs,events,secretsmanager}"
+services="${AWS_EMULATOR_SERVICES:-sqs,events,secretsmanager,lambda}"
 timeout_s="${AWS_EMULATOR_START_TIMEOUT:-120}"
 
 say() { echo "aws-emulator: $*" >&2; }

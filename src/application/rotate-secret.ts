@@ -53,7 +53,7 @@ import type { SecretValue } from '../domain/secret-value.js';
 import type { ActingCredential, AtlasServiceAccounts, AtlasTarget } from './ports/atlas-service-accounts.js';
 import type { Clock } from './ports/clock.js';
 import type { Logger } from './ports/logger.js';
-import type { SecretDescription, SecretStore } from './ports/secret-store.js';
+import type { SecretDescription, SecretStore, SecretVersion } from './ports/secret-store.js';
 
 export interface RotateSecretSettings {
   /** Requested lifetime of a new Atlas secret, 8..8766 hours; clamped to the org's maximum when Atlas refuses it. */
@@ -113,6 +113,12 @@ interface Run {
   rotationId: string | undefined;
 }
 
+/** The token's version as this rotation sees it, and its value when it has one. */
+interface TokenVersionRead {
+  readonly version: SecretVersion | undefined;
+  readonly value: SecretValue | undefined;
+}
+
 /** Everything a rotation needs once the secret has been read. */
 interface Rotation {
   readonly description: SecretDescription;
@@ -163,9 +169,13 @@ export class RotateSecret {
     if (!isManaged(description.tags)) throw new SecretNotManagedError(description.name);
     const metadata = rotationMetadataFrom(description.tags, description.externalRotationMetadata);
     // A token that already names a version is this rotation's own business (finished, rolled back or
-    // pending under its lease): another token's lease must not make it run anything.
-    if (description.versions.some((v) => v.versionId === command.token)) {
-      return this.rotate(description, metadata, command.token, run);
+    // pending under its lease): another token's lease must not make it run anything. RotateSecret's valueless
+    // placeholder is not such a version: nothing of this rotation exists yet, so the lease decides as usual.
+    const own = description.versions.some((v) => v.versionId === command.token)
+      ? await this.readTokenVersion(description, command.token)
+      : undefined;
+    if (own?.version !== undefined) {
+      return this.rotate(description, metadata, command.token, run, false, own);
     }
     const lease = leaseDecision(
       description.tags[TAG_ROTATION],
@@ -188,7 +198,7 @@ export class RotateSecret {
       await this.finishAbandoned(description, metadata, lease.otherToken, run);
       return this.rotateRequested(command, { ...run, stage: 'read-secret', rotationId: command.token }, true);
     }
-    return this.rotate(description, metadata, command.token, run);
+    return this.rotate(description, metadata, command.token, run, false, own);
   }
 
   /**
@@ -202,8 +212,10 @@ export class RotateSecret {
     run: Run,
   ): Promise<void> {
     const abandoned = parseRotationToken(otherToken);
+    // RotateSecret's placeholder alone (no value, no intent) means that rotation created nothing.
     const started =
-      description.versions.some((v) => v.versionId === abandoned) ||
+      (description.versions.some((v) => v.versionId === abandoned) &&
+        (await this.readTokenVersion(description, abandoned)).version !== undefined) ||
       (await this.unlabelledVersion(description.arn, abandoned)) !== undefined ||
       intentFor(description.tags[TAG_CREATE_INTENT], abandoned) !== undefined;
     if (started) {
@@ -227,15 +239,13 @@ export class RotateSecret {
     token: RotationToken,
     run: Run,
     adopting = false,
+    read?: TokenVersionRead,
   ): Promise<RotationStepOutcome> {
     run.rotationId = token;
     const arn = description.arn;
-    const tokenVersion =
-      description.versions.find((v) => v.versionId === token) ?? (await this.unlabelledVersion(arn, token));
-    const tokenCredential =
-      tokenVersion !== undefined && tokenVersion.stages.length > 0
-        ? parseCredential(await this.store.getValue(arn, { versionId: token }))
-        : undefined;
+    const { version: tokenVersion, value: tokenValue } =
+      read ?? (await this.readTokenVersion(description, token));
+    const tokenCredential = tokenValue === undefined ? undefined : parseCredential(tokenValue);
     const leaseToken = parseLeaseTag(description.tags[TAG_ROTATION])?.token;
     const observed = observedState(
       {
@@ -473,6 +483,31 @@ export class RotateSecret {
       }
     }
     return { credential, versionId: version.versionId, previousSecretIds, hasOld: true };
+  }
+
+  /**
+   * The token's version and, when it is labelled, its value. RotateSecret registers the token's version,
+   * labelled AWSPENDING, before it invokes the rotation function, and that version has no value until
+   * createSecret stores one (GetSecretValue on it: ResourceNotFoundException). Such a placeholder counts as no
+   * version at all: the rotation has stored nothing yet, and putPending may fill it.
+   */
+  private async readTokenVersion(
+    description: SecretDescription,
+    token: RotationToken,
+  ): Promise<TokenVersionRead> {
+    const arn = description.arn;
+    const listed = description.versions.find((v) => v.versionId === token);
+    if (listed === undefined) return { version: await this.unlabelledVersion(arn, token), value: undefined };
+    if (listed.stages.length === 0) return { version: listed, value: undefined };
+    try {
+      return { version: listed, value: await this.store.getValue(arn, { versionId: token }) };
+    } catch (error) {
+      const placeholder = listed.stages.length === 1 && listed.stages[0] === 'AWSPENDING';
+      if (placeholder && error instanceof SecretStoreError && error.code === 'SECRET_NOT_FOUND') {
+        return { version: undefined, value: undefined };
+      }
+      throw error;
+    }
   }
 
   /**

@@ -1,8 +1,53 @@
 /**
- * Smoke test of the AWS semantics atlas-rotator relies on, run against whatever endpoint global-setup.ts provided
- * (LocalStack 4.14.0 in Docker or on the host, or AWS_ENDPOINT_URL). The clients get no explicit endpoint: the SDK
- * reads AWS_ENDPOINT_URL. An emulator upgrade that breaks one of these semantics must fail here.
- * Known differences from AWS and how this file accounts for them: docs/adr/0002-aws-emulator-without-docker.md.
+ * Smoke test of the AWS semantics atlas-rotator relies on, run against the endpoint global-setup.ts provided: the
+ * AWS semantics layer (support/aws-semantics-proxy.ts) in front of the emulator (LocalStack 4.14.0 in Docker or on
+ * the host, or AWS_ENDPOINT_URL). The clients get no explicit endpoint: the SDK reads AWS_ENDPOINT_URL. An emulator
+ * upgrade that breaks one of these semantics must fail here. AWS's documented behaviour wins over any emulator.
+ *
+ * Every known difference between the emulator and AWS that matters to us, and how this suite covers it
+ * (details: docs/adr/0002-aws-emulator-without-docker.md, docs/adr/0006-aws-semantics-layer.md):
+ *
+ * Closed by the semantics layer — a test through the layer shows AWS's answer, and a test on the bare emulator
+ * (`raw`) shows the gap is real, so the layer's need is proven and bypassing it fails the first kind:
+ *  1. PutSecretValue reusing the token of a version that holds a value, with another value: AWS refuses with
+ *     ResourceExistsException; LocalStack overwrites a version labelled AWSPENDING.
+ *  2. The same, twice at once: exactly one may succeed (the layer serialises writes per secret).
+ *  3. PutSecretValue repeating a version's token and value: AWS ignores it, labels stay where they are; LocalStack
+ *     re-applies VersionStages to an AWSPENDING version (it can move AWSCURRENT this way).
+ *  4. A version whose last label goes (a rolled-back rotation, or AWSPENDING moved to a newer token): AWS keeps it,
+ *     readable by VersionId, its token spent; LocalStack deletes it at once, so the token could be used again.
+ *  5. UpdateSecretVersionStage moving a label that another version holds, without RemoveFromVersionId: AWS answers
+ *     InvalidParameterException for every label; LocalStack only for AWSCURRENT, otherwise the label ends on two.
+ * Rotator tests that depend on them: rotation.test.ts ("answers ROTATION_ROLLED_BACK when a rolled-back token runs
+ * again", gap 4) and secrets-manager-secret-store.test.ts (the SecretStore contract, gaps 1 and 4).
+ * `AWS_SEMANTICS_LAYER=off` runs the suite without the layer: then exactly those tests fail.
+ *
+ * AWS-like on LocalStack already (tested below through the layer, which forwards them untouched):
+ *  6. RotateSecret registers the token's version labelled AWSPENDING with no value (GetSecretValue on it:
+ *     ResourceNotFoundException) and PutSecretValue with that token fills it once. Needs a registered function
+ *     (CreateFunction works on the host; nothing runs it: its invoke fails without Docker, the placeholder stays).
+ *     The placeholder is LocalStack's own; "once" is gap 1, so this test too fails without the layer.
+ *  7. RemoveFromVersionId naming a version that does not hold the label: InvalidParameterException.
+ *  8. Moving AWSCURRENT without RemoveFromVersionId: InvalidParameterException.
+ *  9. ClientRequestToken outside 32–64 characters: InvalidParameterException.
+ * 10. GetSecretValue with no stage after AWSCURRENT moved returns the new AWSCURRENT (plain moto returns the old
+ *     one). The rotator never relies on it anyway: every read names a VersionId or a VersionStage (STYLE.md).
+ * 11. RotateSecret without a rotation function: InvalidRequestException, as on AWS.
+ *
+ * Differences the layer leaves alone (why they do not matter, and where they are covered if anywhere):
+ * 12. Tags are not compare-and-swap — on AWS either: ADR 0003 reads the lease back; nothing to emulate.
+ * 13. ListSecretVersionIds(IncludeDeprecated) and MoveToVersionId onto a deprecated version: the layer does not
+ *     add the versions it keeps there — the rotator calls neither.
+ * 14. RotateSecret while another version is AWSPENDING: AWS refuses, LocalStack re-invokes the function first; the
+ *     rotator never calls RotateSecret (Secrets Manager calls the rotation function).
+ * 15. The function RotateSecret registers is not run by the emulator: the rotation-function tests call the steps.
+ * 16. A DISABLED EventBridge rule still delivers; IAM, queue and KMS policies are not enforced; SQS re-queues on a
+ *     1 s tick; account 000000000000 — ADR 0002 (tests use long polls, set the policies AWS needs, never disable).
+ * 17. DescribeSecret never returns ExternalSecretRotationMetadata (AWS-managed external rotation): the emulator
+ *     drops it. Its reading is unit-tested (test/unit/domain/rotation-metadata.test.ts); the adapter's mapping of
+ *     the wire field is not exercised against an endpoint.
+ * 18. Tag keys (1–128) and values (0–256) and their characters are not checked by LocalStack; AWS refuses others.
+ *     The lease and intent tags stay within AWS's rules for the longest token (test/unit/domain/rotation.test.ts).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -17,6 +62,7 @@ import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
+  RotateSecretCommand,
   SecretsManagerClient,
   TagResourceCommand,
   UntagResourceCommand,
@@ -36,6 +82,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { routeToQueue } from './support/event-routing.js';
+import { registerRotationFunction } from './support/rotation-lambda.js';
 
 const region = 'us-east-1';
 const suffix = randomUUID().slice(0, 8);
@@ -46,6 +93,8 @@ process.env.AWS_ACCESS_KEY_ID ??= 'test';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
 
 let sm: SecretsManagerClient;
+/** The emulator itself, bypassing the semantics layer: only to prove that a gap the layer closes is real. */
+let raw: SecretsManagerClient;
 let sqs: SQSClient;
 let eb: EventBridgeClient;
 const queues: string[] = [];
@@ -53,6 +102,7 @@ const cleanups: Array<() => Promise<unknown>> = [];
 
 beforeAll(() => {
   sm = new SecretsManagerClient({ region });
+  raw = new SecretsManagerClient({ region, endpoint: inject('awsEmulatorEndpoint') });
   sqs = new SQSClient({ region });
   eb = new EventBridgeClient({ region });
 });
@@ -61,6 +111,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   for (const QueueUrl of queues) await sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => undefined);
   sm.destroy();
+  raw.destroy();
   sqs.destroy();
   eb.destroy();
 });
@@ -148,8 +199,8 @@ describe('Secrets Manager: the rotation protocol', () => {
     const retry = await put();
     expect(retry.VersionId).toBe(v2);
 
-    // The same token with a different value is not a retry: versions are immutable. Checked on the AWSCURRENT
-    // version: LocalStack 4.14.0 (moto-ext) lets an AWSPENDING version be overwritten this way (ADR 0002).
+    // The same token with a different value is not a retry: versions are immutable. LocalStack refuses this for
+    // the AWSCURRENT version itself; for an AWSPENDING one only the semantics layer does (difference 1, below).
     await expect(
       sm.send(
         new PutSecretValueCommand({ SecretId: name, SecretString: '{"v":"other"}', ClientRequestToken: v1 }),
@@ -220,6 +271,307 @@ describe('Secrets Manager: the rotation protocol', () => {
     await expect(
       sm.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSPENDING' })),
     ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+});
+
+/** A secret with version `current` (AWSCURRENT) and, when given, `pending` (AWSPENDING); removed after the run. */
+async function aSecret(
+  label: string,
+  versions: { current: string; pending?: string },
+  client: SecretsManagerClient = sm,
+): Promise<string> {
+  const name = `semantics/${label}-${randomUUID().slice(0, 8)}`;
+  const { ARN } = await client.send(
+    new CreateSecretCommand({
+      Name: name,
+      SecretString: '{"v":"current"}',
+      ClientRequestToken: versions.current,
+    }),
+  );
+  if (!ARN) throw new Error(`no ARN for ${name}`);
+  cleanups.push(() => sm.send(new DeleteSecretCommand({ SecretId: ARN, ForceDeleteWithoutRecovery: true })));
+  if (versions.pending !== undefined) {
+    await client.send(
+      new PutSecretValueCommand({
+        SecretId: ARN,
+        SecretString: '{"v":"pending"}',
+        ClientRequestToken: versions.pending,
+        VersionStages: ['AWSPENDING'],
+      }),
+    );
+  }
+  return ARN;
+}
+
+/** The name in a secret ARN (`…:secret:<name>-<6 random characters>`). */
+function nameOf(arn: string): string {
+  return arn.replace(/^arn:[^:]+:secretsmanager:[^:]+:\d{12}:secret:/, '').replace(/-[A-Za-z0-9]{6}$/, '');
+}
+
+async function stages(client: SecretsManagerClient, SecretId: string) {
+  return (await client.send(new DescribeSecretCommand({ SecretId }))).VersionIdsToStages ?? {};
+}
+
+async function versionValue(client: SecretsManagerClient, SecretId: string, VersionId: string) {
+  return (await client.send(new GetSecretValueCommand({ SecretId, VersionId }))).SecretString;
+}
+
+function putValue(
+  client: SecretsManagerClient,
+  SecretId: string,
+  token: string,
+  value: string,
+  stage?: string,
+) {
+  return client.send(
+    new PutSecretValueCommand({
+      SecretId,
+      ClientRequestToken: token,
+      SecretString: value,
+      VersionStages: [stage ?? 'AWSPENDING'],
+    }),
+  );
+}
+
+describe('Secrets Manager: where LocalStack differs from AWS, the semantics layer answers as AWS does', () => {
+  it('refuses PutSecretValue with the token of a valued AWSPENDING version and another value, keeping the value (1)', async () => {
+    const [current, pending] = [randomUUID(), randomUUID()];
+    const arn = await aSecret('immutable', { current, pending });
+
+    const refused = await putValue(sm, arn, pending, '{"v":"other"}').catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      name: 'ResourceExistsException',
+      $metadata: { httpStatusCode: 400 },
+      message: `You can't use ClientRequestToken ${pending} because that value is already in use for a version of secret ${arn}.`,
+    });
+    expect(await versionValue(sm, arn, pending)).toBe('{"v":"pending"}');
+    expect(await stages(sm, arn)).toEqual({ [current]: ['AWSCURRENT'], [pending]: ['AWSPENDING'] });
+  });
+
+  it('lets exactly one of two simultaneous PutSecretValue calls with one token and different values succeed (2)', async () => {
+    const current = randomUUID();
+    const arn = await aSecret('race', { current });
+    for (let round = 0; round < 3; round++) {
+      const token = randomUUID();
+      // One caller names the secret by ARN, the other by name: the layer serialises per secret, not per string.
+      const results = await Promise.allSettled([
+        putValue(sm, arn, token, '{"v":"a"}'),
+        putValue(sm, nameOf(arn), token, '{"v":"b"}'),
+      ]);
+      const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+      expect(won, `round ${round}`).toHaveLength(1);
+      const lost = results.find((r) => r.status === 'rejected');
+      expect(lost?.status === 'rejected' && lost.reason).toMatchObject({ name: 'ResourceExistsException' });
+      expect(await versionValue(sm, arn, token)).toBe(won[0] === 0 ? '{"v":"a"}' : '{"v":"b"}');
+    }
+  });
+
+  it('ignores a repeated PutSecretValue (same token and value): the labels stay where they are (3)', async () => {
+    const [current, pending] = [randomUUID(), randomUUID()];
+    const arn = await aSecret('ignored', { current, pending });
+
+    const again = await putValue(sm, arn, pending, '{"v":"pending"}', 'AWSCURRENT');
+    expect(again.VersionId).toBe(pending);
+    expect(await stages(sm, arn)).toEqual({ [current]: ['AWSCURRENT'], [pending]: ['AWSPENDING'] });
+  });
+
+  it('keeps a version whose last label was removed: readable by VersionId, its token spent (4)', async () => {
+    const [current, rolledBack, moved, next] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const arn = await aSecret('deprecated', { current, pending: rolledBack });
+
+    // A rollback: AWSPENDING removed from the only label the version had.
+    await sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: arn,
+        VersionStage: 'AWSPENDING',
+        RemoveFromVersionId: rolledBack,
+      }),
+    );
+    expect(await stages(sm, arn)).toEqual({ [current]: ['AWSCURRENT'] }); // DescribeSecret: labelled only
+    expect(await versionValue(sm, arn, rolledBack)).toBe('{"v":"pending"}');
+    await expect(putValue(sm, arn, rolledBack, '{"v":"reused"}')).rejects.toMatchObject({
+      name: 'ResourceExistsException',
+    });
+    expect((await putValue(sm, arn, rolledBack, '{"v":"pending"}')).VersionId).toBe(rolledBack);
+    expect(await stages(sm, arn)).toEqual({ [current]: ['AWSCURRENT'] });
+
+    // A newer AWSPENDING takes the label from the only version that had it.
+    await putValue(sm, arn, moved, '{"v":"moved"}');
+    await putValue(sm, arn, next, '{"v":"next"}');
+    expect(await stages(sm, arn)).toEqual({ [current]: ['AWSCURRENT'], [next]: ['AWSPENDING'] });
+    expect(await versionValue(sm, arn, moved)).toBe('{"v":"moved"}');
+    await expect(
+      sm.send(new GetSecretValueCommand({ SecretId: arn, VersionId: moved, VersionStage: 'AWSPENDING' })),
+    ).rejects.toMatchObject({
+      name: expect.stringMatching(/InvalidRequestException|ResourceNotFoundException/),
+    });
+  });
+
+  it('refuses to move any label that another version holds without RemoveFromVersionId (5)', async () => {
+    const [current, pending] = [randomUUID(), randomUUID()];
+    const arn = await aSecret('move', { current, pending });
+    await expect(
+      sm.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: arn,
+          VersionStage: 'AWSPENDING',
+          MoveToVersionId: current,
+        }),
+      ),
+    ).rejects.toMatchObject({
+      name: 'InvalidParameterException',
+      message: expect.stringContaining(
+        `Staging label AWSPENDING is currently attached to version ${pending}`,
+      ),
+    });
+    expect(await stages(sm, arn)).toEqual({ [current]: ['AWSCURRENT'], [pending]: ['AWSPENDING'] });
+
+    // With RemoveFromVersionId the same move is fine.
+    await sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: arn,
+        VersionStage: 'AWSPENDING',
+        MoveToVersionId: current,
+        RemoveFromVersionId: pending,
+      }),
+    );
+    expect([...((await stages(sm, arn))[current] ?? [])].sort()).toEqual(['AWSCURRENT', 'AWSPENDING']);
+  });
+
+  it('RotateSecret registers the token as a valueless AWSPENDING version that PutSecretValue fills once (6)', async () => {
+    const fn = await registerRotationFunction(inject('awsEndpoint'), `semantics-rotation-${suffix}`);
+    cleanups.push(() => fn.remove());
+    const current = randomUUID();
+    const arn = await aSecret('rotate', { current });
+    const token = randomUUID();
+
+    const rotated = await sm.send(
+      new RotateSecretCommand({ SecretId: arn, ClientRequestToken: token, RotationLambdaARN: fn.arn }),
+    );
+    expect(rotated.VersionId).toBe(token);
+    expect(await stages(sm, arn)).toEqual({ [current]: ['AWSCURRENT'], [token]: ['AWSPENDING'] });
+    await expect(versionValue(sm, arn, token)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(
+      sm.send(new GetSecretValueCommand({ SecretId: arn, VersionStage: 'AWSPENDING' })),
+    ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+
+    // The rotation function's createSecret: PutSecretValue with the token fills the placeholder …
+    await putValue(sm, arn, token, '{"v":"rotated"}');
+    expect(await versionValue(sm, arn, token)).toBe('{"v":"rotated"}');
+    expect(await stages(sm, arn)).toEqual({ [current]: ['AWSCURRENT'], [token]: ['AWSPENDING'] });
+    // … once: from then on the version is immutable like any other.
+    await expect(putValue(sm, arn, token, '{"v":"other"}')).rejects.toMatchObject({
+      name: 'ResourceExistsException',
+    });
+    expect(await versionValue(sm, arn, token)).toBe('{"v":"rotated"}');
+  });
+
+  it('refuses RemoveFromVersionId naming a version that does not hold the label (7) and a bare AWSCURRENT move (8)', async () => {
+    const [current, pending] = [randomUUID(), randomUUID()];
+    const arn = await aSecret('remove', { current, pending });
+    await expect(
+      sm.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: arn,
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: pending,
+          RemoveFromVersionId: pending,
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    await expect(
+      sm.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: arn,
+          VersionStage: 'AWSPENDING',
+          RemoveFromVersionId: current,
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    await expect(
+      sm.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: arn,
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: pending,
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    expect(await stages(sm, arn)).toEqual({ [current]: ['AWSCURRENT'], [pending]: ['AWSPENDING'] });
+  });
+
+  it('refuses a ClientRequestToken shorter than 32 or longer than 64 characters (9)', async () => {
+    const arn = await aSecret('token', { current: randomUUID() });
+    for (const token of ['t'.repeat(31), 't'.repeat(65)]) {
+      await expect(putValue(sm, arn, token, '{"v":"x"}')).rejects.toMatchObject({
+        name: 'InvalidParameterException',
+      });
+    }
+    for (const token of ['t'.repeat(32), 't'.repeat(64)]) {
+      expect((await putValue(sm, arn, token, `{"v":"${token.length}"}`)).VersionId).toBe(token);
+    }
+  });
+
+  it('refuses RotateSecret without a rotation function (11)', async () => {
+    const arn = await aSecret('no-function', { current: randomUUID() });
+    await expect(
+      sm.send(new RotateSecretCommand({ SecretId: arn, ClientRequestToken: randomUUID() })),
+    ).rejects.toMatchObject({ name: 'InvalidRequestException' });
+  });
+});
+
+describe('Secrets Manager on the bare emulator: the gaps the semantics layer closes are real', () => {
+  it('LocalStack overwrites a valued AWSPENDING version, also twice at once (1, 2)', async () => {
+    const [current, pending] = [randomUUID(), randomUUID()];
+    const arn = await aSecret('raw-immutable', { current, pending }, raw);
+    await putValue(raw, arn, pending, '{"v":"other"}');
+    expect(await versionValue(raw, arn, pending)).toBe('{"v":"other"}');
+
+    const token = randomUUID();
+    const results = await Promise.allSettled([
+      putValue(raw, arn, token, '{"v":"a"}'),
+      putValue(raw, arn, token, '{"v":"b"}'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+  });
+
+  it('LocalStack re-applies VersionStages when a PutSecretValue repeats an AWSPENDING version (3)', async () => {
+    const [current, pending] = [randomUUID(), randomUUID()];
+    const arn = await aSecret('raw-ignored', { current, pending }, raw);
+    await putValue(raw, arn, pending, '{"v":"pending"}', 'AWSCURRENT');
+    expect((await stages(raw, arn))[pending]).toEqual(['AWSCURRENT']);
+  });
+
+  it('LocalStack deletes a version as soon as its last label is gone, so its token can be used again (4)', async () => {
+    const [current, rolledBack] = [randomUUID(), randomUUID()];
+    const arn = await aSecret('raw-deprecated', { current, pending: rolledBack }, raw);
+    await raw.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: arn,
+        VersionStage: 'AWSPENDING',
+        RemoveFromVersionId: rolledBack,
+      }),
+    );
+    await expect(versionValue(raw, arn, rolledBack)).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    await putValue(raw, arn, rolledBack, '{"v":"reused"}');
+    expect(await versionValue(raw, arn, rolledBack)).toBe('{"v":"reused"}');
+  });
+
+  it('LocalStack moves AWSPENDING held by another version without RemoveFromVersionId, onto two versions (5)', async () => {
+    const [current, pending] = [randomUUID(), randomUUID()];
+    const arn = await aSecret('raw-move', { current, pending }, raw);
+    await raw.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: arn,
+        VersionStage: 'AWSPENDING',
+        MoveToVersionId: current,
+      }),
+    );
+    const labelled = await stages(raw, arn);
+    expect(labelled[current]).toContain('AWSPENDING');
+    expect(labelled[pending]).toContain('AWSPENDING');
   });
 });
 

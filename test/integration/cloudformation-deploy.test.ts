@@ -5,9 +5,10 @@
  * reaches the deployed queue through the deployed rule, the built `atlas-rotator worker` rotates the secret
  * against the Atlas simulator and publishes its completed event on the deployed bus.
  *
- * The suite's emulator runs sqs, events and secretsmanager only, so this file starts a private LocalStack
+ * The suite's emulator runs sqs, events, secretsmanager and lambda only, so this file starts a private LocalStack
  * instance (scripts/aws-emulator.sh with its own state dir and port) that adds cloudformation and ssm (the
- * CDK template's BootstrapVersion parameter is an SSM parameter), and stops it in afterAll.
+ * CDK template's BootstrapVersion parameter is an SSM parameter), and stops it in afterAll. Like the suite's,
+ * it sits behind its own AWS semantics layer (support/aws-semantics-proxy.ts, ADR 0006).
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -40,6 +41,7 @@ import {
   DETAIL_TYPE_REQUESTED,
 } from '../../src/domain/rotation-events.js';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
+import { type AwsSemanticsProxy, startAwsSemanticsProxy } from './support/aws-semantics-proxy.js';
 import {
   EventCapture,
   ensureBuilt,
@@ -64,6 +66,7 @@ const stateDir = mkdtempSync(join(tmpdir(), 'atlas-rotator-cfn-emulator-'));
 const assemblyDir = mkdtempSync(join(tmpdir(), 'atlas-rotator-cfn-assembly-'));
 let emulatorEnv: NodeJS.ProcessEnv;
 let endpoint: string;
+let layer: AwsSemanticsProxy | undefined;
 let template: { Resources: Record<string, { Type: string }>; Outputs: Record<string, unknown> };
 let cfn: CloudFormationClient;
 let sqs: SQSClient;
@@ -167,10 +170,13 @@ async function deleteStack(stackName: string): Promise<void> {
 beforeAll(async () => {
   ensureBuilt();
   // The emulator's start and the synth both take seconds: side by side.
-  [endpoint, template] = await Promise.all([
+  const [emulator, synthesized] = await Promise.all([
     timed('emulatorStartMs', startEmulator),
     timed('synthMs', synthMessagingTemplate),
   ]);
+  template = synthesized;
+  layer = await startAwsSemanticsProxy(emulator);
+  endpoint = layer.url;
   const config = { region, endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
   cfn = new CloudFormationClient(config);
   sqs = new SQSClient(config);
@@ -187,6 +193,7 @@ afterAll(async () => {
   }
   for (const client of [cfn, sqs, eventBridge, secrets]) client?.destroy();
   await simulator?.close();
+  await layer?.close();
   if (emulatorEnv !== undefined) {
     await run('bash', [join(root, 'scripts/aws-emulator.sh'), 'stop'], { env: emulatorEnv, timeout: 60_000 });
   }

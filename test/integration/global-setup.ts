@@ -1,19 +1,26 @@
 /**
- * vitest globalSetup for the `integration` project: provides one AWS endpoint (SQS, EventBridge, Secrets Manager)
- * as `inject('awsEndpoint')`. In order of preference:
+ * vitest globalSetup for the `integration` project: provides one AWS endpoint (SQS, EventBridge, Secrets Manager,
+ * Lambda) as `inject('awsEndpoint')`. The emulator is, in order of preference:
  *   1. AWS_ENDPOINT_URL is set: wait until it answers and use it (CI or a developer started one).
  *   2. A Docker engine answers: start localstack/localstack:4.14.0 with @testcontainers/localstack.
  *   3. Otherwise: `bash scripts/aws-emulator.sh start` (LocalStack 4.14.0 on the host, no Docker), stopped in teardown.
- * See docs/adr/0002-aws-emulator-without-docker.md.
+ * Whichever it is, the tests do not talk to it directly: `awsEndpoint` is the AWS semantics layer in front of it
+ * (support/aws-semantics-proxy.ts), which answers as AWS does where the emulator differs. The emulator itself is
+ * `inject('awsEmulatorEndpoint')`, for the tests that prove a gap exists.
+ * See docs/adr/0002-aws-emulator-without-docker.md and docs/adr/0006-aws-semantics-layer.md.
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestProject } from 'vitest/node';
+import { startAwsSemanticsProxy } from './support/aws-semantics-proxy.js';
 
 declare module 'vitest' {
   interface ProvidedContext {
+    /** The AWS semantics layer in front of the emulator: what every test and child process uses. */
     awsEndpoint: string;
+    /** The emulator itself, bypassing the layer. */
+    awsEmulatorEndpoint: string;
   }
 }
 
@@ -23,12 +30,42 @@ const EMULATOR_SCRIPT = 'scripts/aws-emulator.sh';
 
 type Teardown = () => Promise<void>;
 
-export default async function setup(project: TestProject): Promise<Teardown | undefined> {
+export default async function setup(project: TestProject): Promise<Teardown> {
+  const emulator = await startEmulator();
+  if (process.env.AWS_SEMANTICS_LAYER === 'off') {
+    // Only to see what fails without the layer (docs/adr/0006): the tests then talk to the emulator directly.
+    console.error('aws-semantics-layer: off (AWS_SEMANTICS_LAYER=off); tests talk to the emulator directly');
+    project.provide('awsEmulatorEndpoint', emulator.endpoint);
+    project.provide('awsEndpoint', emulator.endpoint);
+    return async () => {
+      await emulator.stop?.();
+    };
+  }
+  const layer = await startAwsSemanticsProxy(emulator.endpoint).catch(async (error: unknown) => {
+    await emulator.stop?.();
+    throw error;
+  });
+  project.provide('awsEmulatorEndpoint', emulator.endpoint);
+  project.provide('awsEndpoint', layer.url);
+  return async () => {
+    const answered = Object.entries(layer.interventions).map(([rule, n]) => `${rule}=${n}`);
+    if (answered.length > 0) console.error(`aws-semantics-layer answered itself: ${answered.join(' ')}`);
+    await layer.close();
+    await emulator.stop?.();
+  };
+}
+
+interface Emulator {
+  readonly endpoint: string;
+  /** Absent when someone else started it (and stops it). */
+  readonly stop: Teardown | undefined;
+}
+
+async function startEmulator(): Promise<Emulator> {
   const external = process.env.AWS_ENDPOINT_URL;
   if (external) {
     await waitUntilAnswers(external, 60_000);
-    project.provide('awsEndpoint', external);
-    return undefined;
+    return { endpoint: external, stop: undefined };
   }
 
   if (await dockerAnswers()) {
@@ -36,31 +73,34 @@ export default async function setup(project: TestProject): Promise<Teardown | un
     const token = process.env.LOCALSTACK_AUTH_TOKEN;
     const container = await new LocalstackContainer(LOCALSTACK_IMAGE)
       .withEnvironment({
-        SERVICES: 'sqs,events,secretsmanager',
+        SERVICES: 'sqs,events,secretsmanager,lambda',
         SQS_ENDPOINT_STRATEGY: 'dynamic', // QueueUrl echoes host:mappedPort
         DISABLE_EVENTS: '1',
         ...(token ? { LOCALSTACK_AUTH_TOKEN: token } : {}),
       })
       .start();
-    project.provide('awsEndpoint', container.getConnectionUri());
-    return async () => {
-      await container.stop();
+    return {
+      endpoint: container.getConnectionUri(),
+      stop: async () => {
+        await container.stop();
+      },
     };
   }
 
   // No Docker: LocalStack on the host. Reuse an instance someone else started (and leave it running).
   const status = await runScript('status');
   if (status.code === 0 && status.stdout) {
-    project.provide('awsEndpoint', status.stdout);
-    return undefined;
+    return { endpoint: status.stdout, stop: undefined };
   }
   const started = await runScript('start');
   if (started.code !== 0 || !/^http:\/\/127\.0\.0\.1:\d+$/.test(started.stdout)) {
     throw new Error(`${EMULATOR_SCRIPT} start failed (exit ${started.code}); see its output above`);
   }
-  project.provide('awsEndpoint', started.stdout);
-  return async () => {
-    await runScript('stop');
+  return {
+    endpoint: started.stdout,
+    stop: async () => {
+      await runScript('stop');
+    },
   };
 }
 

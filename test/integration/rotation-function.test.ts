@@ -1,5 +1,5 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RotateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRotationFunctionHandler } from '../../src/adapters/inbound/lambda/rotation-function-handler.js';
 import type { RotationCompletedDetail, RotationFailedDetail } from '../../src/domain/rotation-events.js';
 import { TAG_ROTATION } from '../../src/domain/rotation-metadata.js';
@@ -17,9 +17,11 @@ import {
   stagesOf,
   valueAt,
 } from './support/rotation-harness.js';
+import { type RegisteredFunction, registerRotationFunction } from './support/rotation-lambda.js';
 
 let simulator: AtlasSimulator;
 let client: SecretsManagerClient;
+let registered: RegisteredFunction;
 const opened: { close: () => Promise<void> }[] = [];
 const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 
@@ -38,9 +40,11 @@ function aFunction(wrap: Parameters<typeof rotateSecret>[2] = {}) {
 beforeAll(async () => {
   simulator = await AtlasSimulator.start();
   client = secretsManagerClient();
+  registered = await registerRotationFunction(inject('awsEndpoint'), `it-rotation-${newToken().slice(0, 8)}`);
 });
 
 afterAll(async () => {
+  await registered?.remove().catch(() => undefined);
   await Promise.all(opened.map((a) => a.close()));
   client.destroy();
   await simulator.close();
@@ -78,6 +82,38 @@ describe('the Secrets Manager rotation function', () => {
       expect(validateEventDetail(event.detailType, event.detail)).toEqual([]);
       expect((event.detail as RotationCompletedDetail).rotationId).toBe(token);
     }
+  });
+
+  it('rotates when RotateSecret registered the token first, as AWS does: it fills the valueless AWSPENDING version', async () => {
+    const account = await seedManagedSecret(simulator, client);
+    const before = await valueAt(client, account.secretName, 'AWSCURRENT');
+    const token = newToken();
+    // What Secrets Manager does before it invokes the function: the token's version, AWSPENDING, no value.
+    await client.send(
+      new RotateSecretCommand({
+        SecretId: account.secretArn,
+        ClientRequestToken: token,
+        RotationLambdaARN: registered.arn,
+      }),
+    );
+    expect((await stagesOf(client, account.secretName)).byStage.AWSPENDING).toBe(token);
+    const { handler, publisher } = aFunction();
+
+    for (const step of STEPS) {
+      await handler({ SecretId: account.secretArn, ClientRequestToken: token, Step: step });
+      await handler({ SecretId: account.secretArn, ClientRequestToken: token, Step: step });
+    }
+
+    const { byStage, tags } = await stagesOf(client, account.secretName);
+    expect(byStage).toMatchObject({ AWSCURRENT: token, AWSPREVIOUS: before.versionId });
+    expect(byStage.AWSPENDING).toBeUndefined();
+    expect(tags[TAG_ROTATION]).toBeUndefined();
+    const current = await valueAt(client, account.secretName, 'AWSCURRENT');
+    expect(await credentialWorks(simulator, account.clientId, current.json.clientSecret ?? '')).toBe(true);
+    expect(simulator.serviceAccount(account.orgId, account.clientId)?.secrets.map((s) => s.id)).toEqual([
+      current.json.atlasSecretId,
+    ]);
+    expect(publisher.events.map((e) => e.detailType)).not.toContain('Atlas Secret Rotation Failed');
   });
 
   it('creates one Atlas secret however often createSecret runs', async () => {
@@ -129,6 +165,46 @@ describe('the Secrets Manager rotation function', () => {
           current.json.atlasSecretId,
         ]);
       }
+    }
+  });
+
+  it('converges when createSecret crashes at any call after RotateSecret registered the token', async () => {
+    const register = async (secretArn: string, token: string) =>
+      client.send(
+        new RotateSecretCommand({
+          SecretId: secretArn,
+          ClientRequestToken: token,
+          RotationLambdaARN: registered.arn,
+        }),
+      );
+    const probe = await seedManagedSecret(simulator, client);
+    const probeToken = newToken();
+    await register(probe.secretArn, probeToken);
+    const counting = crashAfter(Number.POSITIVE_INFINITY);
+    await aFunction(counting).handler({
+      SecretId: probe.secretArn,
+      ClientRequestToken: probeToken,
+      Step: 'createSecret',
+    });
+    expect(counting.calls.length).toBeGreaterThan(0);
+
+    for (let k = 1; k <= counting.calls.length; k++) {
+      const account = await seedManagedSecret(simulator, client);
+      const token = newToken();
+      await register(account.secretArn, token);
+      await aFunction(crashAfter(k))
+        .handler({ SecretId: account.secretArn, ClientRequestToken: token, Step: 'createSecret' })
+        .catch(() => undefined);
+      for (const step of STEPS) {
+        await aFunction().handler({ SecretId: account.secretArn, ClientRequestToken: token, Step: step });
+      }
+      const { byStage } = await stagesOf(client, account.secretName);
+      expect(byStage.AWSCURRENT, `createSecret crashed before call ${k}`).toBe(token);
+      expect(byStage.AWSPENDING).toBeUndefined();
+      const current = await valueAt(client, account.secretName, 'AWSCURRENT');
+      expect(simulator.serviceAccount(account.orgId, account.clientId)?.secrets.map((s) => s.id)).toEqual([
+        current.json.atlasSecretId,
+      ]);
     }
   });
 

@@ -204,6 +204,36 @@ describe('rotation against the AWS endpoint and the Atlas simulator', () => {
     expect(await credentialWorks(simulator, account.clientId, before.json.clientSecret ?? '')).toBe(true);
   });
 
+  it('answers ROTATION_ROLLED_BACK when a rolled-back token runs again, creating nothing in Atlas', async () => {
+    // The rolled-back version keeps no label, yet on AWS it stays (deprecated) and its token is spent; LocalStack
+    // deletes it, and only the AWS semantics layer keeps it (aws-emulator-semantics difference 4).
+    const account = await seedManagedSecret(simulator, client);
+    const before = await valueAt(client, account.secretName, 'AWSCURRENT');
+    simulator.injectFault({
+      method: 'POST',
+      path: '/api/oauth/token',
+      skip: 1,
+      times: 3,
+      status: 401,
+      body: { error: 'invalid_client', error_description: 'Invalid client credentials' },
+    });
+    const token = newToken();
+    const first = await rotateSecret(adapters()).execute({ secretId: account.secretName, token });
+    simulator.clearFaults();
+    expect(first).toMatchObject({ status: 'failed', errorCode: 'VERIFICATION_FAILED' });
+
+    const again = await rotateSecret(adapters()).execute({ secretId: account.secretName, token });
+
+    expect(again).toMatchObject({ status: 'failed', errorCode: 'ROTATION_ROLLED_BACK', retryable: false });
+    expect(simulator.serviceAccount(account.orgId, account.clientId)?.secrets.map((s) => s.id)).toEqual([
+      account.firstSecretId,
+    ]);
+    const { byStage, tags } = await stagesOf(client, account.secretName);
+    expect(byStage.AWSCURRENT).toBe(before.versionId);
+    expect(byStage.AWSPENDING).toBeUndefined();
+    expect(tags[TAG_ROTATION]).toBeUndefined();
+  });
+
   it('recovers the orphan when the create response is lost, and never retries the POST blindly', async () => {
     const account = await seedManagedSecret(simulator, client);
     const token = newToken();

@@ -27,7 +27,8 @@ export interface StoreCall {
 
 export interface StoredVersion {
   readonly versionId: string;
-  readonly value: SecretValue;
+  /** undefined: the placeholder RotateSecret registers (GetSecretValue on it: not found) until a put fills it. */
+  value: SecretValue | undefined;
   stages: string[];
 }
 
@@ -105,9 +106,22 @@ export class InMemorySecretStore implements SecretStore {
   /** The plain value carrying `stage`, parsed as JSON. */
   jsonAt(secretId: string, stage: VersionStage): Record<string, unknown> | undefined {
     const version = this.versionWith(secretId, stage);
-    return version === undefined
+    return version?.value === undefined
       ? undefined
       : (JSON.parse(version.value.reveal()) as Record<string, unknown>);
+  }
+
+  /**
+   * What RotateSecret does before it invokes the rotation function: version `token`, labelled AWSPENDING, with
+   * no value yet (AWS refuses while another version is AWSPENDING, so this does too).
+   */
+  registerRotation(secretId: string, token: string): void {
+    const s = this.secret(secretId);
+    if (s.versions.some((v) => v.stages.includes('AWSPENDING') && !v.stages.includes('AWSCURRENT'))) {
+      throw new Error('RotateSecret: a previous rotation is not complete');
+    }
+    for (const v of s.versions) v.stages = v.stages.filter((stage) => stage !== 'AWSPENDING');
+    s.versions.push({ versionId: token, value: undefined, stages: ['AWSPENDING'] });
   }
 
   /** Labels by version, for comparing whole states. */
@@ -144,7 +158,7 @@ export class InMemorySecretStore implements SecretStore {
         'versionId' in version
           ? s.versions.find((v) => v.versionId === version.versionId)
           : s.versions.find((v) => v.stages.includes(version.stage));
-      if (found === undefined) {
+      if (found?.value === undefined) {
         throw new SecretStoreError('SECRET_NOT_FOUND', `Secret ${s.name} has no such version`, false);
       }
       return found.value;
@@ -155,9 +169,13 @@ export class InMemorySecretStore implements SecretStore {
     return this.#call({ method: 'putPending', secretId: secretArn, versionId: token }, () => {
       const s = this.#require(secretArn);
       const existing = s.versions.find((v) => v.versionId === token);
+      if (existing !== undefined && existing.value === undefined && existing.stages.includes('AWSPENDING')) {
+        existing.value = value; // RotateSecret's placeholder: the one version a put may fill
+        return;
+      }
       if (existing !== undefined) {
         // PutSecretValue with a ClientRequestToken already used: a no-op for the same value, refused otherwise.
-        if (existing.value.equals(value)) return;
+        if (existing.value?.equals(value)) return;
         throw new SecretStoreError(
           'SECRET_STORE_INVALID_REQUEST',
           `Version ${token} of ${s.name} already exists with another value`,

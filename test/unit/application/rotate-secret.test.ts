@@ -578,6 +578,56 @@ describe('RotateSecret', () => {
     expect(currentWorks(world)).toBe(true);
   });
 
+  describe('after RotateSecret registered the token (rotation function)', () => {
+    it('fills the valueless AWSPENDING version RotateSecret registered and completes', async () => {
+      const world = aWorld();
+      world.state.registerRotation(SECRET_ARN, TOKEN);
+      const process = aProcess(world);
+
+      const outcome = expectCompleted(await process.run());
+
+      expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(TOKEN);
+      expect(world.state.versionWith(SECRET_ARN, 'AWSPENDING')).toBeUndefined();
+      expect(current(world).atlasSecretId).toBe(outcome.newAtlasSecretId);
+      expect(currentWorks(world)).toBe(true);
+      expect(world.atlasWorld.secretIds(CLIENT_ID)).toEqual([outcome.newAtlasSecretId]);
+      expect(process.atlas.calls.filter((c) => c.op === 'create')).toHaveLength(1);
+      await expectConverged(world);
+    });
+
+    it('stops at pending-stored with the placeholder filled, then resumes from the stored version', async () => {
+      const world = aWorld();
+      world.state.registerRotation(SECRET_ARN, TOKEN);
+      const first = aProcess(world);
+
+      const paused = await first.useCase.execute({
+        secretId: SECRET_NAME,
+        token: TOKEN,
+        stopAfter: 'pending-stored',
+      });
+
+      expect(paused).toMatchObject({ status: 'in-progress', reached: 'pending-stored' });
+      expect(world.state.jsonAt(SECRET_ARN, 'AWSPENDING')?.atlasSecretId).toBeDefined();
+      const resumed = aProcess(world);
+      expectCompleted(await resumed.run());
+      expect(resumed.atlas.calls.filter((c) => c.op === 'create')).toEqual([]);
+      await expectConverged(world);
+    });
+
+    it('still gives way to another rotation holding a live lease: a placeholder is not a stored rotation', async () => {
+      const startedAt = new Date(Date.parse('2025-06-02T08:55:00.000Z')).toISOString();
+      const world = aWorld({ managed: { tags: { [TAG_ROTATION]: `${ANOTHER_TOKEN} ${startedAt}` } } });
+      world.state.registerRotation(SECRET_ARN, TOKEN);
+      const before = snapshot(world);
+      const process = aProcess(world);
+
+      expectFailed(await process.run(), 'ROTATION_IN_PROGRESS');
+
+      expect(process.atlas.calls).toEqual([]);
+      expect(snapshot(world)).toEqual(before);
+    });
+  });
+
   describe('leases', () => {
     it('refuses to start while another rotation holds a live lease', async () => {
       const startedAt = new Date(Date.parse('2025-06-02T08:55:00.000Z')).toISOString();
@@ -623,6 +673,23 @@ describe('RotateSecret', () => {
 
       expect(second.atlas.ops().filter((op) => op === 'create')).toHaveLength(1);
       expect(world.state.stagesOf(SECRET_ARN)).not.toHaveProperty(ANOTHER_TOKEN);
+      await expectConverged(world);
+    });
+
+    it('only releases an abandoned lease whose token has nothing but the placeholder RotateSecret registered', async () => {
+      const world = aWorld();
+      world.state.registerRotation(SECRET_ARN, ANOTHER_TOKEN);
+      const first = aProcess(world);
+      first.atlas.failOn('token', new Error('process killed'));
+      expectFailed(await first.run(ANOTHER_TOKEN), 'INTERNAL_ERROR');
+      expect(tags(world)[TAG_ROTATION]).toContain(ANOTHER_TOKEN);
+      world.clock.advance(20 * 60_000);
+      const second = aProcess(world);
+
+      expectCompleted(await second.run(TOKEN));
+
+      expect(second.atlas.ops().filter((op) => op === 'create')).toHaveLength(1);
+      expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(TOKEN);
       await expectConverged(world);
     });
 

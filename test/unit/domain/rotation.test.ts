@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { AtlasSecretId } from '../../../src/domain/identifiers.js';
+import { type AtlasSecretId, parseRotationToken } from '../../../src/domain/identifiers.js';
 import {
   type FailureReason,
+  intentTagValue,
   type LeaseDecision,
   leaseDecision,
   leaseTagValue,
@@ -12,6 +13,7 @@ import {
   type RotationState,
   transition,
 } from '../../../src/domain/rotation.js';
+import { TAG_CREATE_INTENT, TAG_ROTATION } from '../../../src/domain/rotation-metadata.js';
 import { aToken } from '../../support/builders.js';
 
 const NEW_ID = 'c0ffee0000000000000000ff' as AtlasSecretId;
@@ -190,5 +192,30 @@ describe('leaseDecision', () => {
 
   it('writes the lease as token and start time', () => {
     expect(leaseTagValue(TOKEN, '2025-06-02T09:00:00.000Z')).toBe(`${TOKEN} 2025-06-02T09:00:00.000Z`);
+  });
+});
+
+describe('the lease and intent tags', () => {
+  // AWS checks tag keys (1-128) and values (0-256) and their characters; LocalStack 4.14.0 checks neither, so
+  // the integration tests would not notice a tag AWS refuses (aws-emulator-semantics.test.ts, difference 18).
+  const AWS_TAG_CHARACTERS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+  const longest = parseRotationToken('f'.repeat(64));
+  const at = '2025-06-02T08:55:00.000Z';
+
+  it('fit AWS tag rules even for the longest token', () => {
+    const values = [
+      leaseTagValue(longest, at),
+      intentTagValue(longest, at, NEW_ID),
+      intentTagValue(longest, at, undefined),
+    ];
+    for (const value of values) {
+      expect(value.length).toBeLessThanOrEqual(256);
+      expect(value).toMatch(AWS_TAG_CHARACTERS);
+    }
+    for (const key of [TAG_ROTATION, TAG_CREATE_INTENT]) {
+      expect(key.length).toBeLessThanOrEqual(128);
+      expect(key).toMatch(AWS_TAG_CHARACTERS);
+      expect(key.toLowerCase().startsWith('aws:')).toBe(false);
+    }
   });
 });
