@@ -52,6 +52,8 @@ export interface AtlasWorldOptions {
 export class AtlasWorld {
   readonly accounts = new Map<ClientId, FakeServiceAccount>();
   readonly tokens = new Map<string, IssuedToken>();
+  /** Accounts with a create in progress: Atlas answers an overlapping create 409 DATA_CONCURRENCY_ERROR. */
+  readonly createsInFlight = new Set<ClientId>();
   readonly options: Required<AtlasWorldOptions>;
   #ids = 0;
 
@@ -241,8 +243,35 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
       as: caller.secretId,
       hours: expiresAfterHours,
     };
+    if (this.world.createsInFlight.has(target.clientId)) {
+      return this.#call(call, () => {
+        throw new AtlasApiError(
+          'ATLAS_CONFLICT',
+          'Another create is in progress on this service account (DATA_CONCURRENCY_ERROR)',
+          true,
+          409,
+          'DATA_CONCURRENCY_ERROR',
+        );
+      });
+    }
+    this.world.createsInFlight.add(target.clientId);
+    try {
+      // A create takes Atlas a moment; another create on the account meanwhile conflicts (facts sheet §2.5).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return this.#createNow(call, caller.account, target, expiresAfterHours);
+    } finally {
+      this.world.createsInFlight.delete(target.clientId);
+    }
+  }
+
+  #createNow(
+    call: AtlasCall,
+    caller: FakeServiceAccount,
+    target: AtlasTarget,
+    expiresAfterHours: number,
+  ): CreatedAtlasSecret {
     return this.#call(call, () => {
-      const account = this.#target(caller.account, target, true);
+      const account = this.#target(caller, target, true);
       if (expiresAfterHours < 8 || expiresAfterHours > this.world.options.maxSecretValidityHours) {
         throw new AtlasApiError(
           'ATLAS_BAD_REQUEST',
