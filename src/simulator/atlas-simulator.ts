@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ADMIN_API_PREFIX, handleAdminApi } from './admin-api-endpoints.js';
 import { apiError, defaultFaultError } from './api-error.js';
+import { ADMIN_API_PREFIX, handleApi, PUBLIC_API_PREFIX } from './api-router.js';
 import { atlasTimestamp } from './atlas-timestamp.js';
 import { type Authorization, parseAuthorization } from './authorization-header.js';
 import {
+  type AccessListSnapshot,
   type ApiKeyCredentials,
   CONTROL_PREFIX,
   handleControl,
@@ -15,25 +17,84 @@ import {
 import { DEFAULT_DIGEST_NONCE_TTL_SECONDS, DigestAuthenticator } from './digest-auth.js';
 import { FaultInjector, type FaultRule } from './fault-rule.js';
 import { emptyResult, type HttpResult, jsonResult } from './http-result.js';
+import { checkAccessListInput, normalizeAddress } from './ip-access.js';
 import { handleOAuth, OAUTH_PREFIX } from './oauth-endpoints.js';
-import { handlePublicApi, PUBLIC_API_PREFIX } from './public-api-endpoints.js';
+import {
+  checkBucketLimit,
+  checkTokenRateLimit,
+  DEFAULT_TOKEN_RATE_LIMIT,
+  SlidingWindowLimiter,
+  type TokenBucketLimit,
+  TokenBucketLimiter,
+  type TokenRateLimit,
+} from './rate-limits.js';
 import type { RequestLogEntry } from './request-log-entry.js';
 import type { SimulatorRequest } from './simulator-request.js';
-import { type ServiceAccountRecord, SimulatorStore } from './simulator-store.js';
+import { type AccessListInput, type ServiceAccountRecord, SimulatorStore } from './simulator-store.js';
 
-export type { ApiKeyCredentials, ServiceAccountSnapshot } from './control-endpoints.js';
+export type { AccessListSnapshot, ApiKeyCredentials, ServiceAccountSnapshot } from './control-endpoints.js';
 export type { FaultRule } from './fault-rule.js';
+export type { TokenBucketLimit, TokenRateLimit } from './rate-limits.js';
 export type { RequestLogEntry } from './request-log-entry.js';
+export type { AccessListInput } from './simulator-store.js';
 
-export interface AtlasSimulatorOptions {
+/** The behaviour a running simulator can change (in-process with `configure`, or `PATCH /__simulator/settings`). */
+export interface SimulatorSettings {
+  /**
+   * The token endpoint's limit per (caller IP, clientId) pair; null switches it off. Default 50 per 1 minute, as
+   * the newest Atlas source says (facts sheet §4.3 lists 10 and 50 per minute as conflicting).
+   */
+  tokenRateLimit?: TokenRateLimit | null;
+  /** Admin API token buckets per (org, endpoint set), 429 RATE_LIMITED_TOKEN_BUCKET; null (default): off. */
+  adminApiRateLimit?: TokenBucketLimit | null;
+  /**
+   * How long a create-secret works while it holds the account's create lock, in ms (default 100): a second
+   * create on the account within that window answers 409 DATA_CONCURRENCY_ERROR. 0 makes creates instant.
+   */
+  createSecretProcessingMs?: number;
+  /**
+   * Honour the `x-simulator-client-ip` request header as the caller's address (default false: the socket's
+   * remote address, always loopback for a local simulator). For tests of access lists and per-IP limits.
+   */
+  trustClientIpHeader?: boolean;
+}
+
+export interface AtlasSimulatorOptions extends SimulatorSettings {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number;
-  /** The simulator's clock: token and secret expiry, timestamps. Default: the wall clock. */
+  /** The simulator's clock: token and secret expiry, rate limits, timestamps. Default: the wall clock. */
   now?: () => Date;
   /** Lifetime of minted access tokens (facts sheet §1.1: 1 hour). */
   tokenTtlSeconds?: number;
   /** How long an HTTP Digest nonce stays usable before it earns `stale=true` (undocumented; default 300). */
   digestNonceTtlSeconds?: number;
+}
+
+export const CLIENT_IP_HEADER = 'x-simulator-client-ip';
+export const DEFAULT_CREATE_SECRET_PROCESSING_MS = 100;
+
+interface ActiveSettings {
+  tokenRateLimit: TokenRateLimit | null;
+  adminApiRateLimit: TokenBucketLimit | null;
+  createSecretProcessingMs: number;
+  trustClientIpHeader: boolean;
+}
+
+function applySettings(target: ActiveSettings, settings: SimulatorSettings): void {
+  if (settings.tokenRateLimit !== undefined) {
+    if (settings.tokenRateLimit !== null) checkTokenRateLimit(settings.tokenRateLimit);
+    target.tokenRateLimit = settings.tokenRateLimit === null ? null : { ...settings.tokenRateLimit };
+  }
+  if (settings.adminApiRateLimit !== undefined) {
+    if (settings.adminApiRateLimit !== null) checkBucketLimit(settings.adminApiRateLimit);
+    target.adminApiRateLimit = settings.adminApiRateLimit === null ? null : { ...settings.adminApiRateLimit };
+  }
+  if (settings.createSecretProcessingMs !== undefined) {
+    const ms = settings.createSecretProcessingMs;
+    if (!(Number.isFinite(ms) && ms >= 0)) throw new Error(`createSecretProcessingMs must be >= 0: ${ms}`);
+    target.createSecretProcessingMs = ms;
+  }
+  if (settings.trustClientIpHeader !== undefined) target.trustClientIpHeader = settings.trustClientIpHeader;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -123,12 +184,22 @@ export class AtlasSimulator implements SimulatorControl {
   readonly #digest: DigestAuthenticator;
   readonly #faults = new FaultInjector();
   readonly #shutdown = new AbortController();
+  readonly #settings: ActiveSettings;
+  readonly #tokenLimiter = new SlidingWindowLimiter();
+  readonly #buckets = new TokenBucketLimiter();
   #requests: RequestLogEntry[] = [];
 
-  private constructor(server: Server, store: SimulatorStore, now: () => Date, digestNonceTtlSeconds: number) {
+  private constructor(
+    server: Server,
+    store: SimulatorStore,
+    now: () => Date,
+    digestNonceTtlSeconds: number,
+    settings: ActiveSettings,
+  ) {
     this.#server = server;
     this.#store = store;
     this.#now = now;
+    this.#settings = settings;
     this.#digest = new DigestAuthenticator(
       now,
       digestNonceTtlSeconds,
@@ -138,6 +209,13 @@ export class AtlasSimulator implements SimulatorControl {
   }
 
   static async start(options: AtlasSimulatorOptions = {}): Promise<AtlasSimulator> {
+    const settings: ActiveSettings = {
+      tokenRateLimit: DEFAULT_TOKEN_RATE_LIMIT,
+      adminApiRateLimit: null,
+      createSecretProcessingMs: DEFAULT_CREATE_SECRET_PROCESSING_MS,
+      trustClientIpHeader: false,
+    };
+    applySettings(settings, options);
     const now = options.now ?? (() => new Date());
     const store = new SimulatorStore(now, options.tokenTtlSeconds ?? 3600);
     let simulator: AtlasSimulator | undefined;
@@ -157,14 +235,49 @@ export class AtlasSimulator implements SimulatorControl {
       store,
       now,
       options.digestNonceTtlSeconds ?? DEFAULT_DIGEST_NONCE_TTL_SECONDS,
+      settings,
     );
     return simulator;
   }
 
-  createOrg(options: { orgId?: string; maxServiceAccountSecretValidityInHours?: number } = {}): {
+  /** Changes rate limits, the create window or the client-IP header at run time; resets the limiters' counts. */
+  configure(settings: SimulatorSettings): void {
+    applySettings(this.#settings, settings);
+    this.#tokenLimiter.clear();
+    this.#buckets.clear();
+  }
+
+  get settings(): Readonly<Required<SimulatorSettings>> {
+    return { ...this.#settings };
+  }
+
+  createOrg(
+    options: {
+      orgId?: string;
+      maxServiceAccountSecretValidityInHours?: number;
+      apiAccessListRequired?: boolean;
+    } = {},
+  ): {
     orgId: string;
   } {
     return { orgId: this.#store.createOrg(options).orgId };
+  }
+
+  /** Seeding: org settings the API would change with PATCH /orgs/{orgId}/settings. */
+  updateOrgSettings(
+    orgId: string,
+    settings: { apiAccessListRequired?: boolean; maxServiceAccountSecretValidityInHours?: number },
+  ): void {
+    const org = this.#store.org(orgId);
+    if (org === undefined) throw new Error(`org ${orgId} not found`);
+    const max = settings.maxServiceAccountSecretValidityInHours;
+    if (max !== undefined && !(Number.isInteger(max) && max >= 8 && max <= 8760)) {
+      throw new Error(`maxServiceAccountSecretValidityInHours must be an integer in 8..8760: ${max}`);
+    }
+    if (max !== undefined) org.settings.maxServiceAccountSecretValidityInHours = max;
+    if (settings.apiAccessListRequired !== undefined) {
+      org.settings.apiAccessListRequired = settings.apiAccessListRequired;
+    }
   }
 
   /** Seeding: a project (group) of the org. */
@@ -184,8 +297,10 @@ export class AtlasSimulator implements SimulatorControl {
       projectId?: string;
       projectRoles?: string[];
       secretExpiresAfterHours?: number;
+      accessList?: AccessListInput[];
     } = {},
   ): { clientId: string; secretId: string; secret: string } {
+    for (const entry of options.accessList ?? []) checkAccessListInput(entry);
     const { account, secret } = this.#store.createServiceAccount(orgId, options);
     return { clientId: account.clientId, secretId: secret.id, secret: secret.value };
   }
@@ -195,7 +310,11 @@ export class AtlasSimulator implements SimulatorControl {
    * ['ORG_OWNER']); with it, project roles in that project (default ['GROUP_OWNER']) and the key is an ORG_MEMBER.
    * `publicKey` is 8 lower-case letters and `privateKey` a UUID, as Atlas's look.
    */
-  createApiKey(orgId: string, options: { roles?: string[]; projectId?: string } = {}): ApiKeyCredentials {
+  createApiKey(
+    orgId: string,
+    options: { roles?: string[]; projectId?: string; accessList?: AccessListInput[] } = {},
+  ): ApiKeyCredentials {
+    for (const entry of options.accessList ?? []) checkAccessListInput(entry);
     const key = this.#store.createApiKey(orgId, options);
     return { publicKey: key.publicKey, privateKey: key.privateKey };
   }
@@ -208,6 +327,47 @@ export class AtlasSimulator implements SimulatorControl {
   ): { id: string; secret: string } {
     const secret = this.#store.addSecret(orgId, clientId, options);
     return { id: secret.id, secret: secret.value };
+  }
+
+  /** Seeding: entries on a service account's API access list (an address or a CIDR block each). */
+  addAccessListEntries(orgId: string, clientId: string, entries: AccessListInput[]): void {
+    const account = this.#store.serviceAccount(orgId, clientId);
+    if (account === undefined) throw new Error(`service account ${clientId} not found in org ${orgId}`);
+    for (const entry of entries) checkAccessListInput(entry);
+    this.#store.addAccessListEntries(account, entries);
+  }
+
+  /** A service account's access list, with how each entry was last used. */
+  accessList(orgId: string, clientId: string): AccessListSnapshot[] | undefined {
+    return this.#store.serviceAccount(orgId, clientId)?.accessList.map((e) => ({
+      ipAddress: e.ipAddress,
+      cidrBlock: e.cidrBlock,
+      createdAt: atlasTimestamp(e.createdAt),
+      lastUsedAddress: e.lastUsedAddress,
+      lastUsedAt: e.lastUsedAt === null ? null : atlasTimestamp(e.lastUsedAt),
+      requestCount: e.requestCount,
+    }));
+  }
+
+  /**
+   * Seeding: replaces a service account's org roles and/or its roles in some projects (an empty list removes it
+   * from that project).
+   */
+  setRoles(
+    orgId: string,
+    clientId: string,
+    roles: { roles?: string[]; projectRoles?: Record<string, string[]> },
+  ): void {
+    const account = this.#store.serviceAccount(orgId, clientId);
+    if (account === undefined) throw new Error(`service account ${clientId} not found in org ${orgId}`);
+    if (roles.roles !== undefined) account.roles = [...roles.roles];
+    for (const [projectId, projectRoles] of Object.entries(roles.projectRoles ?? {})) {
+      if (this.#store.project(projectId)?.orgId !== orgId) {
+        throw new Error(`project ${projectId} is not a project of org ${orgId}`);
+      }
+      if (projectRoles.length === 0) account.projectRoles.delete(projectId);
+      else account.projectRoles.set(projectId, [...projectRoles]);
+    }
   }
 
   /** Any service account of the org, org-level or project-level. */
@@ -346,7 +506,7 @@ export class AtlasSimulator implements SimulatorControl {
       body,
       work,
     };
-    let result = await this.#route(simulatorRequest);
+    let result = await this.#route(simulatorRequest, this.#callerIp(request));
     await work(); // an endpoint that answered before its work still takes the injected latency
     if (fault?.headers !== undefined)
       result = { ...result, headers: { ...result.headers, ...fault.headers } };
@@ -359,17 +519,43 @@ export class AtlasSimulator implements SimulatorControl {
     this.#write(response, result);
   }
 
-  #route(request: SimulatorRequest): Promise<HttpResult> {
-    if (request.path.startsWith(OAUTH_PREFIX)) return handleOAuth(request, this.#store);
+  #route(request: SimulatorRequest, callerIp: string): Promise<HttpResult> {
+    if (request.path.startsWith(OAUTH_PREFIX)) {
+      return handleOAuth(request, this.#store, {
+        callerIp,
+        now: this.#now,
+        tokenRateLimit: this.#settings.tokenRateLimit,
+        limiter: this.#tokenLimiter,
+      });
+    }
+    const deps = {
+      store: this.#store,
+      digest: this.#digest,
+      now: this.#now,
+      callerIp,
+      bucketLimit: this.#settings.adminApiRateLimit,
+      buckets: this.#buckets,
+      createSecretProcessingMs: this.#settings.createSecretProcessingMs,
+      signal: this.#shutdown.signal,
+    };
     if (request.path === ADMIN_API_PREFIX || request.path.startsWith(`${ADMIN_API_PREFIX}/`)) {
-      return handleAdminApi(request, this.#store, this.#digest);
+      return handleApi('atlas-v2', request, deps);
     }
     if (request.path === PUBLIC_API_PREFIX || request.path.startsWith(`${PUBLIC_API_PREFIX}/`)) {
-      return handlePublicApi(request, this.#store, this.#digest);
+      return handleApi('cloud-manager-v1', request, deps);
     }
     return Promise.resolve(
       jsonResult(404, apiError(404, 'RESOURCE_NOT_FOUND', `Cannot find resource ${request.path}.`)),
     );
+  }
+
+  /** The socket's peer, or the `x-simulator-client-ip` header when `trustClientIpHeader` is on and it holds an address. */
+  #callerIp(request: IncomingMessage): string {
+    const claimed = header(request, CLIENT_IP_HEADER)?.trim();
+    if (this.#settings.trustClientIpHeader && claimed !== undefined && isIP(claimed) !== 0) {
+      return normalizeAddress(claimed);
+    }
+    return normalizeAddress(request.socket.remoteAddress ?? '127.0.0.1');
   }
 
   #clientIdOf(authorization: Authorization): string | undefined {

@@ -212,6 +212,8 @@ describe('OAuth token endpoint', () => {
   });
 
   it('refuses the 101st active token of a service account with 429 and Retry-After', async () => {
+    // The per-minute limit of the token endpoint would answer first; this test is about the active-token cap.
+    simulator.configure({ tokenRateLimit: null });
     const { clientId, secret } = simulator.createServiceAccount(simulator.createOrg().orgId);
     for (let i = 0; i < 100; i += 1) await tokenFor(clientId, secret);
 
@@ -358,13 +360,18 @@ describe('GET service account', () => {
     expect(text).not.toMatch(/mdb_sa_sk_[A-Za-z0-9_-]{40}/);
   });
 
-  it('may be read by any service account of the org, but not from another org', async () => {
+  it('may be read with Organization Read Only (or Owner), not by a mere ORG_MEMBER nor from another org', async () => {
     const { orgId, clientId } = await seedOwner();
     const member = simulator.createServiceAccount(orgId, { roles: ['ORG_MEMBER'] });
     const memberToken = await tokenFor(member.clientId, member.secret);
+    const reader = simulator.createServiceAccount(orgId, { roles: ['ORG_READ_ONLY'] });
+    const readerToken = await tokenFor(reader.clientId, reader.secret);
     const stranger = await seedOwner();
 
-    expect((await api('GET', saPath(orgId, clientId), { token: memberToken })).status).toBe(200);
+    expect((await api('GET', saPath(orgId, clientId), { token: readerToken })).status).toBe(200);
+    const asMember = await api('GET', saPath(orgId, clientId), { token: memberToken });
+    expect(asMember.status).toBe(403);
+    expect(await asMember.json()).toMatchObject({ error: 403, errorCode: 'USER_UNAUTHORIZED' });
     const foreign = await api('GET', saPath(orgId, clientId), { token: stranger.token });
     expect(foreign.status).toBe(403);
   });
