@@ -104,7 +104,8 @@ const IPV4 =
 /** Loose IPv6: hex groups and colons, at least two colons; node:net decides the rest. */
 const IPV6 = '(?=[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:)[0-9A-Fa-f:]{2,39}';
 export const IP_ADDRESS_PATTERN = `^(?:${IPV4}|${IPV6})$`;
-export const CIDR_BLOCK_PATTERN = `^(?:${IPV4}/(?:3[0-2]|[12]?[0-9])|${IPV6}/(?:12[0-8]|1[01][0-9]|[1-9]?[0-9]))$`;
+/** The slash may also come as `%2F` in a body (the spec's pattern admits both); the simulator stores `/`. */
+export const CIDR_BLOCK_PATTERN = `^(?:${IPV4}(?:/|%2[Ff])(?:3[0-2]|[12]?[0-9])|${IPV6}(?:/|%2[Ff])(?:12[0-8]|1[01][0-9]|[1-9]?[0-9]))$`;
 /** The access-list path segment: an address, or a CIDR block with its slash sent as `%2F`. */
 const ACCESS_LIST_SEGMENT_PATTERN = `^(?:${IPV4}|${IPV6})(?:%2[Ff][0-9]{1,3})?$`;
 
@@ -228,7 +229,7 @@ export const SCHEMAS: Readonly<Record<string, Schema>> = {
       createdAt: timestamp,
       lastUsedAddress: { type: ['string', 'null'] },
       lastUsedAt: nullableTimestamp,
-      requestCount: { type: 'integer', minimum: 0, maximum: 2147483647 },
+      requestCount: int32,
     },
   },
   ServiceAccountAccessListRequest: {
@@ -273,7 +274,7 @@ export const SCHEMAS: Readonly<Record<string, Schema>> = {
     type: 'object',
     required: ['error', 'errorCode'],
     properties: {
-      error: { type: 'integer' },
+      error: int32,
       errorCode: { type: 'string' },
       detail: { type: ['string', 'null'] },
       reason: { type: ['string', 'null'] },

@@ -37,7 +37,7 @@ export function checkAccessListInput(entry: { ipAddress?: string | null; cidrBlo
     throw new Error(`not an IP address: ${entry.ipAddress}`);
   }
   if (entry.cidrBlock !== undefined && entry.cidrBlock !== null) {
-    const [network = '', bits = ''] = entry.cidrBlock.split('/');
+    const [network = '', bits = ''] = entry.cidrBlock.replace(/%2f/i, '/').split('/');
     const type = family(network);
     const max = type === 'ipv4' ? 32 : 128;
     if (type === undefined || !/^\d{1,3}$/.test(bits) || Number(bits) > max) {

@@ -293,7 +293,7 @@ const createServiceAccountAccessList: Handler = async (context) => {
       !found.accessList.some(
         (known) =>
           (e.ipAddress != null && known.ipAddress === e.ipAddress) ||
-          (e.cidrBlock != null && known.cidrBlock === e.cidrBlock),
+          (e.cidrBlock != null && known.cidrBlock === e.cidrBlock.replace(/%2f/i, '/')),
       ),
   );
   if (found.accessList.length + added.length > MAX_ACCESS_LIST_ENTRIES) {

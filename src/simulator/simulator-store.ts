@@ -415,7 +415,7 @@ export class SimulatorStore {
   addAccessListEntries(principal: Principal, entries: readonly AccessListInput[]): void {
     for (const entry of entries) {
       const ipAddress = entry.ipAddress ?? null;
-      const cidrBlock = entry.cidrBlock ?? null;
+      const cidrBlock = entry.cidrBlock?.replace(/%2f/i, '/') ?? null;
       if ((ipAddress === null) === (cidrBlock === null)) {
         throw new Error('an access-list entry has exactly one of ipAddress and cidrBlock');
       }
