@@ -319,7 +319,6 @@ describe('concurrent creates of a secret (facts sheet §2.5)', () => {
 
   it('holds the lock for 100 ms by default, settable through the control API', async () => {
     await start();
-    expect(simulator.settings.createSecretProcessingMs).toBe(100);
     const { orgId } = simulator.createOrg();
     const owner = simulator.createServiceAccount(orgId);
     const token = await tokenFor(owner);
@@ -328,6 +327,7 @@ describe('concurrent creates of a secret (facts sheet §2.5)', () => {
 
     const [a, b] = await Promise.all([create(), create()]);
     expect([a.status, b.status].sort()).toEqual([201, 409]);
+    expect(simulator.settings.createSecretProcessingMs).toBe(100);
 
     const changed = await control(simulator, 'PATCH', 'settings', { createSecretProcessingMs: 0 });
     expect(await changed.json()).toMatchObject({ createSecretProcessingMs: 0 });
