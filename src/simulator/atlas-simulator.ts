@@ -134,44 +134,60 @@ function faultResult(rule: FaultRule & { status: number }): HttpResult {
 
 /**
  * An in-process, real-HTTP stand-in for the parts of MongoDB Atlas, Cloud Manager and Ops Manager the rotator
- * uses. It shares no code with the service's Atlas adapter on purpose, and imports nothing but node built-ins.
+ * uses, built from MongoDB's spec and the facts sheet rather than from the rotator's assumptions. It shares no
+ * code with the service's Atlas adapter on purpose, and imports nothing but node built-ins. See README.md beside
+ * this file for seeding, faults, the control API and running it stand-alone.
  *
  * What it serves (any Host: it never assumes cloud.mongodb.com, so the same class is Atlas, Cloud Manager or,
- * started a second time, "Ops Manager at a non-default origin" — tests start a second instance for that):
+ * started a second time, "Ops Manager at a non-default origin"):
  * - OAuth 2.0 `POST /api/oauth/token` and `/api/oauth/revoke` (client credentials of service accounts only;
  *   programmatic API keys never mint tokens);
- * - Atlas Admin API v2 (`/api/atlas/v2`, versioned Accept `2024-08-05`): for org-level (`/orgs/{orgId}`) and
- *   project-level (`/groups/{groupId}`) service accounts, list, get (with masked `secrets[]`), create secret
- *   (201, plain value once) and delete secret (204); `GET /orgs/{orgId}/settings` (`2023-01-01`);
- * - the Cloud Manager / Ops Manager public API v1.0 (`/api/public/v1.0`, plain JSON, Accept ignored): the
- *   same four operations at `/orgs/{ORG-ID}/serviceAccounts…` and `/groups/{PROJECT-ID}/serviceAccounts…`,
- *   with `pageNum`, `itemsPerPage` (1..500), `pretty` and `envelope`;
- * - authentication on both APIs: a service account's bearer token, or an API key over HTTP Digest (RFC 7616,
- *   MD5, qop=auth, realm "MMS Public API"; nonces issued here, expiring, each nc accepted once);
- * - fault injection, a request log that never holds a secret, key or token, and the `/__simulator/` control
- *   surface (control-endpoints.ts) for out-of-process use.
+ * - Atlas Admin API v2: all 24 service-account operations of the spec (org and project level: accounts, secrets,
+ *   access lists, groups, :invite, org settings), and the Cloud Manager / Ops Manager public API v1.0 operations
+ *   of facts sheet §3.2. The contract (atlas-contract.ts) drives the router (api-router.ts): paths, 405 + Allow,
+ *   versions, parameter and body validation, roles and success shapes; handlers only add behaviour;
+ * - authentication: a service account's bearer token, or an API key over HTTP Digest (RFC 7616, MD5, qop=auth,
+ *   realm "MMS Public API"; nonces issued here, expiring, each nc accepted once);
+ * - IP access lists, the token endpoint's rate limit, optional Admin API token buckets, fault injection, a
+ *   request log that never holds a secret, key or token, and the `/__simulator/` control surface.
  *
  * Behaviour the real APIs leave undocumented, as chosen here (details beside each piece of code):
- * - check order on the v2 API: authentication (401) -> operation (404) -> version (406) -> org/project and role
- *   (404/403) -> SA (404) -> body (400) -> concurrent create (409) -> two-secret limit
- *   (400 SERVICE_ACCOUNT_MAX_SECRETS_EXCEEDED); on v1.0 the same, with `pageNum`/`itemsPerPage` (400
- *   INVALID_QUERY_PARAMETER) in place of the version;
- * - a principal works only in its own org: 404 RESOURCE_NOT_FOUND for an unknown org or project, 403
- *   USER_UNAUTHORIZED for a foreign one or a missing role; all not-found cases use RESOURCE_NOT_FOUND;
- * - roles: org paths read with any org role and write with ORG_OWNER (v1.0 also ORG_USER_ADMIN); project paths
- *   read with any role in the project, ORG_READ_ONLY or ORG_OWNER, and write with GROUP_OWNER there or ORG_OWNER;
- *   a project-level SA is an ORG_MEMBER of the parent org and appears on the org paths too, showing its org
- *   roles there and its project roles on the project paths;
+ * - order of checks on both public APIs: authentication (401) -> IP access list (403) -> token bucket (429, when
+ *   enabled) -> path (404) and method (405 METHOD_NOT_ALLOWED with Allow) -> version (406 INVALID_VERSION_DATE,
+ *   v2) -> path parameters (400 VALIDATION_ERROR naming the parameter) -> query parameters (400) -> org/project
+ *   (404 RESOURCE_NOT_FOUND; 403 USER_UNAUTHORIZED for another org's) -> role (403 USER_UNAUTHORIZED) -> body
+ *   (400 INVALID_JSON for malformed JSON [inference], VALIDATION_ERROR with badRequestDetail otherwise) ->
+ *   the operation (404 for an unknown account or secret, 409 DATA_CONCURRENCY_ERROR, two-secret limit
+ *   400 SERVICE_ACCOUNT_MAX_SECRETS_EXCEEDED [inference]);
+ * - roles follow x-rolesRequirements with the hierarchy of authorization.ts: ORG_OWNER implies everything in
+ *   the org and its projects, ORG_READ_ONLY reads org and project paths [inference for projects], every org role
+ *   is an ORG_MEMBER (enough for GET settings only), GROUP_OWNER implies every project role; v1.0 reads with any
+ *   org role and writes with ORG_OWNER or ORG_USER_ADMIN at org level, as its docs say;
+ * - a project-level SA is an ORG_MEMBER of the parent org and appears on the org paths too, showing its org
+ *   roles there and its project roles on the project paths; deleting it from a project keeps it in the org;
+ * - create-secret holds the account's create lock for `createSecretProcessingMs` (default 100 ms): a second
+ *   create within that window answers 409; sequential creates never do;
+ * - token endpoint: 50 requests per minute per (caller IP, clientId) by default (the newest of two conflicting
+ *   sources; 10/min is the other), counting every request, 429 RATE_LIMITED ApiError with Retry-After and
+ *   `parameters: ["/api/oauth/token", limit, minutes]`; RateLimit-Limit/-Remaining on every token answer;
+ * - Admin API token buckets (off by default): per (org, endpoint set `api/atlas/v2/orgs` | `…/groups`),
+ *   continuous refill, 429 RATE_LIMITED_TOKEN_BUCKET with the documented detail and parameters;
+ * - access lists are checked when a credential is used, never when a token is minted or revoked; an empty
+ *   list admits any address unless the org sets apiAccessListRequired (documented for API keys; an inference for
+ *   service accounts); the entry that admits a request records lastUsedAddress, lastUsedAt and requestCount at
+ *   once (Atlas: up to 5 minutes later); the caller is the socket's peer, or `x-simulator-client-ip` when
+ *   `trustClientIpHeader` is on;
  * - project-level secrets use the parent org's expiry bounds (8..maxServiceAccountSecretValidityInHours) on v2;
  *   v1.0 uses Cloud Manager's fixed 8..8766 and also takes a numeric string; v1.0 validation errors are
- *   400 INVALID_ATTRIBUTE with the field as the single positional parameter;
- * - v1.0 errors drop `badRequestDetail`; the 201 of v1.0 is exactly `{id, secret, createdAt, expiresAt}`;
+ *   400 INVALID_ATTRIBUTE with the field as the single positional parameter and no badRequestDetail;
+ *   the 201 of a v1.0 create-secret is exactly `{id, secret, createdAt, expiresAt}`;
  * - every 401 of either API carries a Digest challenge with a fresh nonce; `stale=true` only when the digest
  *   was right but its nonce expired; a replayed nc, an unknown nonce, a wrong uri/realm/algorithm/qop is a plain 401;
  * - list `links` are absolute URLs on `http://` + the request's Host, with `self`, `previous`, `next`;
  * - the 101st active token of an SA: 429 MAX_ACTIVE_ACCESS_TOKENS_EXCEEDED (ApiError) with Retry-After;
  * - revoking an unknown or another client's token is a silent 200 (RFC 7009); `token_type_hint` is ignored;
- * - lastUsedAt is stamped when a secret mints a token; maskedSecretValue is `mdb_sa_sk_...` + the last 4 chars;
+ * - lastUsedAt is stamped when a secret mints a token (the one moment the secret value is presented), not when
+ *   the token is used; maskedSecretValue is `mdb_sa_sk_...` + the last 4 chars;
  * - `envelope=true` wraps single bodies (errors too) as {status, content} and adds `status` to lists, without
  *   changing the HTTP status; 204 stays empty; `pretty` also applies to the OAuth endpoints, `envelope` not;
  * - timestamps are whole seconds; access tokens are opaque strings, not JWTs.
