@@ -882,3 +882,79 @@ describe('lastUsedAt of a secret', () => {
     expect(read.secrets[0]?.lastUsedAt).toBe(iso(START.getTime() + HOUR / 2));
   });
 });
+
+describe('the control API for the new seeding', () => {
+  it('seeds roles, access lists, org settings and rate limits over HTTP', async () => {
+    await start();
+    const org = (await (
+      await control(simulator, 'POST', 'orgs', { apiAccessListRequired: true })
+    ).json()) as {
+      orgId: string;
+    };
+    const seeded = (await (
+      await control(simulator, 'POST', `orgs/${org.orgId}/serviceAccounts`, {
+        roles: ['ORG_MEMBER'],
+        accessList: [{ cidrBlock: '127.0.0.0/8' }],
+      })
+    ).json()) as { clientId: string; secret: string };
+    const token = await tokenFor(seeded);
+    const read = () => api('GET', sa(org.orgId, seeded.clientId), { token });
+
+    expect(await status(read())).toBe(403);
+    expect(
+      (
+        await control(simulator, 'PUT', `orgs/${org.orgId}/serviceAccounts/${seeded.clientId}/roles`, {
+          roles: ['ORG_READ_ONLY'],
+        })
+      ).status,
+    ).toBe(204);
+    expect(await status(read())).toBe(200);
+    const entries = await control(
+      simulator,
+      'POST',
+      `orgs/${org.orgId}/serviceAccounts/${seeded.clientId}/accessList`,
+      [{ ipAddress: '203.0.113.10' }],
+    );
+    expect(entries.status).toBe(201);
+    const list = (await (
+      await control(simulator, 'GET', `orgs/${org.orgId}/serviceAccounts/${seeded.clientId}/accessList`)
+    ).json()) as {
+      cidrBlock: string | null;
+      requestCount: number;
+    }[];
+    expect(list.map((e) => [e.cidrBlock, e.requestCount])).toEqual([
+      // Both reads passed the list (the first was then refused for its role).
+      ['127.0.0.0/8', 2],
+      [null, 0],
+    ]);
+
+    const bare = (await (
+      await control(simulator, 'POST', `orgs/${org.orgId}/serviceAccounts`, {})
+    ).json()) as {
+      clientId: string;
+      secret: string;
+    };
+    const bareToken = await tokenFor(bare);
+    const refused = await api('GET', sa(org.orgId, bare.clientId), { token: bareToken });
+    expect(await refused.json()).toMatchObject({ errorCode: 'ORG_REQUIRES_ACCESS_LIST' });
+    expect(
+      (await control(simulator, 'PATCH', `orgs/${org.orgId}/settings`, { apiAccessListRequired: false }))
+        .status,
+    ).toBe(204);
+    expect(await status(api('GET', sa(org.orgId, bare.clientId), { token: bareToken }))).toBe(200);
+
+    const limited = await control(simulator, 'PATCH', 'settings', {
+      adminApiRateLimit: { capacity: 1, refillRate: 1, refillDurationSeconds: 10 },
+    });
+    expect(await limited.json()).toMatchObject({ adminApiRateLimit: { capacity: 1 } });
+    expect(await status(api('GET', sa(org.orgId, bare.clientId), { token: bareToken }))).toBe(200);
+    expect(await status(api('GET', sa(org.orgId, bare.clientId), { token: bareToken }))).toBe(429);
+    expect(
+      (await control(simulator, 'PATCH', 'settings', { adminApiRateLimit: { capacity: 'x' } })).status,
+    ).toBe(400);
+    expect(
+      (await control(simulator, 'POST', `orgs/${org.orgId}/apiKeys`, { accessList: [{ ipAddress: 'nope' }] }))
+        .status,
+    ).toBe(400);
+  });
+});
