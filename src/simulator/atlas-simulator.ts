@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ADMIN_API_PREFIX, handleAdminApi } from './admin-api-endpoints.js';
 import { apiError, defaultFaultError } from './api-error.js';
+import { ADMIN_API_PREFIX, handleApi, PUBLIC_API_PREFIX } from './api-router.js';
 import { atlasTimestamp } from './atlas-timestamp.js';
 import { type Authorization, parseAuthorization } from './authorization-header.js';
 import {
+  type AccessListSnapshot,
   type ApiKeyCredentials,
   CONTROL_PREFIX,
   handleControl,
@@ -15,25 +17,84 @@ import {
 import { DEFAULT_DIGEST_NONCE_TTL_SECONDS, DigestAuthenticator } from './digest-auth.js';
 import { FaultInjector, type FaultRule } from './fault-rule.js';
 import { emptyResult, type HttpResult, jsonResult } from './http-result.js';
+import { checkAccessListInput, normalizeAddress } from './ip-access.js';
 import { handleOAuth, OAUTH_PREFIX } from './oauth-endpoints.js';
-import { handlePublicApi, PUBLIC_API_PREFIX } from './public-api-endpoints.js';
+import {
+  checkBucketLimit,
+  checkTokenRateLimit,
+  DEFAULT_TOKEN_RATE_LIMIT,
+  SlidingWindowLimiter,
+  type TokenBucketLimit,
+  TokenBucketLimiter,
+  type TokenRateLimit,
+} from './rate-limits.js';
 import type { RequestLogEntry } from './request-log-entry.js';
 import type { SimulatorRequest } from './simulator-request.js';
-import { type ServiceAccountRecord, SimulatorStore } from './simulator-store.js';
+import { type AccessListInput, type ServiceAccountRecord, SimulatorStore } from './simulator-store.js';
 
-export type { ApiKeyCredentials, ServiceAccountSnapshot } from './control-endpoints.js';
+export type { AccessListSnapshot, ApiKeyCredentials, ServiceAccountSnapshot } from './control-endpoints.js';
 export type { FaultRule } from './fault-rule.js';
+export type { TokenBucketLimit, TokenRateLimit } from './rate-limits.js';
 export type { RequestLogEntry } from './request-log-entry.js';
+export type { AccessListInput } from './simulator-store.js';
 
-export interface AtlasSimulatorOptions {
+/** The behaviour a running simulator can change (in-process with `configure`, or `PATCH /__simulator/settings`). */
+export interface SimulatorSettings {
+  /**
+   * The token endpoint's limit per (caller IP, clientId) pair; null switches it off. Default 50 per 1 minute, as
+   * the newest Atlas source says (facts sheet §4.3 lists 10 and 50 per minute as conflicting).
+   */
+  tokenRateLimit?: TokenRateLimit | null;
+  /** Admin API token buckets per (org, endpoint set), 429 RATE_LIMITED_TOKEN_BUCKET; null (default): off. */
+  adminApiRateLimit?: TokenBucketLimit | null;
+  /**
+   * How long a create-secret works while it holds the account's create lock, in ms (default 100): a second
+   * create on the account within that window answers 409 DATA_CONCURRENCY_ERROR. 0 makes creates instant.
+   */
+  createSecretProcessingMs?: number;
+  /**
+   * Honour the `x-simulator-client-ip` request header as the caller's address (default false: the socket's
+   * remote address, always loopback for a local simulator). For tests of access lists and per-IP limits.
+   */
+  trustClientIpHeader?: boolean;
+}
+
+export interface AtlasSimulatorOptions extends SimulatorSettings {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number;
-  /** The simulator's clock: token and secret expiry, timestamps. Default: the wall clock. */
+  /** The simulator's clock: token and secret expiry, rate limits, timestamps. Default: the wall clock. */
   now?: () => Date;
   /** Lifetime of minted access tokens (facts sheet §1.1: 1 hour). */
   tokenTtlSeconds?: number;
   /** How long an HTTP Digest nonce stays usable before it earns `stale=true` (undocumented; default 300). */
   digestNonceTtlSeconds?: number;
+}
+
+export const CLIENT_IP_HEADER = 'x-simulator-client-ip';
+export const DEFAULT_CREATE_SECRET_PROCESSING_MS = 100;
+
+interface ActiveSettings {
+  tokenRateLimit: TokenRateLimit | null;
+  adminApiRateLimit: TokenBucketLimit | null;
+  createSecretProcessingMs: number;
+  trustClientIpHeader: boolean;
+}
+
+function applySettings(target: ActiveSettings, settings: SimulatorSettings): void {
+  if (settings.tokenRateLimit !== undefined) {
+    if (settings.tokenRateLimit !== null) checkTokenRateLimit(settings.tokenRateLimit);
+    target.tokenRateLimit = settings.tokenRateLimit === null ? null : { ...settings.tokenRateLimit };
+  }
+  if (settings.adminApiRateLimit !== undefined) {
+    if (settings.adminApiRateLimit !== null) checkBucketLimit(settings.adminApiRateLimit);
+    target.adminApiRateLimit = settings.adminApiRateLimit === null ? null : { ...settings.adminApiRateLimit };
+  }
+  if (settings.createSecretProcessingMs !== undefined) {
+    const ms = settings.createSecretProcessingMs;
+    if (!(Number.isFinite(ms) && ms >= 0)) throw new Error(`createSecretProcessingMs must be >= 0: ${ms}`);
+    target.createSecretProcessingMs = ms;
+  }
+  if (settings.trustClientIpHeader !== undefined) target.trustClientIpHeader = settings.trustClientIpHeader;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -73,44 +134,60 @@ function faultResult(rule: FaultRule & { status: number }): HttpResult {
 
 /**
  * An in-process, real-HTTP stand-in for the parts of MongoDB Atlas, Cloud Manager and Ops Manager the rotator
- * uses. It shares no code with the service's Atlas adapter on purpose, and imports nothing but node built-ins.
+ * uses, built from MongoDB's spec and the facts sheet rather than from the rotator's assumptions. It shares no
+ * code with the service's Atlas adapter on purpose, and imports nothing but node built-ins. See README.md beside
+ * this file for seeding, faults, the control API and running it stand-alone.
  *
  * What it serves (any Host: it never assumes cloud.mongodb.com, so the same class is Atlas, Cloud Manager or,
- * started a second time, "Ops Manager at a non-default origin" — tests start a second instance for that):
+ * started a second time, "Ops Manager at a non-default origin"):
  * - OAuth 2.0 `POST /api/oauth/token` and `/api/oauth/revoke` (client credentials of service accounts only;
  *   programmatic API keys never mint tokens);
- * - Atlas Admin API v2 (`/api/atlas/v2`, versioned Accept `2024-08-05`): for org-level (`/orgs/{orgId}`) and
- *   project-level (`/groups/{groupId}`) service accounts, list, get (with masked `secrets[]`), create secret
- *   (201, plain value once) and delete secret (204); `GET /orgs/{orgId}/settings` (`2023-01-01`);
- * - the Cloud Manager / Ops Manager public API v1.0 (`/api/public/v1.0`, plain JSON, Accept ignored): the
- *   same four operations at `/orgs/{ORG-ID}/serviceAccounts…` and `/groups/{PROJECT-ID}/serviceAccounts…`,
- *   with `pageNum`, `itemsPerPage` (1..500), `pretty` and `envelope`;
- * - authentication on both APIs: a service account's bearer token, or an API key over HTTP Digest (RFC 7616,
- *   MD5, qop=auth, realm "MMS Public API"; nonces issued here, expiring, each nc accepted once);
- * - fault injection, a request log that never holds a secret, key or token, and the `/__simulator/` control
- *   surface (control-endpoints.ts) for out-of-process use.
+ * - Atlas Admin API v2: all 24 service-account operations of the spec (org and project level: accounts, secrets,
+ *   access lists, groups, :invite, org settings), and the Cloud Manager / Ops Manager public API v1.0 operations
+ *   of facts sheet §3.2. The contract (atlas-contract.ts) drives the router (api-router.ts): paths, 405 + Allow,
+ *   versions, parameter and body validation, roles and success shapes; handlers only add behaviour;
+ * - authentication: a service account's bearer token, or an API key over HTTP Digest (RFC 7616, MD5, qop=auth,
+ *   realm "MMS Public API"; nonces issued here, expiring, each nc accepted once);
+ * - IP access lists, the token endpoint's rate limit, optional Admin API token buckets, fault injection, a
+ *   request log that never holds a secret, key or token, and the `/__simulator/` control surface.
  *
  * Behaviour the real APIs leave undocumented, as chosen here (details beside each piece of code):
- * - check order on the v2 API: authentication (401) -> operation (404) -> version (406) -> org/project and role
- *   (404/403) -> SA (404) -> body (400) -> concurrent create (409) -> two-secret limit
- *   (400 SERVICE_ACCOUNT_MAX_SECRETS_EXCEEDED); on v1.0 the same, with `pageNum`/`itemsPerPage` (400
- *   INVALID_QUERY_PARAMETER) in place of the version;
- * - a principal works only in its own org: 404 RESOURCE_NOT_FOUND for an unknown org or project, 403
- *   USER_UNAUTHORIZED for a foreign one or a missing role; all not-found cases use RESOURCE_NOT_FOUND;
- * - roles: org paths read with any org role and write with ORG_OWNER (v1.0 also ORG_USER_ADMIN); project paths
- *   read with any role in the project, ORG_READ_ONLY or ORG_OWNER, and write with GROUP_OWNER there or ORG_OWNER;
- *   a project-level SA is an ORG_MEMBER of the parent org and appears on the org paths too, showing its org
- *   roles there and its project roles on the project paths;
+ * - order of checks on both public APIs: authentication (401) -> IP access list (403) -> token bucket (429, when
+ *   enabled) -> path (404) and method (405 METHOD_NOT_ALLOWED with Allow) -> version (406 INVALID_VERSION_DATE,
+ *   v2) -> path parameters (400 VALIDATION_ERROR naming the parameter) -> query parameters (400) -> org/project
+ *   (404 RESOURCE_NOT_FOUND; 403 USER_UNAUTHORIZED for another org's) -> role (403 USER_UNAUTHORIZED) -> body
+ *   (400 INVALID_JSON for malformed JSON [inference], VALIDATION_ERROR with badRequestDetail otherwise) ->
+ *   the operation (404 for an unknown account or secret, 409 DATA_CONCURRENCY_ERROR, two-secret limit
+ *   400 SERVICE_ACCOUNT_MAX_SECRETS_EXCEEDED [inference]);
+ * - roles follow x-rolesRequirements with the hierarchy of authorization.ts: ORG_OWNER implies everything in
+ *   the org and its projects, ORG_READ_ONLY reads org and project paths [inference for projects], every org role
+ *   is an ORG_MEMBER (enough for GET settings only), GROUP_OWNER implies every project role; v1.0 reads with any
+ *   org role and writes with ORG_OWNER or ORG_USER_ADMIN at org level, as its docs say;
+ * - a project-level SA is an ORG_MEMBER of the parent org and appears on the org paths too, showing its org
+ *   roles there and its project roles on the project paths; deleting it from a project keeps it in the org;
+ * - create-secret holds the account's create lock for `createSecretProcessingMs` (default 100 ms): a second
+ *   create within that window answers 409; sequential creates never do;
+ * - token endpoint: 50 requests per minute per (caller IP, clientId) by default (the newest of two conflicting
+ *   sources; 10/min is the other), counting every request, 429 RATE_LIMITED ApiError with Retry-After and
+ *   `parameters: ["/api/oauth/token", limit, minutes]`; RateLimit-Limit/-Remaining on every token answer;
+ * - Admin API token buckets (off by default): per (org, endpoint set `api/atlas/v2/orgs` | `…/groups`),
+ *   continuous refill, 429 RATE_LIMITED_TOKEN_BUCKET with the documented detail and parameters;
+ * - access lists are checked when a credential is used, never when a token is minted or revoked; an empty
+ *   list admits any address unless the org sets apiAccessListRequired (documented for API keys; an inference for
+ *   service accounts); the entry that admits a request records lastUsedAddress, lastUsedAt and requestCount at
+ *   once (Atlas: up to 5 minutes later); the caller is the socket's peer, or `x-simulator-client-ip` when
+ *   `trustClientIpHeader` is on;
  * - project-level secrets use the parent org's expiry bounds (8..maxServiceAccountSecretValidityInHours) on v2;
  *   v1.0 uses Cloud Manager's fixed 8..8766 and also takes a numeric string; v1.0 validation errors are
- *   400 INVALID_ATTRIBUTE with the field as the single positional parameter;
- * - v1.0 errors drop `badRequestDetail`; the 201 of v1.0 is exactly `{id, secret, createdAt, expiresAt}`;
+ *   400 INVALID_ATTRIBUTE with the field as the single positional parameter and no badRequestDetail;
+ *   the 201 of a v1.0 create-secret is exactly `{id, secret, createdAt, expiresAt}`;
  * - every 401 of either API carries a Digest challenge with a fresh nonce; `stale=true` only when the digest
  *   was right but its nonce expired; a replayed nc, an unknown nonce, a wrong uri/realm/algorithm/qop is a plain 401;
  * - list `links` are absolute URLs on `http://` + the request's Host, with `self`, `previous`, `next`;
  * - the 101st active token of an SA: 429 MAX_ACTIVE_ACCESS_TOKENS_EXCEEDED (ApiError) with Retry-After;
  * - revoking an unknown or another client's token is a silent 200 (RFC 7009); `token_type_hint` is ignored;
- * - lastUsedAt is stamped when a secret mints a token; maskedSecretValue is `mdb_sa_sk_...` + the last 4 chars;
+ * - lastUsedAt is stamped when a secret mints a token (the one moment the secret value is presented), not when
+ *   the token is used; maskedSecretValue is `mdb_sa_sk_...` + the last 4 chars;
  * - `envelope=true` wraps single bodies (errors too) as {status, content} and adds `status` to lists, without
  *   changing the HTTP status; 204 stays empty; `pretty` also applies to the OAuth endpoints, `envelope` not;
  * - timestamps are whole seconds; access tokens are opaque strings, not JWTs.
@@ -123,12 +200,22 @@ export class AtlasSimulator implements SimulatorControl {
   readonly #digest: DigestAuthenticator;
   readonly #faults = new FaultInjector();
   readonly #shutdown = new AbortController();
+  readonly #settings: ActiveSettings;
+  readonly #tokenLimiter = new SlidingWindowLimiter();
+  readonly #buckets = new TokenBucketLimiter();
   #requests: RequestLogEntry[] = [];
 
-  private constructor(server: Server, store: SimulatorStore, now: () => Date, digestNonceTtlSeconds: number) {
+  private constructor(
+    server: Server,
+    store: SimulatorStore,
+    now: () => Date,
+    digestNonceTtlSeconds: number,
+    settings: ActiveSettings,
+  ) {
     this.#server = server;
     this.#store = store;
     this.#now = now;
+    this.#settings = settings;
     this.#digest = new DigestAuthenticator(
       now,
       digestNonceTtlSeconds,
@@ -138,6 +225,13 @@ export class AtlasSimulator implements SimulatorControl {
   }
 
   static async start(options: AtlasSimulatorOptions = {}): Promise<AtlasSimulator> {
+    const settings: ActiveSettings = {
+      tokenRateLimit: DEFAULT_TOKEN_RATE_LIMIT,
+      adminApiRateLimit: null,
+      createSecretProcessingMs: DEFAULT_CREATE_SECRET_PROCESSING_MS,
+      trustClientIpHeader: false,
+    };
+    applySettings(settings, options);
     const now = options.now ?? (() => new Date());
     const store = new SimulatorStore(now, options.tokenTtlSeconds ?? 3600);
     let simulator: AtlasSimulator | undefined;
@@ -157,14 +251,49 @@ export class AtlasSimulator implements SimulatorControl {
       store,
       now,
       options.digestNonceTtlSeconds ?? DEFAULT_DIGEST_NONCE_TTL_SECONDS,
+      settings,
     );
     return simulator;
   }
 
-  createOrg(options: { orgId?: string; maxServiceAccountSecretValidityInHours?: number } = {}): {
+  /** Changes rate limits, the create window or the client-IP header at run time; resets the limiters' counts. */
+  configure(settings: SimulatorSettings): void {
+    applySettings(this.#settings, settings);
+    this.#tokenLimiter.clear();
+    this.#buckets.clear();
+  }
+
+  get settings(): Readonly<Required<SimulatorSettings>> {
+    return { ...this.#settings };
+  }
+
+  createOrg(
+    options: {
+      orgId?: string;
+      maxServiceAccountSecretValidityInHours?: number;
+      apiAccessListRequired?: boolean;
+    } = {},
+  ): {
     orgId: string;
   } {
     return { orgId: this.#store.createOrg(options).orgId };
+  }
+
+  /** Seeding: org settings the API would change with PATCH /orgs/{orgId}/settings. */
+  updateOrgSettings(
+    orgId: string,
+    settings: { apiAccessListRequired?: boolean; maxServiceAccountSecretValidityInHours?: number },
+  ): void {
+    const org = this.#store.org(orgId);
+    if (org === undefined) throw new Error(`org ${orgId} not found`);
+    const max = settings.maxServiceAccountSecretValidityInHours;
+    if (max !== undefined && !(Number.isInteger(max) && max >= 8 && max <= 8760)) {
+      throw new Error(`maxServiceAccountSecretValidityInHours must be an integer in 8..8760: ${max}`);
+    }
+    if (max !== undefined) org.settings.maxServiceAccountSecretValidityInHours = max;
+    if (settings.apiAccessListRequired !== undefined) {
+      org.settings.apiAccessListRequired = settings.apiAccessListRequired;
+    }
   }
 
   /** Seeding: a project (group) of the org. */
@@ -184,8 +313,10 @@ export class AtlasSimulator implements SimulatorControl {
       projectId?: string;
       projectRoles?: string[];
       secretExpiresAfterHours?: number;
+      accessList?: AccessListInput[];
     } = {},
   ): { clientId: string; secretId: string; secret: string } {
+    for (const entry of options.accessList ?? []) checkAccessListInput(entry);
     const { account, secret } = this.#store.createServiceAccount(orgId, options);
     return { clientId: account.clientId, secretId: secret.id, secret: secret.value };
   }
@@ -195,7 +326,11 @@ export class AtlasSimulator implements SimulatorControl {
    * ['ORG_OWNER']); with it, project roles in that project (default ['GROUP_OWNER']) and the key is an ORG_MEMBER.
    * `publicKey` is 8 lower-case letters and `privateKey` a UUID, as Atlas's look.
    */
-  createApiKey(orgId: string, options: { roles?: string[]; projectId?: string } = {}): ApiKeyCredentials {
+  createApiKey(
+    orgId: string,
+    options: { roles?: string[]; projectId?: string; accessList?: AccessListInput[] } = {},
+  ): ApiKeyCredentials {
+    for (const entry of options.accessList ?? []) checkAccessListInput(entry);
     const key = this.#store.createApiKey(orgId, options);
     return { publicKey: key.publicKey, privateKey: key.privateKey };
   }
@@ -208,6 +343,47 @@ export class AtlasSimulator implements SimulatorControl {
   ): { id: string; secret: string } {
     const secret = this.#store.addSecret(orgId, clientId, options);
     return { id: secret.id, secret: secret.value };
+  }
+
+  /** Seeding: entries on a service account's API access list (an address or a CIDR block each). */
+  addAccessListEntries(orgId: string, clientId: string, entries: AccessListInput[]): void {
+    const account = this.#store.serviceAccount(orgId, clientId);
+    if (account === undefined) throw new Error(`service account ${clientId} not found in org ${orgId}`);
+    for (const entry of entries) checkAccessListInput(entry);
+    this.#store.addAccessListEntries(account, entries);
+  }
+
+  /** A service account's access list, with how each entry was last used. */
+  accessList(orgId: string, clientId: string): AccessListSnapshot[] | undefined {
+    return this.#store.serviceAccount(orgId, clientId)?.accessList.map((e) => ({
+      ipAddress: e.ipAddress,
+      cidrBlock: e.cidrBlock,
+      createdAt: atlasTimestamp(e.createdAt),
+      lastUsedAddress: e.lastUsedAddress,
+      lastUsedAt: e.lastUsedAt === null ? null : atlasTimestamp(e.lastUsedAt),
+      requestCount: e.requestCount,
+    }));
+  }
+
+  /**
+   * Seeding: replaces a service account's org roles and/or its roles in some projects (an empty list removes it
+   * from that project).
+   */
+  setRoles(
+    orgId: string,
+    clientId: string,
+    roles: { roles?: string[]; projectRoles?: Record<string, string[]> },
+  ): void {
+    const account = this.#store.serviceAccount(orgId, clientId);
+    if (account === undefined) throw new Error(`service account ${clientId} not found in org ${orgId}`);
+    if (roles.roles !== undefined) account.roles = [...roles.roles];
+    for (const [projectId, projectRoles] of Object.entries(roles.projectRoles ?? {})) {
+      if (this.#store.project(projectId)?.orgId !== orgId) {
+        throw new Error(`project ${projectId} is not a project of org ${orgId}`);
+      }
+      if (projectRoles.length === 0) account.projectRoles.delete(projectId);
+      else account.projectRoles.set(projectId, [...projectRoles]);
+    }
   }
 
   /** Any service account of the org, org-level or project-level. */
@@ -346,7 +522,7 @@ export class AtlasSimulator implements SimulatorControl {
       body,
       work,
     };
-    let result = await this.#route(simulatorRequest);
+    let result = await this.#route(simulatorRequest, this.#callerIp(request));
     await work(); // an endpoint that answered before its work still takes the injected latency
     if (fault?.headers !== undefined)
       result = { ...result, headers: { ...result.headers, ...fault.headers } };
@@ -359,17 +535,43 @@ export class AtlasSimulator implements SimulatorControl {
     this.#write(response, result);
   }
 
-  #route(request: SimulatorRequest): Promise<HttpResult> {
-    if (request.path.startsWith(OAUTH_PREFIX)) return handleOAuth(request, this.#store);
+  #route(request: SimulatorRequest, callerIp: string): Promise<HttpResult> {
+    if (request.path.startsWith(OAUTH_PREFIX)) {
+      return handleOAuth(request, this.#store, {
+        callerIp,
+        now: this.#now,
+        tokenRateLimit: this.#settings.tokenRateLimit,
+        limiter: this.#tokenLimiter,
+      });
+    }
+    const deps = {
+      store: this.#store,
+      digest: this.#digest,
+      now: this.#now,
+      callerIp,
+      bucketLimit: this.#settings.adminApiRateLimit,
+      buckets: this.#buckets,
+      createSecretProcessingMs: this.#settings.createSecretProcessingMs,
+      signal: this.#shutdown.signal,
+    };
     if (request.path === ADMIN_API_PREFIX || request.path.startsWith(`${ADMIN_API_PREFIX}/`)) {
-      return handleAdminApi(request, this.#store, this.#digest);
+      return handleApi('atlas-v2', request, deps);
     }
     if (request.path === PUBLIC_API_PREFIX || request.path.startsWith(`${PUBLIC_API_PREFIX}/`)) {
-      return handlePublicApi(request, this.#store, this.#digest);
+      return handleApi('cloud-manager-v1', request, deps);
     }
     return Promise.resolve(
       jsonResult(404, apiError(404, 'RESOURCE_NOT_FOUND', `Cannot find resource ${request.path}.`)),
     );
+  }
+
+  /** The socket's peer, or the `x-simulator-client-ip` header when `trustClientIpHeader` is on and it holds an address. */
+  #callerIp(request: IncomingMessage): string {
+    const claimed = header(request, CLIENT_IP_HEADER)?.trim();
+    if (this.#settings.trustClientIpHeader && claimed !== undefined && isIP(claimed) !== 0) {
+      return normalizeAddress(claimed);
+    }
+    return normalizeAddress(request.socket.remoteAddress ?? '127.0.0.1');
   }
 
   #clientIdOf(authorization: Authorization): string | undefined {

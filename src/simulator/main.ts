@@ -1,16 +1,22 @@
 import { parseArgs } from 'node:util';
-import { AtlasSimulator } from './atlas-simulator.js';
+import { AtlasSimulator, type AtlasSimulatorOptions } from './atlas-simulator.js';
 
 /**
- * `node dist/src/simulator/main.js [--port N] [--token-ttl-seconds N] [--digest-nonce-ttl-seconds N]`: prints `{"baseUrl": ...}` as one
- * JSON line on stdout once listening, and runs until SIGTERM or SIGINT. Seed and drive it through
- * `/__simulator/` (see control-endpoints.ts).
+ * `node dist/src/simulator/main.js [--port N] [--token-ttl-seconds N] [--digest-nonce-ttl-seconds N]
+ * [--token-rate-limit N/MIN | off] [--admin-api-rate-limit CAPACITY/REFILL/SECONDS | off]
+ * [--create-secret-processing-ms N] [--trust-client-ip-header]`: prints `{"baseUrl": ...}` as one JSON line on
+ * stdout once listening, and runs until SIGTERM or SIGINT. Seed and drive it through `/__simulator/` (see
+ * control-endpoints.ts and README.md beside this file).
  */
 const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '0' },
     'token-ttl-seconds': { type: 'string' },
     'digest-nonce-ttl-seconds': { type: 'string' },
+    'token-rate-limit': { type: 'string' },
+    'admin-api-rate-limit': { type: 'string' },
+    'create-secret-processing-ms': { type: 'string' },
+    'trust-client-ip-header': { type: 'boolean' },
   },
 });
 
@@ -21,13 +27,41 @@ function integer(name: string, raw: string): number {
   return value;
 }
 
+/** `off`, or positive integers separated by `/`. */
+function fractions(name: string, raw: string, count: number): number[] | null {
+  if (raw === 'off') return null;
+  const parts = raw.split('/').map((part) => integer(name, part));
+  if (parts.length !== count || parts.some((p) => p < 1)) {
+    throw new Error(`--${name} takes ${count} positive integers separated by "/" or "off": ${raw}`);
+  }
+  return parts;
+}
+
+const options: AtlasSimulatorOptions = { port: integer('port', values.port) };
 const ttl = values['token-ttl-seconds'];
+if (ttl !== undefined) options.tokenTtlSeconds = integer('token-ttl-seconds', ttl);
 const nonceTtl = values['digest-nonce-ttl-seconds'];
-const simulator = await AtlasSimulator.start({
-  port: integer('port', values.port),
-  ...(ttl === undefined ? {} : { tokenTtlSeconds: integer('token-ttl-seconds', ttl) }),
-  ...(nonceTtl === undefined ? {} : { digestNonceTtlSeconds: integer('digest-nonce-ttl-seconds', nonceTtl) }),
-});
+if (nonceTtl !== undefined) options.digestNonceTtlSeconds = integer('digest-nonce-ttl-seconds', nonceTtl);
+const tokenLimit = values['token-rate-limit'];
+if (tokenLimit !== undefined) {
+  const parts = fractions('token-rate-limit', tokenLimit, 2);
+  options.tokenRateLimit = parts === null ? null : { requests: parts[0] ?? 1, perMinutes: parts[1] ?? 1 };
+}
+const bucket = values['admin-api-rate-limit'];
+if (bucket !== undefined) {
+  const parts = fractions('admin-api-rate-limit', bucket, 3);
+  options.adminApiRateLimit =
+    parts === null
+      ? null
+      : { capacity: parts[0] ?? 1, refillRate: parts[1] ?? 1, refillDurationSeconds: parts[2] ?? 1 };
+}
+const processing = values['create-secret-processing-ms'];
+if (processing !== undefined) {
+  options.createSecretProcessingMs = integer('create-secret-processing-ms', processing);
+}
+if (values['trust-client-ip-header'] === true) options.trustClientIpHeader = true;
+
+const simulator = await AtlasSimulator.start(options);
 process.stdout.write(`${JSON.stringify({ baseUrl: simulator.baseUrl })}\n`);
 
 let stopping = false;

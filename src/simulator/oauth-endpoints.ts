@@ -1,5 +1,7 @@
 import { apiError } from './api-error.js';
+import { operationsOf } from './atlas-contract.js';
 import { emptyResult, type HttpResult, jsonResult, queryFlag } from './http-result.js';
+import type { SlidingWindowLimiter, TokenRateLimit } from './rate-limits.js';
 import type { SimulatorRequest } from './simulator-request.js';
 import {
   type Caller,
@@ -107,18 +109,48 @@ async function revoke(
   return emptyResult(200);
 }
 
-export async function handleOAuth(request: SimulatorRequest, store: SimulatorStore): Promise<HttpResult> {
+export interface OAuthDependencies {
+  readonly callerIp: string;
+  readonly now: () => Date;
+  /** null: no limit. */
+  readonly tokenRateLimit: TokenRateLimit | null;
+  readonly limiter: SlidingWindowLimiter;
+}
+
+/**
+ * Paths and methods come from the contract (atlas-contract.ts, api `oauth`). The token endpoint's rate limit
+ * (facts sheet §4.3) is checked first, per (caller IP, clientId as claimed in the Basic credentials), and
+ * answers 429 RATE_LIMITED as an Atlas ApiError with Retry-After; every token answer carries RateLimit-Limit and
+ * RateLimit-Remaining while a limit is set. Access lists are not checked here (facts sheet §5).
+ */
+export async function handleOAuth(
+  request: SimulatorRequest,
+  store: SimulatorStore,
+  deps: OAuthDependencies,
+): Promise<HttpResult> {
   const pretty = queryFlag(request.query, 'pretty');
-  const endpoint = { '/api/oauth/token': token, '/api/oauth/revoke': revoke }[
-    request.path.replace(/\/$/, '')
-  ];
-  if (endpoint === undefined) {
+  const path = request.path.replace(/\/$/, '');
+  const operations = operationsOf('oauth').filter((o) => o.path === path);
+  if (operations.length === 0) {
     return jsonResult(404, apiError(404, 'RESOURCE_NOT_FOUND', `Cannot find resource ${request.path}.`), {
       pretty,
     });
   }
-  if (request.method !== 'POST') {
-    return oauthError(405, 'invalid_request', 'Use POST.', pretty, { allow: 'POST' });
+  if (!operations.some((o) => o.method === request.method)) {
+    const allow = operations.map((o) => o.method).join(', ');
+    return oauthError(405, 'invalid_request', `Use ${allow}.`, pretty, { allow });
   }
-  return endpoint(request, store, pretty);
+  if (path === '/api/oauth/revoke') return revoke(request, store, pretty);
+  if (deps.tokenRateLimit === null) return token(request, store, pretty);
+  const { authorization } = request;
+  const clientId = authorization.scheme === 'basic' ? (authorization.credentials?.clientId ?? '') : '';
+  const decision = deps.limiter.take(
+    `${deps.callerIp}|${clientId}`,
+    deps.tokenRateLimit,
+    deps.now().getTime(),
+    '/api/oauth/token',
+  );
+  if (!decision.allowed) return jsonResult(429, decision.error, { pretty, headers: decision.headers });
+  const result = await token(request, store, pretty);
+  return { ...result, headers: { ...result.headers, ...decision.headers } };
 }

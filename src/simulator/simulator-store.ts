@@ -35,17 +35,42 @@ export interface SecretRecord {
 export interface Principal {
   readonly orgId: string;
   /** Org roles, e.g. ORG_OWNER, ORG_MEMBER. */
-  readonly roles: readonly string[];
+  roles: readonly string[];
   /** Project roles by projectId, e.g. GROUP_OWNER, GROUP_READ_ONLY. */
-  readonly projectRoles: ReadonlyMap<string, readonly string[]>;
+  readonly projectRoles: Map<string, readonly string[]>;
+  /** The API access list the credential may be used from (facts sheet §5); empty: any address, unless the org requires one. */
+  readonly accessList: AccessListEntry[];
+}
+
+/** One access-list entry: an address or a CIDR block (never both), and how it was last used. */
+export interface AccessListEntry {
+  readonly ipAddress: string | null;
+  readonly cidrBlock: string | null;
+  readonly createdAt: Date;
+  lastUsedAddress: string | null;
+  lastUsedAt: Date | null;
+  requestCount: number;
+}
+
+/** The org settings the simulator keeps (the spec's OrganizationSettings); PATCH replaces what it names. */
+export interface OrgSettings {
+  apiAccessListRequired: boolean;
+  genAIFeaturesEnabled: boolean;
+  maxServiceAccountSecretValidityInHours: number;
+  multiFactorAuthRequired: boolean;
+  restrictEmployeeAccess: boolean;
+  streamsCrossGroupEnabled: boolean;
+  securityContact?: string;
+  operationsContact?: string | null;
+  customSessionTimeouts?: { absoluteSessionTimeoutInSeconds?: number; idleSessionTimeoutInSeconds?: number };
 }
 
 export interface ServiceAccountRecord extends Principal {
   readonly clientId: string;
   /** The project a project-level service account was created in; null for an org-level one. */
   readonly projectId: string | null;
-  readonly name: string;
-  readonly description: string;
+  name: string;
+  description: string;
   readonly createdAt: Date;
   readonly secrets: SecretRecord[];
   /** Set while a create-secret request holds the SA; a second one meanwhile gets 409 (facts sheet §2.5). */
@@ -54,7 +79,7 @@ export interface ServiceAccountRecord extends Principal {
 
 export interface OrgRecord {
   readonly orgId: string;
-  readonly maxServiceAccountSecretValidityInHours: number;
+  readonly settings: OrgSettings;
   /** Every service account of the org, org-level and project-level alike (a project SA is an org member). */
   readonly serviceAccounts: Map<string, ServiceAccountRecord>;
 }
@@ -74,6 +99,11 @@ interface TokenRecord {
   readonly clientId: string;
   readonly secretId: string;
   readonly expiresAt: Date;
+}
+
+export interface AccessListInput {
+  readonly ipAddress?: string | null;
+  readonly cidrBlock?: string | null;
 }
 
 export interface Caller {
@@ -119,7 +149,13 @@ export class SimulatorStore {
     return secret.expiresAt.getTime() <= this.#now().getTime();
   }
 
-  createOrg(options: { orgId?: string; maxServiceAccountSecretValidityInHours?: number } = {}): OrgRecord {
+  createOrg(
+    options: {
+      orgId?: string;
+      maxServiceAccountSecretValidityInHours?: number;
+      apiAccessListRequired?: boolean;
+    } = {},
+  ): OrgRecord {
     const orgId = options.orgId ?? newObjectId();
     if (!OBJECT_ID.test(orgId)) throw new Error(`orgId must be 24 lower-case hex digits: ${orgId}`);
     if (this.#orgs.has(orgId) || this.#projects.has(orgId)) throw new Error(`org ${orgId} already exists`);
@@ -131,13 +167,26 @@ export class SimulatorStore {
     ) {
       throw new Error(`maxServiceAccountSecretValidityInHours must be an integer in 8..8760: ${max}`);
     }
-    const org: OrgRecord = { orgId, maxServiceAccountSecretValidityInHours: max, serviceAccounts: new Map() };
+    const settings: OrgSettings = {
+      apiAccessListRequired: options.apiAccessListRequired ?? false,
+      genAIFeaturesEnabled: true,
+      maxServiceAccountSecretValidityInHours: max,
+      multiFactorAuthRequired: false,
+      restrictEmployeeAccess: false,
+      streamsCrossGroupEnabled: false,
+    };
+    const org: OrgRecord = { orgId, settings, serviceAccounts: new Map() };
     this.#orgs.set(orgId, org);
     return org;
   }
 
   org(orgId: string): OrgRecord | undefined {
     return this.#orgs.get(orgId);
+  }
+
+  /** The projects of an org, in creation order. */
+  projectsOf(orgId: string): ProjectRecord[] {
+    return [...this.#projects.values()].filter((p) => p.orgId === orgId);
   }
 
   serviceAccount(orgId: string, clientId: string): ServiceAccountRecord | undefined {
@@ -181,6 +230,7 @@ export class SimulatorStore {
       projectId?: string;
       projectRoles?: readonly string[];
       secretExpiresAfterHours?: number;
+      accessList?: readonly AccessListInput[];
     } = {},
   ): { account: ServiceAccountRecord; secret: SecretRecord } {
     const org = this.#requireOrg(orgId);
@@ -202,9 +252,11 @@ export class SimulatorStore {
       ),
       createdAt,
       secrets: [],
+      accessList: [],
       createInFlight: false,
     };
-    const hours = options.secretExpiresAfterHours ?? org.maxServiceAccountSecretValidityInHours;
+    this.addAccessListEntries(account, options.accessList ?? []);
+    const hours = options.secretExpiresAfterHours ?? org.settings.maxServiceAccountSecretValidityInHours;
     const secret = this.#newSecret(createdAt, new Date(createdAt.getTime() + hours * HOUR_MS));
     account.secrets.push(secret);
     org.serviceAccounts.set(account.clientId, account);
@@ -224,7 +276,7 @@ export class SimulatorStore {
     const createdAt = wholeSeconds(options.createdAt ?? this.#now());
     const expiresAt = wholeSeconds(
       options.expiresAt ??
-        new Date(createdAt.getTime() + org.maxServiceAccountSecretValidityInHours * HOUR_MS),
+        new Date(createdAt.getTime() + org.settings.maxServiceAccountSecretValidityInHours * HOUR_MS),
     );
     const secret = this.#newSecret(createdAt, expiresAt);
     account.secrets.push(secret);
@@ -235,7 +287,10 @@ export class SimulatorStore {
    * Seeding: a programmatic API key of the org. Without `projectId`, `roles` are org roles (default ORG_OWNER);
    * with it, `roles` are project roles in that project (default GROUP_OWNER) and the key is an ORG_MEMBER.
    */
-  createApiKey(orgId: string, options: { roles?: readonly string[]; projectId?: string } = {}): ApiKeyRecord {
+  createApiKey(
+    orgId: string,
+    options: { roles?: readonly string[]; projectId?: string; accessList?: readonly AccessListInput[] } = {},
+  ): ApiKeyRecord {
     this.#requireOrg(orgId);
     let publicKey = newPublicKey();
     while (this.#apiKeys.has(publicKey)) publicKey = newPublicKey();
@@ -249,6 +304,7 @@ export class SimulatorStore {
             orgId,
             roles: [...(options.roles ?? ['ORG_OWNER'])],
             projectRoles: new Map(),
+            accessList: [],
           }
         : {
             publicKey,
@@ -256,7 +312,9 @@ export class SimulatorStore {
             orgId,
             roles: ['ORG_MEMBER'],
             projectRoles: new Map([[projectId, [...(options.roles ?? ['GROUP_OWNER'])]]]),
+            accessList: [],
           };
+    this.addAccessListEntries(key, options.accessList ?? []);
     this.#apiKeys.set(publicKey, key);
     return key;
   }
@@ -335,6 +393,47 @@ export class SimulatorStore {
       if (token.clientId === account.clientId && token.secretId === secretId) this.#tokens.delete(value);
     }
     return true;
+  }
+
+  /**
+   * Removes a service account from its org: its secrets and every token they minted die with it. A project-level
+   * delete is {@link removeFromProject} instead (the spec: the account stays in the org).
+   */
+  deleteServiceAccount(account: ServiceAccountRecord): void {
+    this.#orgs.get(account.orgId)?.serviceAccounts.delete(account.clientId);
+    this.#accountsByClientId.delete(account.clientId);
+    for (const [value, token] of this.#tokens) {
+      if (token.clientId === account.clientId) this.#tokens.delete(value);
+    }
+  }
+
+  removeFromProject(account: ServiceAccountRecord, projectId: string): void {
+    account.projectRoles.delete(projectId);
+  }
+
+  /** Seeding and the API alike: entries already on the list (same address or block) are left as they are. */
+  addAccessListEntries(principal: Principal, entries: readonly AccessListInput[]): void {
+    for (const entry of entries) {
+      const ipAddress = entry.ipAddress ?? null;
+      const cidrBlock = entry.cidrBlock?.replace(/%2f/i, '/') ?? null;
+      if ((ipAddress === null) === (cidrBlock === null)) {
+        throw new Error('an access-list entry has exactly one of ipAddress and cidrBlock');
+      }
+      const known = principal.accessList.some(
+        (e) =>
+          (ipAddress !== null && e.ipAddress === ipAddress) ||
+          (cidrBlock !== null && e.cidrBlock === cidrBlock),
+      );
+      if (known) continue;
+      principal.accessList.push({
+        ipAddress,
+        cidrBlock,
+        createdAt: this.timestamp(),
+        lastUsedAddress: null,
+        lastUsedAt: null,
+        requestCount: 0,
+      });
+    }
   }
 
   #isAlive(token: TokenRecord): boolean {

@@ -3,18 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
-import { OpenApiSpec } from '../support/openapi-validator.js';
-import {
-  control,
-  DAY,
-  HOUR,
-  iso,
-  SECRET_FORMAT,
-  SPEC_PATH,
-  START,
-  V2024,
-  V2025,
-} from './support/simulator-test-kit.js';
+import { ContractValidator } from '../support/contract-validator.js';
+import { control, DAY, HOUR, iso, SECRET_FORMAT, START, V2024, V2025 } from './support/simulator-test-kit.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -351,7 +341,7 @@ describe('Atlas v2 project-level service accounts', () => {
   });
 
   describe('conformance with the spec’s groups operations', () => {
-    const spec = OpenApiSpec.load(SPEC_PATH);
+    const spec = new ContractValidator();
     const SA = '/api/atlas/v2/groups/{groupId}/serviceAccounts/{clientId}';
     const LIST = '/api/atlas/v2/groups/{groupId}/serviceAccounts';
     const CREATE = `${SA}/secrets`;
@@ -635,6 +625,93 @@ describe('Cloud Manager public API v1.0', () => {
     const body = (await response.json()) as Record<string, unknown>;
     expect(Object.keys(body).sort()).toEqual(['detail', 'error', 'errorCode', 'parameters', 'reason']);
     expect(body).toMatchObject({ error: 401, reason: 'Unauthorized' });
+  });
+});
+
+describe('Cloud Manager public API v1.0: the operations beyond secrets (facts sheet §3.2)', () => {
+  it('creates, renames, lists the projects of and deletes an org service account', async () => {
+    const { orgId } = simulator.createOrg();
+    const { projectId } = simulator.createProject(orgId);
+    const key = simulator.createApiKey(orgId);
+
+    const created = await call(
+      'POST',
+      `${V1}/orgs/${orgId}/serviceAccounts`,
+      { key },
+      {
+        body: {
+          name: 'exporter',
+          description: 'Exports invoices',
+          roles: ['ORG_MEMBER'],
+          secretExpiresAfterHours: 24,
+        },
+      },
+    );
+    expect(created.status).toBe(201);
+    expect(created.headers.get('content-type')).toBe('application/json');
+    const account = (await created.json()) as { clientId: string; secrets: { secret: string }[] };
+    expect(account.secrets[0]?.secret).toMatch(SECRET_FORMAT);
+    const path = `${V1}${orgSa(orgId, account.clientId)}`;
+
+    const renamed = await call('PATCH', path, { key }, { body: { name: 'renamed' } });
+    expect(await renamed.json()).toMatchObject({
+      clientId: account.clientId,
+      name: 'renamed',
+      roles: ['ORG_MEMBER'],
+    });
+    const invited = await call(
+      'POST',
+      `${V1}${groupSa(projectId, account.clientId)}:invite`,
+      { key },
+      {
+        body: { roles: ['GROUP_READ_ONLY'] },
+      },
+    );
+    expect(invited.status).toBe(200);
+    const groups = await call('GET', `${path}/groups`, { key });
+    expect(await groups.json()).toMatchObject({
+      results: [{ groupId: projectId, roles: ['GROUP_READ_ONLY'] }],
+      totalCount: 1,
+    });
+    expect((await call('DELETE', path, { key })).status).toBe(204);
+    expect((await call('GET', path, { key })).status).toBe(404);
+  });
+
+  it('manages a project service account’s access list, with INVALID_ATTRIBUTE for a bad entry', async () => {
+    const { orgId } = simulator.createOrg();
+    const { projectId } = simulator.createProject(orgId);
+    const account = simulator.createServiceAccount(orgId, { projectId });
+    const token = await tokenFor(account.clientId, account.secret);
+    const list = `${V1}${groupSa(projectId, account.clientId)}/accessList`;
+
+    const added = await call(
+      'POST',
+      list,
+      { token },
+      { body: [{ cidrBlock: '127.0.0.0/8' }, { ipAddress: '203.0.113.10' }] },
+    );
+    expect(added.status).toBe(200);
+    expect(((await added.json()) as { totalCount: number }).totalCount).toBe(2);
+    const bad = await call('POST', list, { token }, { body: [{ ipAddress: 'nowhere' }] });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ errorCode: 'INVALID_ATTRIBUTE', parameters: ['[0].ipAddress'] });
+    expect((await call('DELETE', `${list}/203.0.113.10`, { token })).status).toBe(204);
+    const listed = (await (await call('GET', list, { token })).json()) as {
+      results: { cidrBlock?: string; requestCount: number }[];
+    };
+    expect(listed.results).toEqual([expect.objectContaining({ cidrBlock: '127.0.0.0/8' })]);
+    expect(listed.results[0]?.requestCount).toBeGreaterThanOrEqual(3);
+  });
+
+  it('answers 405 with Allow on v1.0 too', async () => {
+    const { orgId } = simulator.createOrg();
+    const account = simulator.createServiceAccount(orgId);
+    const token = await tokenFor(account.clientId, account.secret);
+
+    const response = await call('PUT', `${V1}${orgSa(orgId, account.clientId)}`, { token }, { body: {} });
+
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('DELETE, GET, PATCH');
   });
 });
 

@@ -47,7 +47,10 @@ function describe(errors: readonly ErrorObject[] | null | undefined): string[] {
   return (errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}`);
 }
 
-/** The Atlas OpenAPI slice, read at test time from the shared reference directory (never copied here). */
+/**
+ * MongoDB's Atlas OpenAPI slice, read at test time from `../shared/reference/` when it is there (never copied
+ * here). Optional: only the contract comparison test uses it, and skips without it.
+ */
 export class OpenApiSpec {
   readonly #document: JsonObject;
   readonly #ajv: Ajv;
@@ -68,6 +71,16 @@ export class OpenApiSpec {
     const document: unknown = parse(readFileSync(path, 'utf8'));
     if (!isObject(document)) throw new Error(`${path} is not an OpenAPI document`);
     return new OpenApiSpec(document);
+  }
+
+  /** The parsed document, for structural comparisons (test/unit/simulator/atlas-contract-vs-official.test.ts). */
+  get document(): JsonObject {
+    return this.#document;
+  }
+
+  /** A node with its `$ref` (if any) followed, recursively. */
+  resolved(node: unknown): JsonObject | undefined {
+    return this.#resolve(node);
   }
 
   /** Statuses the spec declares for an operation, e.g. ['200', '401', ...]. */

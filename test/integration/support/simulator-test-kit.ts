@@ -1,11 +1,9 @@
-/** What the Atlas simulator's HTTP tests share: the reference spec, media types, formats and times, and the control surface. */
-import { resolve } from 'node:path';
+/**
+ * What the Atlas simulator's HTTP tests share: media types, formats and times, and the control surface. They
+ * validate against the project's own contract (test/support/contract-validator.ts); only
+ * test/unit/simulator/atlas-contract-vs-official.test.ts reads MongoDB's spec, and only when it is there.
+ */
 import type { AtlasSimulator } from '../../../src/simulator/atlas-simulator.js';
-
-export const SPEC_PATH = resolve(
-  import.meta.dirname,
-  '../../../../shared/reference/atlas-service-accounts.openapi.yaml',
-);
 export const V2024 = 'application/vnd.atlas.2024-08-05+json';
 export const V2025 = 'application/vnd.atlas.2025-03-12+json';
 export const SECRET_FORMAT = /^mdb_sa_sk_[A-Za-z0-9_-]{40}$/;
