@@ -30,13 +30,18 @@ import {
 } from './rate-limits.js';
 import type { RequestLogEntry } from './request-log-entry.js';
 import type { SimulatorRequest } from './simulator-request.js';
-import { type AccessListInput, type ServiceAccountRecord, SimulatorStore } from './simulator-store.js';
+import {
+  type AccessListInput,
+  type OrgSeed,
+  type ServiceAccountRecord,
+  SimulatorStore,
+} from './simulator-store.js';
 
 export type { AccessListSnapshot, ApiKeyCredentials, ServiceAccountSnapshot } from './control-endpoints.js';
 export type { FaultRule } from './fault-rule.js';
 export type { TokenBucketLimit, TokenRateLimit } from './rate-limits.js';
 export type { RequestLogEntry } from './request-log-entry.js';
-export type { AccessListInput } from './simulator-store.js';
+export type { AccessListInput, OrgSeed } from './simulator-store.js';
 
 /** The behaviour a running simulator can change (in-process with `configure`, or `PATCH /__simulator/settings`). */
 export interface SimulatorSettings {
@@ -267,15 +272,7 @@ export class AtlasSimulator implements SimulatorControl {
     return { ...this.#settings };
   }
 
-  createOrg(
-    options: {
-      orgId?: string;
-      maxServiceAccountSecretValidityInHours?: number;
-      apiAccessListRequired?: boolean;
-    } = {},
-  ): {
-    orgId: string;
-  } {
+  createOrg(options: OrgSeed = {}): { orgId: string } {
     return { orgId: this.#store.createOrg(options).orgId };
   }
 

@@ -125,6 +125,13 @@ function sameSecret(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
+/** Seeding an org: its id (generated when absent) and settings. */
+export interface OrgSeed {
+  readonly orgId?: string;
+  readonly maxServiceAccountSecretValidityInHours?: number;
+  readonly apiAccessListRequired?: boolean;
+}
+
 /** The simulator's in-memory Atlas: orgs, service accounts, secrets and the tokens they minted. */
 export class SimulatorStore {
   readonly #now: () => Date;
@@ -149,13 +156,7 @@ export class SimulatorStore {
     return secret.expiresAt.getTime() <= this.#now().getTime();
   }
 
-  createOrg(
-    options: {
-      orgId?: string;
-      maxServiceAccountSecretValidityInHours?: number;
-      apiAccessListRequired?: boolean;
-    } = {},
-  ): OrgRecord {
+  createOrg(options: OrgSeed = {}): OrgRecord {
     const orgId = options.orgId ?? newObjectId();
     if (!OBJECT_ID.test(orgId)) throw new Error(`orgId must be 24 lower-case hex digits: ${orgId}`);
     if (this.#orgs.has(orgId) || this.#projects.has(orgId)) throw new Error(`org ${orgId} already exists`);
