@@ -153,6 +153,15 @@ describe('JsonLogger', () => {
     expect(line).not.toContain('[REDACTED]');
   });
 
+  it('leaves prose about the schemes alone, masking only credentials', () => {
+    for (const prose of ['an API key uses HTTP Digest (RFC 7616)', 'answer the Digest challenge once']) {
+      expect(redact(prose)).toBe(prose);
+    }
+    expect(redact(`Digest username="${PUBLIC_KEY}", response="${DIGEST_RESPONSE}"`)).toBe(
+      'Digest [REDACTED]',
+    );
+  });
+
   it('masks a UUID after a public key but not one after an ARN segment or a stage', () => {
     expect(redact(`${PUBLIC_KEY}:${PRIVATE_KEY}`)).toBe(`${PUBLIC_KEY}:[REDACTED]`);
     expect(redact(`arn:aws:events:eu-west-1:123456789012:abcdefgh:${PRIVATE_KEY}`)).toContain(PRIVATE_KEY);

@@ -10,7 +10,7 @@ const UUID = '[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-
  * What is masked wherever it appears, even if a caller passed it by mistake. Two kinds of shapes:
  *
  * - Shapes that are secret by themselves: an Atlas service-account secret (`mdb_sa_sk_…`), an
- *   `Authorization` credential (`Bearer …`, `Basic …`, `Digest …` up to the end of the header), and a JWT
+ *   `Authorization` credential (`Bearer …`, `Basic …`, `Digest <param>=…` up to the end of the header), and a JWT
  *   (three base64url segments, the first `eyJ` — what an OAuth access token looks like).
  * - A programmatic API key's private key is a UUID, and so are ids that must stay readable (a rotation id,
  *   a request id, a Secrets Manager version id). A UUID is therefore masked only where its context says it
@@ -23,7 +23,7 @@ const UUID = '[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-
  */
 const SECRET_SHAPES: readonly (readonly [RegExp, string])[] = [
   [/mdb_sa_sk_[A-Za-z0-9_-]+/g, REDACTED],
-  [/\bDigest\s+[^\r\n]+/g, `Digest ${REDACTED}`],
+  [/\bDigest\s+[A-Za-z-]+=[^\r\n]*/g, `Digest ${REDACTED}`],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, REDACTED],
   [/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACTED],
   [new RegExp(`(?<![:A-Za-z0-9])([a-z]{8}):${UUID}`, 'g'), `$1:${REDACTED}`],
