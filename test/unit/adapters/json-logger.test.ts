@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JsonLogger, redact } from '../../../src/adapters/outbound/system/json-logger.js';
 import type { LogFields } from '../../../src/application/ports/logger.js';
+import { SecretValue } from '../../../src/domain/secret-value.js';
 
 // Made-up values of each secret shape (none of them was ever a real credential).
 const ATLAS_SECRET = 'mdb_sa_sk_Q8v1ZxW3c7Yb0NnTt5Rr2Kk9Ll4Mm6Pp8Jj1Hh3Gg';
@@ -166,6 +167,16 @@ describe('JsonLogger', () => {
     expect(redact(`${PUBLIC_KEY}:${PRIVATE_KEY}`)).toBe(`${PUBLIC_KEY}:[REDACTED]`);
     expect(redact(`arn:aws:events:eu-west-1:123456789012:abcdefgh:${PRIVATE_KEY}`)).toContain(PRIVATE_KEY);
     expect(redact(`AWSCURRENT:${PRIVATE_KEY}`)).toContain(PRIVATE_KEY);
+  });
+
+  it('prints what JSON would for values with toJSON: a SecretValue as [REDACTED], a Date as its ISO string', () => {
+    const [line] = emitted((make) =>
+      make().info('x', {
+        held: SecretValue.of(ATLAS_SECRET),
+        at: new Date(Date.UTC(2026, 11, 1)),
+      } as unknown as LogFields),
+    );
+    expect(JSON.parse(line as string)).toMatchObject({ held: '[REDACTED]', at: '2026-12-01T00:00:00.000Z' });
   });
 
   it('writes nothing below its level', () => {

@@ -69,6 +69,9 @@ function scrubbed(value: unknown, depth = 0, seen = new WeakSet<object>()): unkn
   if (typeof value === 'string') return redact(value);
   if (typeof value === 'bigint') return value.toString();
   if (typeof value !== 'object' || value === null) return value;
+  // What JSON.stringify would print for it: a Date's ISO string, a SecretValue's [REDACTED].
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return scrubbed(toJSON.call(value), depth + 1, seen);
   if (seen.has(value)) return '[Circular]';
   if (depth >= 8) return '[Truncated]';
   seen.add(value);
