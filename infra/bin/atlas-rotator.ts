@@ -18,6 +18,7 @@ const stackName = app.node.tryGetContext('stackName') as unknown;
 if (messagingOnly) {
   // The queue, DLQ, bus and request rule alone (what the emulator proof deploys); you run the worker.
   const { queueType, queueEncryption, maxReceiveCount, visibilityTimeout, eventBus, eventBusName } = props;
+  const { requestSources, requestSenders } = props;
   new AtlasRotatorMessagingStack(app, String(stackName ?? 'AtlasRotatorMessaging'), {
     ...(queueType === undefined ? {} : { queueType }),
     ...(queueEncryption === undefined ? {} : { queueEncryption }),
@@ -25,6 +26,8 @@ if (messagingOnly) {
     ...(visibilityTimeout === undefined ? {} : { visibilityTimeout }),
     ...(eventBus === undefined ? {} : { eventBus }),
     ...(eventBusName === undefined ? {} : { eventBusName }),
+    ...(requestSources === undefined ? {} : { requestSources }),
+    ...(requestSenders === undefined ? {} : { requestSenders }),
     env,
     description: 'atlas-rotator messaging: request queue, DLQ, event bus and request rule (no worker)',
   });

@@ -11,6 +11,10 @@ export interface AtlasRotatorMessagingStackProps extends StackProps {
   readonly visibilityTimeout?: Duration;
   readonly eventBus?: 'dedicated' | 'default';
   readonly eventBusName?: string;
+  /** As AtlasRotatorProps.requestSources. @default - any source of this account */
+  readonly requestSources?: readonly string[];
+  /** As AtlasRotatorProps.requestSenders. @default - none */
+  readonly requestSenders?: readonly string[];
 }
 
 /**
@@ -27,12 +31,14 @@ export class AtlasRotatorMessagingStack extends Stack {
   constructor(scope: Construct, id: string, props: AtlasRotatorMessagingStackProps = {}) {
     super(scope, id, props);
     this.messaging = addRotationMessaging(new Construct(this, 'AtlasRotator'), {
-      queueType: props.queueType ?? 'fifo',
+      queueType: props.queueType ?? 'standard',
       queueEncryption: props.queueEncryption ?? 'sqs-managed',
       maxReceiveCount: props.maxReceiveCount ?? 5,
       visibilityTimeout: props.visibilityTimeout ?? Duration.minutes(2),
       eventBus: props.eventBus ?? 'dedicated',
       eventBusName: props.eventBusName,
+      requestSources: props.requestSources,
+      requestSenders: props.requestSenders,
     });
     addMessagingOutputs(this, this.messaging);
   }

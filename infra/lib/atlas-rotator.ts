@@ -14,7 +14,11 @@ import type { QueueEncryption, QueueType, RequestQueue } from './request-queue.j
 import { RotationAlarms } from './rotation-alarms.js';
 import { ROTATION_FUNCTION_ENTRY, RotationFunction } from './rotation-function.js';
 import { addRotationMessaging } from './rotation-messaging.js';
-import { ScheduledRotation, type ScheduledRotationProps } from './scheduled-rotation.js';
+import {
+  SCHEDULE_EVENT_SOURCE,
+  ScheduledRotation,
+  type ScheduledRotationProps,
+} from './scheduled-rotation.js';
 
 export type WorkerRuntime = 'lambda' | 'fargate';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -26,7 +30,12 @@ export interface AtlasRotatorProps {
   readonly repoRoot: string;
   /** `lambda` (default): SQS event source; `fargate`: the long-running `atlas-rotator worker`. */
   readonly runtime?: WorkerRuntime;
-  /** `fifo` (default): ordered per MessageGroupId; `standard`: at-least-once, unordered. */
+  /**
+   * `standard`: at-least-once, unordered; every request is handled on its own, so one secret's retries never
+   * hold up another's. `fifo`: ordered per MessageGroupId, but every request from the bus shares one group
+   * (an EventBridge SQS target takes only a static MessageGroupId; see ADR 0005).
+   * @default 'standard'
+   */
   readonly queueType?: QueueType;
   /** `sqs-managed` (default) or `kms` (a customer managed key with rotation, also used by the DLQ). */
   readonly queueEncryption?: QueueEncryption;
@@ -40,6 +49,22 @@ export interface AtlasRotatorProps {
   readonly eventBusName?: string;
   /** `Source` of the events the service publishes; default `atlas-rotator`. */
   readonly eventSource?: string;
+  /**
+   * The `source` values of the `Atlas Secret Rotation Requested` events the request rule routes to the
+   * queue. Events from other accounts are never routed, whatever their source. With schedules that deliver
+   * to the bus, `atlas-rotator.scheduler` is added. A source is the sender's claim: bind it to a team with an
+   * `events:source` condition on that team's `events:PutEvents` permission.
+   * @default - any source, from principals of this account only (the rule matches `account` = this account)
+   */
+  readonly requestSources?: readonly string[];
+  /**
+   * IAM role or user ARNs allowed to SendMessage straight to the request queue (the queue policy grants
+   * them; with a KMS queue the key policy too). Everyone else is denied SendMessage by the queue policy,
+   * identity policies of this account included — except the request rule and the schedules' role.
+   * A DLQ redrive sends as the principal that starts it: list that role here too.
+   * @default - none: requests arrive only through the bus (and the schedules)
+   */
+  readonly requestSenders?: readonly string[];
   /** Secret-name pattern of the managed secrets in this account and region; default `*` (the tag decides). */
   readonly managedSecretNamePattern?: string;
   /** Admin secret ARNs (admin-assisted mode); a trailing `*` matches a prefix. Becomes ADMIN_SECRET_ARNS. */
@@ -125,7 +150,7 @@ export class AtlasRotator extends Construct {
   constructor(scope: Construct, id: string, props: AtlasRotatorProps) {
     super(scope, id);
     const runtime = props.runtime ?? 'lambda';
-    const queueType = props.queueType ?? 'fifo';
+    const queueType = props.queueType ?? 'standard';
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const eventSource = props.eventSource ?? DEFAULT_EVENT_SOURCE;
     if (!EVENT_SOURCE.test(eventSource) || eventSource.startsWith('aws.')) {
@@ -166,6 +191,11 @@ export class AtlasRotator extends Construct {
       visibilityTimeout,
       eventBus: props.eventBus ?? 'dedicated',
       eventBusName: props.eventBusName,
+      requestSources:
+        props.requestSources !== undefined && props.scheduledRotation?.deliverTo === 'bus'
+          ? [...new Set([...props.requestSources, SCHEDULE_EVENT_SOURCE])]
+          : props.requestSources,
+      requestSenders: props.requestSenders,
     });
     this.requests = messaging.requests;
     this.eventBus = messaging.eventBus;
@@ -268,6 +298,8 @@ export class AtlasRotator extends Construct {
         fifo: queueType === 'fifo',
         eventBus: this.eventBus,
       });
+      if (props.scheduledRotation.deliverTo !== 'bus')
+        messaging.exemptSender(this.scheduledRotation.role.roleArn);
     }
 
     if (props.rotationFunction === true) {

@@ -12,6 +12,8 @@ export const CONTEXT_KEYS = [
   'eventBus',
   'eventBusName',
   'eventSource',
+  'requestSources',
+  'requestSenders',
   'managedSecretNamePattern',
   'adminSecretArns',
   'secretKmsKeyArns',
@@ -107,6 +109,8 @@ export function stackPropsFromContext(get: (key: ContextKey) => unknown): AtlasR
   set('eventBus', oneOf('eventBus', ['dedicated', 'default'] as const));
   set('eventBusName', text('eventBusName'));
   set('eventSource', text('eventSource'));
+  set('requestSources', list('requestSources'));
+  set('requestSenders', list('requestSenders'));
   set('managedSecretNamePattern', text('managedSecretNamePattern'));
   set('adminSecretArns', list('adminSecretArns'));
   set('secretKmsKeyArns', list('secretKmsKeyArns'));

@@ -19,6 +19,8 @@ describe('context values', () => {
         visibilityTimeoutSeconds: '600',
         eventBus: 'default',
         eventSource: 'atlas-rotator',
+        requestSources: 'team.payments, team.search',
+        requestSenders: ['arn:aws:iam::123456789012:role/payments-rotation'],
         adminSecretArns:
           'arn:aws:secretsmanager:eu-west-1:1:secret:a, arn:aws:secretsmanager:eu-west-1:1:secret:b',
         secretKmsKeyArns: ['arn:aws:kms:eu-west-1:1:key/k'],
@@ -47,6 +49,8 @@ describe('context values', () => {
       visibilityTimeout: Duration.seconds(600),
       eventBus: 'default',
       eventSource: 'atlas-rotator',
+      requestSources: ['team.payments', 'team.search'],
+      requestSenders: ['arn:aws:iam::123456789012:role/payments-rotation'],
       adminSecretArns: [
         'arn:aws:secretsmanager:eu-west-1:1:secret:a',
         'arn:aws:secretsmanager:eu-west-1:1:secret:b',

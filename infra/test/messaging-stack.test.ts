@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { AtlasRotatorMessagingStack } from '../lib/atlas-rotator-messaging-stack.js';
 import { messagingOnlyFromContext } from '../lib/context.js';
@@ -40,11 +40,11 @@ describe('messaging-only stack (-c messagingOnly=true)', () => {
     );
     expect([...types].sort()).toEqual([...MESSAGING_TYPES].sort());
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { 'detail-type': ['Atlas Secret Rotation Requested'] },
-      Targets: [{ SqsParameters: { MessageGroupId: BUS_MESSAGE_GROUP_ID } }],
+      EventPattern: { account: [ACCOUNT], 'detail-type': ['Atlas Secret Rotation Requested'] },
+      Targets: [Match.objectLike({ SqsParameters: Match.absent() })],
     });
-    // The long-running worker heartbeats visibility: 120 s as for Fargate.
-    template.hasResourceProperties('AWS::SQS::Queue', { FifoQueue: true, VisibilityTimeout: 120 });
+    // A standard queue by default; the long-running worker heartbeats visibility: 120 s as for Fargate.
+    template.hasResourceProperties('AWS::SQS::Queue', { FifoQueue: Match.absent(), VisibilityTimeout: 120 });
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
       ['DeadLetterQueueUrl', 'EventBusArn', 'EventBusName', 'RequestQueueArn', 'RequestQueueUrl'].sort(),
     );
@@ -53,7 +53,14 @@ describe('messaging-only stack (-c messagingOnly=true)', () => {
   it('is built by the same code as the full stack: same logical ids, same properties, same outputs', () => {
     for (const variant of [
       {},
-      { queueType: 'standard', queueEncryption: 'kms', eventBus: 'default', maxReceiveCount: 3 } as const,
+      {
+        queueType: 'fifo',
+        queueEncryption: 'kms',
+        eventBus: 'default',
+        maxReceiveCount: 3,
+        requestSources: ['team.payments'],
+        requestSenders: ['arn:aws:iam::123456789012:role/payments-rotation'],
+      } as const,
     ]) {
       const full = synth(variant).template;
       const messaging = messagingTemplate({ ...variant, visibilityTimeout: Duration.seconds(1800) });
@@ -69,6 +76,12 @@ describe('messaging-only stack (-c messagingOnly=true)', () => {
         expect(outputs(full)[key]).toEqual(value);
       }
     }
+  });
+
+  it('sets the static bus message group only when FIFO is asked for', () => {
+    messagingTemplate({ queueType: 'fifo' }).hasResourceProperties('AWS::Events::Rule', {
+      Targets: [Match.objectLike({ SqsParameters: { MessageGroupId: BUS_MESSAGE_GROUP_ID } })],
+    });
   });
 
   it('has no cdk-nag finding', () => {

@@ -10,12 +10,14 @@ const env = { account: ACCOUNT, region: REGION };
 const ADMIN_PREFIX = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:atlas/admins/*';
 
 const configurations: Record<string, AtlasRotatorStackProps> = {
-  'Lambda, FIFO, SQS-managed encryption, dedicated bus (the defaults)': {},
-  'Lambda in a VPC, standard queue with KMS, default bus, schedules to the queue, rotation function, alarm e-mail':
+  'Lambda, standard queue, SQS-managed encryption, dedicated bus (the defaults)': {},
+  'Lambda in a VPC, standard queue with KMS, named senders and sources, default bus, schedules to the queue, rotation function, alarm e-mail':
     {
       vpc: 'create',
       queueType: 'standard',
       queueEncryption: 'kms',
+      requestSources: ['team.payments'],
+      requestSenders: ['arn:aws:iam::123456789012:role/payments-rotation'],
       eventBus: 'default',
       adminSecretArns: [ADMIN_PREFIX],
       secretKmsKeyArns: ['arn:aws:kms:eu-west-1:123456789012:key/0b9f6c1e-0000-4000-8000-000000000001'],
@@ -26,6 +28,7 @@ const configurations: Record<string, AtlasRotatorStackProps> = {
     },
   'Fargate built from the Dockerfile, FIFO with KMS, schedules to the bus, alarm topic': {
     runtime: 'fargate',
+    queueType: 'fifo',
     queueEncryption: 'kms',
     scheduledRotation: { expression: 'cron(0 3 1 * ? *)', secretIds: ['prod/atlas/a'], deliverTo: 'bus' },
     alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops',
@@ -85,7 +88,7 @@ describe('cdk-nag AwsSolutions', () => {
   it('acknowledges each finding on the construct that causes it, with its reason', () => {
     const lambda = synth(
       configurations[
-        'Lambda in a VPC, standard queue with KMS, default bus, schedules to the queue, rotation function, alarm e-mail'
+        'Lambda in a VPC, standard queue with KMS, named senders and sources, default bus, schedules to the queue, rotation function, alarm e-mail'
       ],
     ).stack;
     const fargate = synth({ runtime: 'fargate' }).stack;

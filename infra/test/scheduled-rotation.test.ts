@@ -13,8 +13,9 @@ describe('scheduled rotation', () => {
     template.resourceCountIs('AWS::Scheduler::Schedule', 0);
   });
 
-  it('sends one direct request per secret to the FIFO queue, grouped by the secret', () => {
+  it('sends one direct request per secret to a FIFO queue, grouped by the secret', () => {
     const { template } = synth({
+      queueType: 'fifo',
       scheduledRotation: { expression: 'cron(0 3 1 * ? *)', timeZone: 'Europe/Berlin', secretIds },
     });
     const queue = logicalId(template, 'AWS::SQS::Queue', 'AtlasRotatorRequestsQueue');
@@ -41,9 +42,8 @@ describe('scheduled rotation', () => {
     }
   });
 
-  it('sets no message group on a standard queue', () => {
+  it('sets no message group on the standard queue (the default)', () => {
     const { template } = synth({
-      queueType: 'standard',
       scheduledRotation: { expression: 'rate(30 days)', secretIds: ['prod/atlas/a'] },
     });
     const [[, schedule]] = resourcesOfType(template, 'AWS::Scheduler::Schedule') as [

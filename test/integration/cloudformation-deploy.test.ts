@@ -250,8 +250,9 @@ describe('the synthesized messaging stack, deployed with CloudFormation on the e
     });
     outputs = Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
     expect(Object.keys(outputs).sort()).toEqual(Object.keys(template.Outputs).sort());
-    expect(outputs.RequestQueueUrl).toMatch(/\.fifo$/);
-    expect(outputs.DeadLetterQueueUrl).toMatch(/\.fifo$/);
+    // A standard queue (the default): every request is handled on its own, none waits in a shared group.
+    expect(outputs.RequestQueueUrl).not.toMatch(/\.fifo$/);
+    expect(outputs.DeadLetterQueueUrl).not.toMatch(/\.fifo$/);
     expect(outputs.EventBusArn).toBe(
       `arn:aws:events:${region}:000000000000:event-bus/${outputs.EventBusName}`,
     );
@@ -260,25 +261,30 @@ describe('the synthesized messaging stack, deployed with CloudFormation on the e
     const { Attributes = {} } = await sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: outputs.RequestQueueUrl, AttributeNames: ['All'] }),
     );
-    expect(Attributes).toMatchObject({
-      FifoQueue: 'true',
-      ContentBasedDeduplication: 'true',
-      SqsManagedSseEnabled: 'true',
-      VisibilityTimeout: '120',
-    });
+    expect(Attributes).toMatchObject({ SqsManagedSseEnabled: 'true', VisibilityTimeout: '120' });
+    expect(Attributes.FifoQueue).toBeUndefined();
+    // The queue policy: EventBridge for the request rule only, SendMessage denied to everyone else.
+    const policy = JSON.parse(Attributes.Policy ?? '{}') as { Statement?: Record<string, unknown>[] };
+    expect(policy.Statement).toContainEqual(
+      expect.objectContaining({
+        Sid: 'OnlyTheRequestRuleAndNamedSenders',
+        Effect: 'Deny',
+        Action: 'sqs:SendMessage',
+      }),
+    );
     expect(JSON.parse(Attributes.RedrivePolicy ?? '{}')).toMatchObject({ maxReceiveCount: 5 });
     const { Rules = [] } = await eventBridge.send(
       new ListRulesCommand({ EventBusName: outputs.EventBusName }),
     );
+    // Requests put by this account's principals only (the template's AWS::AccountId, resolved on deploy).
     expect(Rules.map((rule) => JSON.parse(rule.EventPattern ?? '{}'))).toEqual([
-      { 'detail-type': [DETAIL_TYPE_REQUESTED] },
+      { account: ['000000000000'], 'detail-type': [DETAIL_TYPE_REQUESTED] },
     ]);
     const { Targets = [] } = await eventBridge.send(
       new ListTargetsByRuleCommand({ Rule: Rules[0]?.Name, EventBusName: outputs.EventBusName }),
     );
-    expect(Targets).toMatchObject([
-      { Arn: outputs.RequestQueueArn, SqsParameters: { MessageGroupId: 'atlas-rotator-bus-requests' } },
-    ]);
+    expect(Targets).toMatchObject([{ Arn: outputs.RequestQueueArn }]);
+    expect(Targets[0]?.SqsParameters?.MessageGroupId).toBeUndefined();
   }, 60_000);
 
   it('runs a real rotation: a request on the deployed bus, the worker on the deployed queue, the completed event on the deployed bus', async () => {

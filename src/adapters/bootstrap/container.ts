@@ -72,6 +72,7 @@ const atlasModule = new ContainerModule(({ bind }) => {
           clock,
           requestTimeoutMs: config.atlasRequestTimeoutMs,
           maxAttempts: config.atlasMaxAttempts,
+          maxResponseBytes: config.atlasMaxResponseBytes,
           allowInsecureHttp: config.atlasAllowInsecureHttp,
         }),
       [TOKENS.config, TOKENS.clock],

@@ -68,6 +68,12 @@ export interface AtlasAdminApiClientSettings {
   readonly maxRetryAfterMs?: number;
   /** Refresh a token this long before it expires, but at most half its lifetime early. Default 10 min. */
   readonly tokenRefreshMarginMs?: number;
+  /**
+   * The largest response body read, in bytes. Default 1 MiB (Atlas's answers are a few KiB). A longer body
+   * is discarded unread past the limit and the call fails with ATLAS_UNEXPECTED_RESPONSE, not retried: a
+   * misbehaving proxy or origin cannot make the worker buffer without bound.
+   */
+  readonly maxResponseBytes?: number;
 }
 
 export type AtlasAdminApiClientOptions = AtlasAdminApiClientSettings & AtlasDispatcherSource;
@@ -75,6 +81,8 @@ export type AtlasAdminApiClientOptions = AtlasAdminApiClientSettings & AtlasDisp
 const TOKEN_PATH = '/api/oauth/token';
 const REVOKE_PATH = '/api/oauth/revoke';
 const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
+/** 1 MiB: a list of secrets or an error is a few KiB. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 1_048_576;
 
 type Method = 'GET' | 'POST' | 'DELETE';
 
@@ -185,6 +193,7 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
   readonly #maxAttempts: number;
   readonly #backoffBaseMs: number;
   readonly #maxRetryAfterMs: number;
+  readonly #maxResponseBytes: number;
   readonly #tokens: OAuthTokenCache;
   readonly #digest = new DigestSessions();
 
@@ -201,6 +210,11 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
     this.#maxAttempts = positiveInteger('maxAttempts', options.maxAttempts, 4);
     this.#backoffBaseMs = nonNegativeInteger('backoffBaseMs', options.backoffBaseMs, 250);
     this.#maxRetryAfterMs = nonNegativeInteger('maxRetryAfterMs', options.maxRetryAfterMs, 30_000);
+    this.#maxResponseBytes = positiveInteger(
+      'maxResponseBytes',
+      options.maxResponseBytes,
+      DEFAULT_MAX_RESPONSE_BYTES,
+    );
     const margin = nonNegativeInteger('tokenRefreshMarginMs', options.tokenRefreshMarginMs, 10 * 60_000);
     this.#tokens = new OAuthTokenCache(() => this.#nowMs(), margin);
   }
@@ -621,7 +635,11 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
     return Math.max(error.retryAfterMs, backoff);
   }
 
-  /** Sends one request and always reads the whole body, so the connection goes back to the pool. */
+  /**
+   * Sends one request and reads the whole body, so the connection goes back to the pool — up to
+   * `maxResponseBytes`: a longer body (by its Content-Length, or once that much has arrived) is destroyed
+   * unread, which closes the connection, and the call fails with ATLAS_UNEXPECTED_RESPONSE (not retryable).
+   */
   async #send(origin: string, request: HttpRequest): Promise<HttpAnswer> {
     const response = await this.#dispatcher(origin).request({
       origin,
@@ -633,13 +651,34 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
       headersTimeout: this.#requestTimeoutMs,
       bodyTimeout: this.#requestTimeoutMs,
     });
-    let text: string;
+    const limit = this.#maxResponseBytes;
+    const tooLarge = () =>
+      new AtlasApiError(
+        'ATLAS_UNEXPECTED_RESPONSE',
+        `${origin} answered ${response.statusCode} to ${request.method} ${request.path} with a body larger ` +
+          `than ${limit} bytes (maxResponseBytes); it was discarded unread`,
+        false,
+        response.statusCode,
+        undefined,
+      );
+    const chunks: Buffer[] = [];
+    let received = 0;
     try {
-      text = await response.body.text();
+      const declared = Number(response.headers['content-length']);
+      if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+      for await (const chunk of response.body) {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+        received += bytes.byteLength;
+        if (received > limit) throw tooLarge();
+        chunks.push(bytes);
+      }
     } catch (error) {
+      // Destroying an unfinished body emits an abort error that nobody else would be listening for.
+      response.body.on('error', () => undefined);
       response.body.destroy();
       throw error;
     }
+    const text = new TextDecoder().decode(Buffer.concat(chunks));
     return { status: response.statusCode, headers: response.headers, text };
   }
 }
