@@ -1,6 +1,7 @@
 import type { RotationToken } from '../domain/identifiers.js';
 import { completedEvent, failedEvent } from '../domain/rotation-events.js';
 import type { RotationFailed, RotationOutcome } from '../domain/rotation-outcome.js';
+import { secretKey } from '../domain/secret-key.js';
 import type { KeyedSerializer } from './keyed-serializer.js';
 import type { RotationEventPublisher } from './ports/rotation-event-publisher.js';
 import type { RotateSecret } from './rotate-secret.js';
@@ -46,7 +47,8 @@ export class HandleRotationRequest {
   ) {}
 
   async execute(request: RotationRequest, delivery: DeliveryAttempt): Promise<RequestResult> {
-    const outcome = await this.serializer.run(request.secretId, () =>
+    // By name or by ARN, one secret is one key: its rotations wait for each other in this process.
+    const outcome = await this.serializer.run(secretKey(request.secretId), () =>
       this.rotateSecret.execute({ secretId: request.secretId, token: request.token }),
     );
     const context = { requestId: request.requestId, attempts: delivery.attempt };
