@@ -1,5 +1,5 @@
 import { type AdminCredential, parseAdminCredential, parseCredential } from '../domain/credential.js';
-import { InvalidConfigError, RotatorError } from '../domain/errors.js';
+import { InvalidConfigError, RotatorError, SecretStoreError } from '../domain/errors.js';
 import {
   type CurrentAtlasSecret,
   currentAtlasSecret,
@@ -14,7 +14,7 @@ import type { ActingCredential, AtlasServiceAccounts } from './ports/atlas-servi
 import type { Clock } from './ports/clock.js';
 import type { Logger } from './ports/logger.js';
 import type { RotationRequests } from './ports/rotation-requests.js';
-import type { ListedSecret, SecretStore } from './ports/secret-store.js';
+import type { ListedSecret, SecretDescription, SecretStore } from './ports/secret-store.js';
 import type { RotateSecret } from './rotate-secret.js';
 
 export interface SweepSettings {
@@ -143,6 +143,9 @@ export interface SweepReport {
   readonly secrets: readonly SweepEntry[];
   readonly summary: SweepSummary;
 }
+
+/** Rolled-back rotations of one Atlas secret and expiry tried before giving the last id again. */
+const MAX_GENERATIONS = 10;
 
 const ACTIONS: readonly SweepAction[] = [
   'requested',
@@ -334,7 +337,7 @@ export class SweepSecrets {
     const expired = expiry.hoursToExpiry <= 0;
     const due: Due = {
       ...expiry,
-      requestId: sweepRequestId(current),
+      requestId: await this.requestIdFor(description, current),
       expired,
       warning: !expired
         ? undefined
@@ -398,6 +401,35 @@ export class SweepSecrets {
       atlasStatus: outcome.atlasStatus,
       atlasErrorCode: outcome.atlasErrorCode,
     };
+  }
+
+  /**
+   * The request id for a due secret: {@link sweepRequestId}, unless a rotation under it was rolled back —
+   * its version is left without a label (the token is spent: the worker would answer ROTATION_ROLLED_BACK
+   * for ever). That happens when the failed create could not shorten the expiry, which was within seven days
+   * already; then `:2`, `:3` … — the same for every sweep that sees the same secret, so still one rotation.
+   */
+  private async requestIdFor(description: SecretDescription, current: CurrentAtlasSecret): Promise<string> {
+    const base = sweepRequestId(current);
+    for (let generation = 1; ; generation++) {
+      const requestId = generation === 1 ? base : `${base}:${generation}`;
+      const token = this.rotation.tokenFor(requestId);
+      // Labelled (pending, or just promoted): that rotation is under way or done; the same id resumes it.
+      if (generation === MAX_GENERATIONS || description.versions.some((v) => v.versionId === token)) {
+        return requestId;
+      }
+      if (!(await this.versionExists(description.arn, token))) return requestId;
+    }
+  }
+
+  private async versionExists(arn: string, versionId: string): Promise<boolean> {
+    try {
+      await this.store.getValue(arn, { versionId });
+      return true;
+    } catch (error) {
+      if (error instanceof SecretStoreError && error.code === 'SECRET_NOT_FOUND') return false;
+      throw error;
+    }
   }
 
   /** One read of each admin secret per sweep; a failed read is not kept, so the next secret tries again. */

@@ -461,6 +461,39 @@ describe('SweepSecrets --now', () => {
     expectNoSecretValue(f, [report, again]);
   });
 
+  it('asks for a new rotation after one was rolled back without changing the expiry (already within 7 days)', async () => {
+    const f = aFixture({ newSecretUsableAfterMs: 10 * 24 * HOUR_MS }); // new secrets fail verification
+    seedAccount(f, 1, { expiresInHours: 100 });
+    const now = () =>
+      sweepOf(f, {}, f.atlas, { verifyRetryDelaysMs: [] }).execute({
+        rotateNow: true,
+        namePrefix: undefined,
+      });
+    const base = `sweep:${atlasSecretIdOf(1)}:${inHours(100)}`;
+
+    const first = entryOf(await now(), 1);
+    expect(first).toMatchObject({
+      action: 'rotation-failed',
+      errorCode: 'VERIFICATION_FAILED',
+      requestId: base,
+    });
+    // The create could not cut a secret that had less than 7 days left: the same expiry, a spent request id.
+    const second = entryOf(await now(), 1);
+    expect(second).toMatchObject({
+      action: 'rotation-failed',
+      errorCode: 'VERIFICATION_FAILED',
+      requestId: `${base}:2`,
+    });
+
+    (f.world.options as { newSecretUsableAfterMs: number }).newSecretUsableAfterMs = 0; // the cause is fixed
+    const third = entryOf(await now(), 1);
+    expect(third).toMatchObject({
+      action: 'rotated',
+      requestId: `${base}:3`,
+      rotationId: tokenForRequestId(`${base}:3`),
+    });
+  });
+
   it("reports a rotation's failure with its status, code and retryability", async () => {
     const f = aFixture();
     seedAccount(f, 1, { expiresInHours: 100 });
