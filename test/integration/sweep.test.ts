@@ -10,7 +10,9 @@ import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand } from '
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenForRequestId } from '../../src/adapters/inbound/sqs/parse-rotation-request.js';
 import type { SweepReport } from '../../src/application/sweep-secrets.js';
+import { type ClientId, DEFAULT_API_VERSION, type OrgId } from '../../src/domain/identifiers.js';
 import { TAG_ADMIN_SECRET_ARN, TAG_MANAGED } from '../../src/domain/rotation-metadata.js';
+import { SecretValue } from '../../src/domain/secret-value.js';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
 import {
   cliEnv,
@@ -18,15 +20,20 @@ import {
   ensureBuilt,
   mainJs,
   root,
+  stopAllWorkers,
+  WorkerProcess,
   type WorkQueue,
+  waitUntil,
 } from './support/event-driven-harness.js';
 import {
   expectConverged,
   type ManagedAccount,
   plainSecrets,
+  processAdapters,
   secretsManagerClient,
   seedAdminSecret,
   stagesOf,
+  valueAt,
 } from './support/rotation-harness.js';
 
 let simulator: AtlasSimulator;
@@ -87,6 +94,8 @@ function expectNoSecretIn(run: Run) {
 
 interface Seeded extends ManagedAccount {
   readonly atlasExpiresAt: string;
+  /** The plain Atlas secret (test use only: never printed). */
+  readonly clientSecret: string;
 }
 
 /**
@@ -126,6 +135,7 @@ async function seedSecret(
     secretName,
     secretArn: created.ARN ?? '',
     atlasExpiresAt,
+    clientSecret: account.secret,
   };
 }
 
@@ -173,12 +183,13 @@ beforeAll(async () => {
   ensureBuilt();
   simulator = await AtlasSimulator.start();
   client = secretsManagerClient();
-  infra = new EventDrivenInfra();
+  infra = await EventDrivenInfra.create();
   standardQueue = await infra.createWorkQueue('sweep', { fifo: false });
   fifoQueue = await infra.createWorkQueue('sweep', { fifo: true });
 }, 120_000);
 
 afterAll(async () => {
+  await stopAllWorkers();
   await infra?.destroy();
   client?.destroy();
   await simulator?.close();
@@ -354,6 +365,114 @@ describe('atlas-rotator sweep', () => {
     expect(run.stderr).toMatch(/swept 3 secrets in \d+ ms: 1 due, 1 rotations requested, 1 failed for good/);
     await drain(standardQueue);
     expectNoSecretIn(run);
+  }, 120_000);
+
+  it("takes Atlas's word for the expiry: a failed rotation's 7-day cut makes a secret due at once", async () => {
+    const prefix = `sweep-it/${randomUUID().slice(0, 8)}`;
+    const orgId = simulator.createOrg().orgId;
+    const secret = await seedSecret(prefix, orgId, 2160);
+    const env = sweepEnv({ ROTATION_QUEUE_URL: standardQueue.url });
+    expect(reportOf(await cli(['sweep', '--prefix', prefix], env)).secrets[0]?.action).toBe('not-due');
+
+    // What a failed rotation leaves: a create (Atlas cuts every other secret to <= 7 days), then its delete.
+    const adapters = processAdapters(simulator, client);
+    const target = {
+      baseUrl: simulator.baseUrl,
+      flavor: 'atlas' as const,
+      orgId: orgId as OrgId,
+      projectId: undefined,
+      clientId: secret.clientId as ClientId,
+      apiVersion: DEFAULT_API_VERSION,
+    };
+    const credential = {
+      clientId: secret.clientId as ClientId,
+      clientSecret: SecretValue.of(secret.clientSecret),
+    };
+    try {
+      const created = await adapters.atlas.createSecret(target, credential, 720);
+      plainSecrets.add(created.secret.reveal());
+      await adapters.atlas.deleteSecret(target, created.id, credential);
+    } finally {
+      await adapters.close();
+    }
+    const stored = await valueAt(client, secret.secretName, 'AWSCURRENT');
+    expect(stored.json.atlasSecretExpiresAt).toBe(secret.atlasExpiresAt); // still says 90 days
+
+    const run = await cli(['sweep', '--prefix', prefix], env);
+    expect(run.code, run.stderr.slice(-3000)).toBe(0);
+    const entry = reportOf(run).secrets[0];
+    expect(entry).toMatchObject({ action: 'requested', atlasSecretId: secret.firstSecretId });
+    const hours = entry !== undefined && 'hoursToExpiry' in entry ? entry.hoursToExpiry : Number.NaN;
+    expect(hours).toBeGreaterThan(167);
+    expect(hours).toBeLessThanOrEqual(168);
+    await drain(standardQueue);
+    expectNoSecretIn(run);
+  }, 120_000);
+
+  it('exits 75 when the only failure may pass (Atlas answering 503)', async () => {
+    const prefix = `sweep-it/${randomUUID().slice(0, 8)}`;
+    const orgId = simulator.createOrg().orgId;
+    const flaky = await seedSecret(prefix, orgId, 2160);
+    await seedSecret(prefix, orgId, 2160);
+    simulator.injectFault({
+      method: 'GET',
+      path: `/api/atlas/v2/orgs/${orgId}/serviceAccounts/${flaky.clientId}`,
+      status: 503,
+      times: Number.POSITIVE_INFINITY,
+    });
+    try {
+      const run = await cli(
+        ['sweep', '--prefix', prefix],
+        sweepEnv({ ROTATION_QUEUE_URL: standardQueue.url }),
+      );
+      expect(run.code).toBe(75);
+      const report = reportOf(run);
+      expect(report.secrets.find((e) => e.secretArn === flaky.secretArn)).toMatchObject({
+        action: 'skipped',
+        reason: 'atlas-error',
+        errorCode: 'ATLAS_UNAVAILABLE',
+        retryable: true,
+      });
+      expect(report.summary).toMatchObject({ retryableFailures: 1, permanentFailures: 0 });
+      expect(report.summary.byAction['not-due']).toBe(1);
+    } finally {
+      simulator.clearFaults();
+    }
+  }, 120_000);
+
+  it("the worker carries out the sweep's request; the next sweep finds the secret not due", async () => {
+    const prefix = `sweep-it/${randomUUID().slice(0, 8)}`;
+    const orgId = simulator.createOrg().orgId;
+    const secret = await seedSecret(prefix, orgId, 50);
+    const queue = await infra.createWorkQueue(`sweep-worker-${randomUUID().slice(0, 4)}`, { fifo: true });
+    const env = sweepEnv({ ROTATION_QUEUE_URL: queue.url });
+    const first = reportOf(await cli(['sweep', '--prefix', prefix], env));
+    const entry = first.secrets[0];
+    const requestId = entry !== undefined && 'requestId' in entry ? entry.requestId : '';
+    expect(entry?.action).toBe('requested');
+
+    const worker = WorkerProcess.start('sweep-worker', infra.workerEnv(queue, simulator.baseUrl));
+    try {
+      await waitUntil(
+        'the requested rotation',
+        async () =>
+          (await stagesOf(client, secret.secretName)).byStage.AWSCURRENT === tokenForRequestId(requestId)
+            ? true
+            : undefined,
+        60_000,
+        250,
+      );
+    } finally {
+      await worker.dispose();
+    }
+    await expectConverged(simulator, client, secret, { readPrevious: true });
+    const again = await cli(['sweep', '--prefix', prefix], env);
+    expect(again.code).toBe(0);
+    expect(reportOf(again).secrets[0]).toMatchObject({ action: 'not-due' });
+    expectNoSecretIn(again);
+    for (const output of [worker.stdout, worker.stderr]) {
+      for (const plain of plainSecrets) expect(output.includes(plain)).toBe(false);
+    }
   }, 120_000);
 
   it('exits 2 naming the key when requests have no queue, and says it on stderr', async () => {
