@@ -5,10 +5,15 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { CreateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenForRequestId } from '../../src/adapters/inbound/sqs/parse-rotation-request.js';
+import { SecretsManagerSecretStore } from '../../src/adapters/outbound/aws/secrets-manager-secret-store.js';
 import type { SweepReport } from '../../src/application/sweep-secrets.js';
 import { type ClientId, DEFAULT_API_VERSION, type OrgId } from '../../src/domain/identifiers.js';
 import { TAG_ADMIN_SECRET_ARN, TAG_MANAGED } from '../../src/domain/rotation-metadata.js';
@@ -481,4 +486,43 @@ describe('atlas-rotator sweep', () => {
     expect(run.stderr).toContain('ROTATION_QUEUE_URL is required');
     expect(run.stdout).toBe('');
   });
+});
+
+describe('SecretsManagerSecretStore.listManagedSecrets', () => {
+  it('lists what the managed tag filters match, with tags, across pages, without deleted secrets or other prefixes', async () => {
+    const prefix = `sweep-list/${randomUUID().slice(0, 8)}`;
+    const create = (name: string, tags: { Key: string; Value: string }[]) =>
+      client.send(new CreateSecretCommand({ Name: name, SecretString: '{}', Tags: tags }));
+    const managed = [{ Key: TAG_MANAGED, Value: 'true' }];
+    const names = Array.from({ length: 105 }, (_, i) => `${prefix}/m${i.toString().padStart(3, '0')}`);
+    await inBatches(names.length, 10, (i) => create(names[i] ?? '', managed));
+    await create(`${prefix}/opted-out`, [
+      { Key: TAG_MANAGED, Value: 'false' },
+      { Key: 'team-owned', Value: 'true' },
+    ]);
+    await create(`${prefix}/untagged`, []);
+    const doomed = await create(`${prefix}/doomed`, managed);
+    await client.send(new DeleteSecretCommand({ SecretId: doomed.ARN, RecoveryWindowInDays: 7 }));
+    await create(`${prefix}x/not-this-prefix`, managed);
+
+    const counting = secretsManagerClient();
+    let listCalls = 0;
+    counting.middlewareStack.add(
+      (next) => async (args) => {
+        listCalls += 1;
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const listed = await new SecretsManagerSecretStore(counting)
+      .listManagedSecrets({ namePrefix: `${prefix}/` })
+      .finally(() => counting.destroy());
+    expect(listCalls).toBe(2); // pages of 100
+    expect(listed.map((s) => s.name).sort()).toEqual([...names, `${prefix}/opted-out`].sort());
+    expect(listed.find((s) => s.name === `${prefix}/opted-out`)?.tags).toEqual({
+      [TAG_MANAGED]: 'false',
+      'team-owned': 'true',
+    });
+    expect(listed.every((s) => s.arn.startsWith('arn:aws:secretsmanager:'))).toBe(true);
+  }, 120_000);
 });
