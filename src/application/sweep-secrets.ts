@@ -1,5 +1,10 @@
-import { type AdminCredential, parseAdminCredential, parseCredential } from '../domain/credential.js';
-import { InvalidConfigError, RotatorError, SecretStoreError } from '../domain/errors.js';
+import {
+  type AdminCredential,
+  type AtlasCredential,
+  parseAdminCredential,
+  parseCredential,
+} from '../domain/credential.js';
+import { AtlasApiError, InvalidConfigError, RotatorError, SecretStoreError } from '../domain/errors.js';
 import {
   type CurrentAtlasSecret,
   currentAtlasSecret,
@@ -64,6 +69,11 @@ interface Expiry {
   readonly hoursToExpiry: number;
   /** Recognised as the account's only (live) secret, the value naming none or a stale one. */
   readonly inferred: boolean;
+  /**
+   * `atlas`: Atlas's answer. `value`: the stored expiry, only for a self-mode credential Atlas refused
+   * (`invalid_client`) whose stored expiry has passed — an expired secret cannot ask Atlas about itself.
+   */
+  readonly expiryFrom: 'atlas' | 'value';
 }
 
 /** A due secret: the request id its rotation goes by, and whether it has expired already. */
@@ -125,6 +135,8 @@ export interface SweepSummary {
   readonly secrets: number;
   /** Secrets found due: requested, rotated, or whose request or rotation failed. */
   readonly due: number;
+  /** Of those, the ones whose AWSCURRENT has expired already: consumers are failing now. */
+  readonly expired: number;
   readonly byAction: Readonly<Record<SweepAction, number>>;
   /** Secrets the sweep could not settle and trying again will not help (a person must act). */
   readonly permanentFailures: number;
@@ -313,6 +325,10 @@ export class SweepSecrets {
     let secrets: Awaited<ReturnType<AtlasServiceAccounts['listSecrets']>>;
     try {
       secrets = await this.atlas.listSecrets(target, acting);
+    } catch (error) {
+      const expired = adminArn === undefined ? this.expiredByValue(error, credential) : undefined;
+      if (expired === undefined) throw error;
+      return this.due(named, description, expired, 'value', adminArn, command);
     } finally {
       // In self mode the token served this one call; an admin's serves the whole sweep (revoked on close).
       if (adminArn === undefined && !command.rotateNow) await this.atlas.releaseTokens(credential);
@@ -329,11 +345,22 @@ export class SweepSecrets {
         atlasSecretIds: secrets.map((s) => s.id),
       };
     }
-    const expiry = this.expiry(current, nowMs);
     if (!isRotationDue(current.expiresAt, nowMs, this.settings.rotateBeforeExpiryHours)) {
       if (adminArn === undefined && command.rotateNow) await this.atlas.releaseTokens(credential);
-      return { ...named, ...expiry, action: 'not-due' };
+      return { ...named, ...this.expiry(current, nowMs, 'atlas'), action: 'not-due' };
     }
+    return this.due(named, description, current, 'atlas', adminArn, command);
+  }
+
+  private async due(
+    named: Named,
+    description: SecretDescription,
+    current: CurrentAtlasSecret,
+    expiryFrom: Expiry['expiryFrom'],
+    adminArn: string | undefined,
+    command: SweepCommand,
+  ): Promise<SweepEntry> {
+    const expiry = this.expiry(current, this.clock.now().getTime(), expiryFrom);
     const expired = expiry.hoursToExpiry <= 0;
     const due: Due = {
       ...expiry,
@@ -342,10 +369,23 @@ export class SweepSecrets {
       warning: !expired
         ? undefined
         : adminArn === undefined
-          ? "AWSCURRENT's Atlas secret has expired: consumers using it fail now, and a self-mode rotation cannot authenticate with it, so the rotation will likely fail; rotate it with an admin secret (atlas-rotator:adminSecretArn) or replace the credential by hand"
+          ? "AWSCURRENT's Atlas secret has expired: consumers using it fail now, and a self-mode rotation cannot authenticate with it, so the rotation will fail; rotate it with an admin secret (atlas-rotator:adminSecretArn) or replace the credential by hand"
           : "AWSCURRENT's Atlas secret has expired: consumers using it fail now; the rotation (admin-assisted) may still succeed",
     };
     return command.rotateNow ? this.rotateNow(named, due) : this.request(named, due);
+  }
+
+  /**
+   * A self-mode credential Atlas refuses (`invalid_client`) cannot say when it expires; if its stored expiry has
+   * passed, that is why: the secret is due (and the report says the rotation will fail). Undefined otherwise.
+   */
+  private expiredByValue(error: unknown, credential: AtlasCredential): CurrentAtlasSecret | undefined {
+    const { atlasSecretId, atlasSecretExpiresAt } = credential;
+    if (!(error instanceof AtlasApiError) || error.code !== 'ATLAS_INVALID_CLIENT') return undefined;
+    if (atlasSecretId === undefined || atlasSecretExpiresAt === undefined) return undefined;
+    const expiresMs = Date.parse(atlasSecretExpiresAt);
+    if (Number.isNaN(expiresMs) || expiresMs > this.clock.now().getTime()) return undefined;
+    return { id: atlasSecretId, expiresAt: new Date(expiresMs).toISOString(), inferred: false };
   }
 
   private async request(named: Named, due: Due): Promise<SweepEntry> {
@@ -445,12 +485,13 @@ export class SweepSecrets {
     return read;
   }
 
-  private expiry(current: CurrentAtlasSecret, nowMs: number): Expiry {
+  private expiry(current: CurrentAtlasSecret, nowMs: number, expiryFrom: Expiry['expiryFrom']): Expiry {
     return {
       atlasSecretId: current.id,
       expiresAt: current.expiresAt,
       hoursToExpiry: hoursToExpiry(current.expiresAt, nowMs),
       inferred: current.inferred,
+      expiryFrom,
     };
   }
 
@@ -495,8 +536,10 @@ function summarise(entries: readonly SweepEntry[]): SweepSummary {
   const byAction = Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<SweepAction, number>;
   let permanentFailures = 0;
   let retryableFailures = 0;
+  let expired = 0;
   for (const entry of entries) {
     byAction[entry.action] += 1;
+    if ('expired' in entry && entry.expired) expired += 1;
     const failure = failureOf(entry);
     if (failure?.retryable === true) retryableFailures += 1;
     else if (failure !== undefined) permanentFailures += 1;
@@ -504,6 +547,7 @@ function summarise(entries: readonly SweepEntry[]): SweepSummary {
   return {
     secrets: entries.length,
     due: byAction.requested + byAction.rotated + byAction['rotation-failed'] + byAction['request-failed'],
+    expired,
     byAction,
     permanentFailures,
     retryableFailures,

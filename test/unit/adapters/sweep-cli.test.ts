@@ -11,6 +11,7 @@ const due = {
   expiresAt: '2025-06-04T09:00:00.000Z',
   hoursToExpiry: 48,
   inferred: false,
+  expiryFrom: 'atlas' as const,
   requestId: 'sweep:5ec000000000000000000001:2025-06-04T09:00:00.000Z',
   expired: false,
   warning: undefined,
@@ -75,6 +76,7 @@ function reportOf(entries: SweepEntry[]): SweepReport {
     summary: {
       secrets: entries.length,
       due: 0,
+      expired: 0,
       byAction: {
         requested: 0,
         rotated: 0,

@@ -188,6 +188,7 @@ describe('SweepSecrets: which secrets are due', () => {
       expiresAt: inHours(337),
       hoursToExpiry: 337,
       inferred: false,
+      expiryFrom: 'atlas',
     });
     expect(f.requests.sent).toEqual([]);
   });
@@ -242,9 +243,46 @@ describe('SweepSecrets: which secrets are due', () => {
     seedAdminSecret(f.store, f.world);
     f.store.secret(arnOf(1)).tags['atlas-rotator:adminSecretArn'] = ADMIN_SECRET_ARN;
     const report = await sweepRequests(f, { adminSecretAllowList: [ADMIN_SECRET_ARN] });
-    expect(entryOf(report, 1)).toMatchObject({ action: 'requested', expired: true, hoursToExpiry: -3 });
+    expect(entryOf(report, 1)).toMatchObject({
+      action: 'requested',
+      expired: true,
+      hoursToExpiry: -3,
+      expiryFrom: 'atlas',
+    });
     expect((entryOf(report, 1) as { warning?: string }).warning).toMatch(/expired.*admin-assisted/);
     expect(f.requests.sent).toHaveLength(1);
+  });
+
+  it('still requests an expired self-mode secret Atlas refuses, by its stored expiry, and says the rotation will fail', async () => {
+    const f = aFixture();
+    seedAccount(f, 1, { expiresInHours: -3 });
+    seedAccount(f, 2, { expiresInHours: 500 });
+    const report = await sweepRequests(f);
+    const entry = entryOf(report, 1);
+    expect(entry).toMatchObject({
+      action: 'requested',
+      expired: true,
+      expiryFrom: 'value',
+      expiresAt: inHours(-3),
+      hoursToExpiry: -3,
+      requestId: `sweep:${atlasSecretIdOf(1)}:${inHours(-3)}`,
+    });
+    expect((entry as { warning?: string }).warning).toMatch(/self-mode rotation cannot authenticate/);
+    expect(report.summary).toMatchObject({ due: 1, expired: 1, permanentFailures: 0 });
+  });
+
+  it('skips a self-mode secret Atlas refuses while its stored expiry is still ahead (deleted in Atlas)', async () => {
+    const f = aFixture();
+    seedAccount(f, 1, { expiresInHours: 500 });
+    f.world.account(clientIdOf(1)).secrets.splice(0, 1);
+    const report = await sweepRequests(f);
+    expect(entryOf(report, 1)).toMatchObject({
+      action: 'skipped',
+      reason: 'atlas-error',
+      errorCode: 'ATLAS_INVALID_CLIENT',
+      retryable: false,
+    });
+    expect(f.requests.sent).toEqual([]);
   });
 
   it("uses the account's only secret when the value records none (never rotated by atlas-rotator)", async () => {
