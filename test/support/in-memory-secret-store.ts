@@ -1,4 +1,5 @@
 import type {
+  ListedSecret,
   SecretDescription,
   SecretStore,
   VersionRef,
@@ -15,7 +16,8 @@ export type SecretStoreMethod =
   | 'promote'
   | 'removeStage'
   | 'tag'
-  | 'untag';
+  | 'untag'
+  | 'listManagedSecrets';
 
 export interface StoreCall {
   readonly method: SecretStoreMethod;
@@ -262,5 +264,19 @@ export class InMemorySecretStore implements SecretStore {
   #call<T>(call: StoreCall, effect: () => T): T {
     this.calls.push(call);
     return this.#failures.run(call.method, `store.${call.method}`, this.interceptor, effect);
+  }
+
+  /** As ListSecrets filters: tag key and tag value match independently; no secret here is scheduled for deletion. */
+  async listManagedSecrets(options: { readonly namePrefix?: string } = {}): Promise<ListedSecret[]> {
+    return this.#call({ method: 'listManagedSecrets', secretId: options.namePrefix ?? '' }, () =>
+      [...this.secrets.values()]
+        .filter(
+          (s) =>
+            'atlas-rotator:managed' in s.tags &&
+            Object.values(s.tags).includes('true') &&
+            (options.namePrefix === undefined || s.name.startsWith(options.namePrefix)),
+        )
+        .map((s) => ({ arn: s.arn, name: s.name, tags: { ...s.tags } })),
+    );
   }
 }

@@ -1,6 +1,7 @@
 import { InvalidConfigError, InvalidInputError } from '../../domain/errors.js';
 import { loadConfig } from '../config/load-config.js';
 import { describeError, EXIT, parseRotateArgs, runRotate, USAGE } from '../inbound/cli/rotate-cli.js';
+import { parseSweepArgs, runSweep } from '../inbound/cli/sweep-cli.js';
 import { buildContainer, disposeContainer } from './container.js';
 import { runDemo } from './demo.js';
 import { TOKENS } from './tokens.js';
@@ -16,6 +17,16 @@ async function main(argv: readonly string[]): Promise<number> {
       const container = buildContainer(loadConfig(process.env));
       try {
         return await runRotate(container.get(TOKENS.rotateSecret), parsed, out, err);
+      } finally {
+        await disposeContainer(container);
+      }
+    }
+    case 'sweep': {
+      const parsed = parseSweepArgs(args);
+      const config = loadConfig(process.env);
+      const container = buildContainer(config);
+      try {
+        return await runSweep(container.get(TOKENS.sweepSecrets), parsed, config.sweepNamePrefix, out, err);
       } finally {
         await disposeContainer(container);
       }

@@ -12,16 +12,19 @@ import type { RotationEventPublisher } from '../../application/ports/rotation-ev
 import type { SecretStore } from '../../application/ports/secret-store.js';
 import { RejectRotationRequest } from '../../application/reject-rotation-request.js';
 import { RotateSecret } from '../../application/rotate-secret.js';
+import { SweepSecrets } from '../../application/sweep-secrets.js';
 import { InvalidConfigError } from '../../domain/errors.js';
 import type { Config } from '../config/load-config.js';
 import { createRotationFunctionHandler } from '../inbound/lambda/rotation-function-handler.js';
 import { createSqsLambdaHandler } from '../inbound/lambda/sqs-lambda-handler.js';
+import { tokenForRequestId } from '../inbound/sqs/parse-rotation-request.js';
 import { RotationMessageProcessor } from '../inbound/sqs/rotation-message-processor.js';
 import { maxReceiveCountOf, SqsRotationWorker } from '../inbound/sqs/sqs-rotation-worker.js';
 import { AtlasAdminApiClient } from '../outbound/atlas/atlas-admin-api-client.js';
 import { createAtlasDispatcher } from '../outbound/atlas/create-atlas-dispatcher.js';
 import { EventBridgeRotationEventPublisher } from '../outbound/aws/event-bridge-rotation-event-publisher.js';
 import { SecretsManagerSecretStore } from '../outbound/aws/secrets-manager-secret-store.js';
+import { SqsRotationRequests } from '../outbound/aws/sqs-rotation-requests.js';
 import { JsonLogger } from '../outbound/system/json-logger.js';
 import { SystemClock } from '../outbound/system/system-clock.js';
 import { TOKENS } from './tokens.js';
@@ -191,10 +194,61 @@ const applicationModule = new ContainerModule(({ bind }) => {
   );
 });
 
+const sweepModule = new ContainerModule(({ bind }) => {
+  bind(TOKENS.sweepSecrets).toResolvedValue(
+    (
+      config: Config,
+      store: SecretStore,
+      atlas: AtlasServiceAccounts,
+      sqs: SQSClient,
+      rotateSecret: RotateSecret,
+      clock: Clock,
+      logger: Logger,
+    ) =>
+      new SweepSecrets(
+        store,
+        atlas,
+        config.rotationQueueUrl === undefined
+          ? undefined
+          : new SqsRotationRequests(sqs, config.rotationQueueUrl),
+        // The worker's mapping: a request run here and the same request queued are one rotation.
+        { rotateSecret, tokenFor: tokenForRequestId },
+        clock,
+        logger,
+        {
+          rotateBeforeExpiryHours: config.rotateBeforeExpiryHours,
+          concurrency: config.sweepConcurrency,
+          adminSecretAllowList: config.adminSecretArns,
+          origins: {
+            defaultBaseUrl: config.atlasBaseUrl,
+            allowedBaseUrls: config.atlasAllowedBaseUrls,
+            allowInsecureHttp: config.atlasAllowInsecureHttp,
+          },
+        },
+      ),
+    [
+      TOKENS.config,
+      TOKENS.secretStore,
+      TOKENS.atlas,
+      TOKENS.sqsClient,
+      TOKENS.rotateSecret,
+      TOKENS.clock,
+      TOKENS.logger,
+    ],
+  );
+});
+
 /** The composition root: one module per adapter group, singletons, teardown on `dispose`. */
 export function buildContainer(config: Config, overrides: ContainerOverrides = {}): Container {
   const container = new Container({ defaultScope: 'Singleton' });
-  container.load(coreModule(config, overrides), awsModule, atlasModule, applicationModule, eventsModule);
+  container.load(
+    coreModule(config, overrides),
+    awsModule,
+    atlasModule,
+    applicationModule,
+    eventsModule,
+    sweepModule,
+  );
   return container;
 }
 

@@ -8,6 +8,7 @@ import type { Logger } from '../../application/ports/logger.js';
 import type { SecretStore } from '../../application/ports/secret-store.js';
 import type { RejectRotationRequest } from '../../application/reject-rotation-request.js';
 import type { RotateSecret } from '../../application/rotate-secret.js';
+import type { SweepSecrets } from '../../application/sweep-secrets.js';
 import type { Config } from '../config/load-config.js';
 import type { RotationFunctionEvent } from '../inbound/lambda/rotation-function-handler.js';
 import type { SqsBatchResponse, SqsEvent } from '../inbound/lambda/sqs-lambda-handler.js';
@@ -36,4 +37,5 @@ export const TOKENS = {
   worker: token<SqsRotationWorker>('SqsRotationWorker'),
   rotationFunctionHandler: token<(event: RotationFunctionEvent) => Promise<void>>('RotationFunctionHandler'),
   lambdaHandler: token<(event: SqsEvent) => Promise<SqsBatchResponse>>('SqsLambdaHandler'),
+  sweepSecrets: token<SweepSecrets>('SweepSecrets'),
 } as const;

@@ -33,6 +33,12 @@ export interface Config {
   readonly shutdownGraceSeconds: number;
   /** Overrides the queue's redrive maxReceiveCount (when the service may not read queue attributes). */
   readonly maxReceiveCount: number | undefined;
+  /** `sweep`: a secret whose Atlas secret expires within this many hours is rotated. */
+  readonly rotateBeforeExpiryHours: number;
+  /** `sweep`: secrets looked at (or rotated, with --now) at once. */
+  readonly sweepConcurrency: number;
+  /** `sweep`: only secrets whose name starts with this (a `--prefix` argument overrides it). */
+  readonly sweepNamePrefix: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -149,6 +155,11 @@ export function loadConfig(env: Env): Config {
     problems.push('EVENT_SOURCE must be 1-256 letters, digits, . _ - and must not start with "aws."');
   }
 
+  const sweepNamePrefix = env.SWEEP_NAME_PREFIX?.trim() || undefined;
+  if (sweepNamePrefix !== undefined && !/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(sweepNamePrefix)) {
+    problems.push('SWEEP_NAME_PREFIX must be the start of a secret name (letters, digits and / _ + = . @ -)');
+  }
+
   const config: Config = {
     awsRegion,
     awsEndpointUrl,
@@ -175,6 +186,9 @@ export function loadConfig(env: Env): Config {
     retryBackoffMaxSeconds: integer('RETRY_BACKOFF_MAX_SECONDS', 900, 1, 43_200),
     shutdownGraceSeconds: integer('SHUTDOWN_GRACE_SECONDS', 30, 0, 900),
     maxReceiveCount: env.MAX_RECEIVE_COUNT?.trim() ? integer('MAX_RECEIVE_COUNT', 1, 1, 1_000) : undefined,
+    rotateBeforeExpiryHours: integer('ROTATE_BEFORE_EXPIRY_HOURS', 336, 1, MAX_SECRET_HOURS),
+    sweepConcurrency: integer('SWEEP_CONCURRENCY', 4, 1, 32),
+    sweepNamePrefix,
   };
   if (problems.length > 0) throw new InvalidConfigError(problems);
   return Object.freeze(config);

@@ -51,4 +51,19 @@ export interface SecretStore {
 
   /** Removes tags. Idempotent: keys the secret does not have are ignored. */
   untag(secretArn: string, keys: readonly string[]): Promise<void>;
+
+  /**
+   * Every secret that may be managed: ListSecrets filtered by the tag key `atlas-rotator:managed` and the tag
+   * value `true`, all pages, without those scheduled for deletion. The two filters match independently (a
+   * secret with `managed=false` and any other tag valued `true` is listed too): check `tags` before use.
+   * `namePrefix` narrows the listing to names that start with it (exactly, case included).
+   */
+  listManagedSecrets(options?: { readonly namePrefix?: string }): Promise<ListedSecret[]>;
+}
+
+/** A secret as ListSecrets shows it: enough to decide whether to look closer. */
+export interface ListedSecret {
+  readonly arn: string;
+  readonly name: string;
+  readonly tags: Readonly<Record<string, string>>;
 }

@@ -7,6 +7,9 @@ import type { RotationOutcome } from '../../../domain/rotation-outcome.js';
 export const USAGE = `Usage:
   atlas-rotator rotate <secretId> [--request-id <id>]   rotate one secret now (name or ARN)
   atlas-rotator worker                                    consume rotation requests from ROTATION_QUEUE_URL
+  atlas-rotator sweep [--now] [--prefix <name-prefix>]    request a rotation of every managed secret whose
+                                                          Atlas secret expires within ROTATE_BEFORE_EXPIRY_HOURS
+                                                          (--now: rotate them in this process instead)
   atlas-rotator demo                                      the embedded default: a rotation on local endpoints
   atlas-rotator help
 

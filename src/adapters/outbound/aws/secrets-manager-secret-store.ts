@@ -2,6 +2,8 @@ import {
   DescribeSecretCommand,
   type DescribeSecretCommandOutput,
   GetSecretValueCommand,
+  ListSecretsCommand,
+  type ListSecretsCommandOutput,
   PutSecretValueCommand,
   type SecretsManagerClient,
   TagResourceCommand,
@@ -9,12 +11,14 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type {
+  ListedSecret,
   SecretDescription,
   SecretStore,
   VersionRef,
   VersionStage,
 } from '../../../application/ports/secret-store.js';
 import { SecretStoreError, type SecretStoreErrorCode } from '../../../domain/errors.js';
+import { TAG_MANAGED } from '../../../domain/rotation-metadata.js';
 import { SecretValue } from '../../../domain/secret-value.js';
 
 const PERMANENT: Readonly<Record<string, SecretStoreErrorCode>> = {
@@ -205,5 +209,37 @@ export class SecretsManagerSecretStore implements SecretStore {
     } catch (error) {
       throw translate(action, secretId, error);
     }
+  }
+
+  async listManagedSecrets(options: { readonly namePrefix?: string } = {}): Promise<ListedSecret[]> {
+    const filters = [
+      { Key: 'tag-key' as const, Values: [TAG_MANAGED] },
+      { Key: 'tag-value' as const, Values: ['true'] },
+      ...(options.namePrefix === undefined ? [] : [{ Key: 'name' as const, Values: [options.namePrefix] }]),
+    ];
+    const listed: ListedSecret[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page: ListSecretsCommandOutput = await this.call('ListSecrets', 'the managed secrets', () =>
+        this.client.send(
+          new ListSecretsCommand({
+            Filters: filters,
+            MaxResults: 100,
+            IncludePlannedDeletion: false,
+            ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+          }),
+        ),
+      );
+      for (const entry of page.SecretList ?? []) {
+        if (entry.ARN === undefined || entry.Name === undefined || entry.DeletedDate !== undefined) continue;
+        // The name filter is a prefix match that ignores case: keep exact prefixes only.
+        if (options.namePrefix !== undefined && !entry.Name.startsWith(options.namePrefix)) continue;
+        const tags: Record<string, string> = {};
+        for (const tag of entry.Tags ?? []) if (tag.Key !== undefined) tags[tag.Key] = tag.Value ?? '';
+        listed.push({ arn: entry.ARN, name: entry.Name, tags });
+      }
+      nextToken = page.NextToken === '' ? undefined : page.NextToken;
+    } while (nextToken !== undefined);
+    return listed;
   }
 }
