@@ -9,11 +9,17 @@ import { Construct } from 'constructs';
 import { DEFAULT_EVENT_SOURCE } from './contract.js';
 import { FargateWorker, workerImageFromSource } from './fargate-worker.js';
 import { LambdaWorker } from './lambda-worker.js';
-import { managedSecretsArn, secretStatements } from './permissions.js';
+import { managedSecretsArn, type SecretPermissionsProps, secretStatements } from './permissions.js';
 import type { QueueEncryption, QueueType, RequestQueue } from './request-queue.js';
 import { RotationAlarms } from './rotation-alarms.js';
 import { ROTATION_FUNCTION_ENTRY, RotationFunction } from './rotation-function.js';
 import { addRotationMessaging } from './rotation-messaging.js';
+import {
+  DEFAULT_SWEEP_SCHEDULE,
+  ScheduledSweep,
+  SWEEP_TASK_GROUP,
+  sweepNamePrefixFor,
+} from './scheduled-sweep.js';
 import {
   SCHEDULE_EVENT_SOURCE,
   ScheduledRotation,
@@ -103,6 +109,29 @@ export interface AtlasRotatorProps {
   readonly vpc?: ec2.IVpc | 'create';
   /** Scheduled rotation of listed secrets; off when absent. */
   readonly scheduledRotation?: ScheduledRotationProps;
+  /**
+   * When `atlas-rotator sweep` runs (an EventBridge Scheduler `rate(…)` or `cron(…)` expression, UTC), on
+   * the worker's runtime: it requests a rotation of every managed secret whose Atlas secret expires within
+   * `rotateBeforeExpiryHours`. Daily, because that is often enough by far and cheap: with the default 14-day
+   * margin a secret is seen due on 14 sweeps before it expires (each a chance for the worker, its retries and
+   * the alarms), and a failed rotation — after which Atlas cuts the account's other secrets to 7 days — is
+   * noticed within a day, leaving six. Sweeping more often only spends Atlas token mints and ListSecrets calls.
+   * `false` deploys no sweep at all (no schedule, function, role or alarm); leaving it out (`undefined`)
+   * means the default, it does not turn the sweep off.
+   * @default 'rate(1 day)'
+   */
+  readonly sweepSchedule?: string | false;
+  /**
+   * ROTATE_BEFORE_EXPIRY_HOURS of the scheduled sweep: a secret whose Atlas secret expires within this many
+   * hours is due. Must be below `secretExpiresAfterHours` (else a freshly rotated secret is due at once).
+   * @default 336 (14 days)
+   */
+  readonly rotateBeforeExpiryHours?: number;
+  /**
+   * SWEEP_CONCURRENCY of the scheduled sweep: secrets looked at at once (1..32).
+   * @default 4
+   */
+  readonly sweepConcurrency?: number;
   /** SNS topic for the alarms' ALARM and OK actions. */
   readonly alarmTopic?: sns.ITopic;
   /** Retention of every log group; default three months. */
@@ -138,6 +167,8 @@ export class AtlasRotator extends Construct {
   readonly lambdaWorker: LambdaWorker | undefined;
   readonly fargateWorker: FargateWorker | undefined;
   readonly scheduledRotation: ScheduledRotation | undefined;
+  /** The scheduled sweep; undefined with `sweepSchedule: false`. */
+  readonly scheduledSweep: ScheduledSweep | undefined;
   readonly rotationFunction: RotationFunction | undefined;
   readonly alarms: RotationAlarms;
   readonly vpc: ec2.IVpc | undefined;
@@ -302,6 +333,16 @@ export class AtlasRotator extends Construct {
         messaging.exemptSender(this.scheduledRotation.role.roleArn);
     }
 
+    if (props.sweepSchedule !== false) {
+      this.scheduledSweep = this.#scheduledSweep(props, {
+        environment,
+        secretPermissions,
+        runtime,
+        logRetention,
+      });
+      messaging.exemptSender(this.scheduledSweep.role.roleArn);
+    }
+
     if (props.rotationFunction === true) {
       const {
         ROTATION_QUEUE_URL: _queue,
@@ -327,8 +368,67 @@ export class AtlasRotator extends Construct {
       eventSource,
       workerLogGroup,
       workerFunction: this.lambdaWorker?.function,
+      sweepFunction: this.scheduledSweep?.function,
+      sweepTask:
+        this.scheduledSweep !== undefined && this.fargateWorker !== undefined
+          ? { cluster: this.fargateWorker.cluster, group: SWEEP_TASK_GROUP }
+          : undefined,
       alarmTopic: props.alarmTopic,
       logRetention,
+    });
+  }
+  #scheduledSweep(
+    props: AtlasRotatorProps,
+    shared: {
+      readonly environment: Readonly<Record<string, string>>;
+      readonly secretPermissions: SecretPermissionsProps;
+      readonly runtime: WorkerRuntime;
+      readonly logRetention: logs.RetentionDays;
+    },
+  ): ScheduledSweep {
+    const rotateBeforeExpiryHours = wholeNumber(
+      'rotateBeforeExpiryHours',
+      props.rotateBeforeExpiryHours ?? 336,
+      1,
+      8766,
+    );
+    const secretExpiresAfterHours = props.secretExpiresAfterHours ?? 2160;
+    if (rotateBeforeExpiryHours >= secretExpiresAfterHours) {
+      throw new Error(
+        `rotateBeforeExpiryHours (${rotateBeforeExpiryHours}) must be below secretExpiresAfterHours ` +
+          `(${secretExpiresAfterHours}): otherwise every sweep finds a freshly rotated secret due again`,
+      );
+    }
+    const namePrefix = sweepNamePrefixFor(shared.secretPermissions.managedSecretNamePattern);
+    // The worker's configuration, plus the sweep's own keys (the worker ignores them).
+    const sweepEnvironment: Record<string, string> = {
+      ROTATE_BEFORE_EXPIRY_HOURS: String(rotateBeforeExpiryHours),
+      SWEEP_CONCURRENCY: String(wholeNumber('sweepConcurrency', props.sweepConcurrency ?? 4, 1, 32)),
+      ...(namePrefix === undefined ? {} : { SWEEP_NAME_PREFIX: namePrefix }),
+    };
+    const common = {
+      expression: props.sweepSchedule === undefined ? DEFAULT_SWEEP_SCHEDULE : String(props.sweepSchedule),
+      queue: this.requests.queue,
+      queueKey: this.requests.key,
+      secretPermissions: shared.secretPermissions,
+    };
+    if (shared.runtime === 'fargate') {
+      if (this.fargateWorker === undefined) throw new Error('unreachable: the Fargate worker exists');
+      return new ScheduledSweep(this, 'ScheduledSweep', {
+        ...common,
+        runtime: { kind: 'fargate', worker: this.fargateWorker, environment: sweepEnvironment },
+      });
+    }
+    return new ScheduledSweep(this, 'ScheduledSweep', {
+      ...common,
+      runtime: {
+        kind: 'lambda',
+        repoRoot: props.repoRoot,
+        memorySize: props.lambda?.memorySize ?? 512,
+        logRetention: shared.logRetention,
+        vpc: this.vpc,
+        environment: { ...shared.environment, ...sweepEnvironment },
+      },
     });
   }
 }

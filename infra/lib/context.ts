@@ -35,6 +35,9 @@ export const CONTEXT_KEYS = [
   'scheduleTimeZone',
   'scheduledSecretIds',
   'scheduleDeliverTo',
+  'sweepSchedule',
+  'rotateBeforeExpiryHours',
+  'sweepConcurrency',
   'alarmTopicArn',
   'alarmEmail',
   'logRetentionDays',
@@ -161,6 +164,14 @@ export function stackPropsFromContext(get: (key: ContextKey) => unknown): AtlasR
     };
   }
 
+  // `false` (or `off`) turns the sweep off; any other value is its schedule expression.
+  const sweepSchedule = text('sweepSchedule');
+  if (sweepSchedule !== undefined) {
+    props.sweepSchedule = ['false', 'off'].includes(sweepSchedule.toLowerCase()) ? false : sweepSchedule;
+  }
+  set('rotateBeforeExpiryHours', integer('rotateBeforeExpiryHours'));
+  set('sweepConcurrency', integer('sweepConcurrency'));
+
   set('alarmTopicArn', text('alarmTopicArn'));
   set('alarmEmail', text('alarmEmail'));
   const retention = integer('logRetentionDays');
@@ -179,7 +190,7 @@ export function stackPropsFromContext(get: (key: ContextKey) => unknown): AtlasR
 
 /**
  * `-c messagingOnly=true`: the app synthesizes AtlasRotatorMessagingStack (request queue, DLQ, bus, request
- * rule, outputs) instead of the full stack; the worker, schedule, alarm and rotation-function keys are ignored.
+ * rule, outputs) instead of the full stack; the worker, schedule, sweep, alarm and rotation-function keys are ignored.
  */
 export function messagingOnlyFromContext(get: (key: ContextKey) => unknown): boolean {
   const raw = get('messagingOnly');

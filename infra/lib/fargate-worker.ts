@@ -48,7 +48,10 @@ export interface FargateWorkerProps {
 
 /** The long-running worker (`atlas-rotator worker`) as an ECS Fargate service in private subnets. */
 export class FargateWorker extends Construct {
+  readonly cluster: ecs.Cluster;
   readonly service: ecs.FargateService;
+  /** The worker container's name in the task definition (what a RunTask override names). */
+  readonly containerName = 'Worker';
   readonly taskDefinition: ecs.FargateTaskDefinition;
   readonly logGroup: logs.LogGroup;
 
@@ -59,7 +62,7 @@ export class FargateWorker extends Construct {
       throw new Error(`the Fargate stopTimeout must be 2..120 seconds (got ${stopSeconds})`);
     }
     this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: props.logRetention });
-    const cluster = new ecs.Cluster(this, 'Cluster', {
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
       vpc: props.vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
     });
@@ -71,7 +74,7 @@ export class FargateWorker extends Construct {
         operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
       },
     });
-    this.taskDefinition.addContainer('Worker', {
+    this.taskDefinition.addContainer(this.containerName, {
       image: props.image,
       command: ['worker'],
       essential: true,
@@ -86,7 +89,7 @@ export class FargateWorker extends Construct {
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'worker' }),
     });
     this.service = new ecs.FargateService(this, 'Service', {
-      cluster,
+      cluster: this.cluster,
       taskDefinition: this.taskDefinition,
       desiredCount: props.desiredCount,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },

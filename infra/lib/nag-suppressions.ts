@@ -23,6 +23,10 @@ export const NAG_REASONS = {
   schedulerQueueKey:
     "CDK's SqsSendMessage grant on the request queue's own key (the only resource): SendMessage to a " +
     'KMS-encrypted queue needs kms:GenerateDataKey, which CDK grants as GenerateDataKey*.',
+  listSecrets:
+    'The scheduled sweep finds the managed secrets with secretsmanager:ListSecrets, which supports no ' +
+    'resource-level permissions or conditions (only * is valid); it returns names, ARNs and tags, never a ' +
+    'value. With a VPC, the same * covers the ENI actions Lambda needs (see vpcNetworkInterfaces).',
   containerEnvironment:
     'The worker environment holds names, ARNs, URLs and numbers only, never a secret value (the service ' +
     'reads every credential from Secrets Manager at run time; STYLE.md "Config holds names and ARNs").',
@@ -67,6 +71,20 @@ export function acknowledgeNagFindings(rotator: AtlasRotator): void {
     for (const arn of rotator.adminSecretArns.filter((candidate) => candidate.includes('*'))) {
       acknowledge(role, `AwsSolutions-IAM5[Resource::${arn}]`, NAG_REASONS.adminSecretPrefix);
     }
+  }
+  const sweep = rotator.scheduledSweep;
+  if (sweep !== undefined) {
+    for (const arn of rotator.managedSecretArns) {
+      acknowledge(
+        sweep.role,
+        `AwsSolutions-IAM5[Resource::${nagResourceString(sweep.role, arn)}]`,
+        NAG_REASONS.managedSecrets,
+      );
+    }
+    for (const arn of rotator.adminSecretArns.filter((candidate) => candidate.includes('*'))) {
+      acknowledge(sweep.role, `AwsSolutions-IAM5[Resource::${arn}]`, NAG_REASONS.adminSecretPrefix);
+    }
+    acknowledge(sweep.role, 'AwsSolutions-IAM5[Resource::*]', NAG_REASONS.listSecrets);
   }
   if (rotator.scheduledRotation !== undefined && rotator.requests.key !== undefined) {
     acknowledge(

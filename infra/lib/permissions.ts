@@ -1,5 +1,7 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
 
 /** The tag a secret carries to opt in to rotation (src/domain/rotation-metadata.ts `TAG_MANAGED`). */
@@ -79,6 +81,76 @@ export function secretStatements(scope: IConstruct, props: SecretPermissionsProp
         conditions: {
           StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(scope).region}.amazonaws.com` },
         },
+      }),
+    );
+  }
+  return statements;
+}
+
+export interface SweepPermissionsProps extends SecretPermissionsProps {
+  /** The request queue the sweep sends rotation requests to. */
+  readonly queue: sqs.IQueue;
+  /** The queue's customer managed key, when it has one. */
+  readonly queueKey: kms.IKey | undefined;
+}
+
+/**
+ * What the scheduled sweep needs, and nothing more: it lists the secrets, reads the managed ones (and the
+ * allow-listed admin secrets) to learn from Atlas when their secret expires, and sends a rotation request for
+ * each one due. It writes nothing to Secrets Manager — no PutSecretValue, no staging, no tagging: the worker
+ * rotates (only `sweep --now` would rotate in the sweep's process, and the schedule never passes it).
+ */
+export function sweepStatements(scope: IConstruct, props: SweepPermissionsProps): iam.PolicyStatement[] {
+  const region = Stack.of(scope).region;
+  const statements = [
+    // ListSecrets supports no resource-level permissions and no tag condition: `*` is all IAM allows.
+    // It returns names, ARNs and tags, never a value; the reads below are what the tag guards.
+    new iam.PolicyStatement({
+      sid: 'ListSecretsToFindManagedOnes',
+      actions: ['secretsmanager:ListSecrets'],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadManagedSecrets',
+      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+      resources: [managedSecretsArn(scope, props.managedSecretNamePattern)],
+      conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: 'true' } },
+    }),
+  ];
+  if (props.adminSecretArns.length > 0) {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'ReadAllowListedAdminSecrets',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [...props.adminSecretArns],
+      }),
+    );
+  }
+  if (props.secretKmsKeyArns.length > 0) {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'DecryptSecretsThroughSecretsManager',
+        actions: ['kms:Decrypt'],
+        resources: [...props.secretKmsKeyArns],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` } },
+      }),
+    );
+  }
+  statements.push(
+    new iam.PolicyStatement({
+      sid: 'SendRotationRequests',
+      actions: ['sqs:SendMessage'],
+      resources: [props.queue.queueArn],
+    }),
+  );
+  if (props.queueKey !== undefined) {
+    // SendMessage to a KMS-encrypted queue: a data key (GenerateDataKey) and its reuse (Decrypt), via SQS only.
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'UseQueueKeyThroughSqs',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [props.queueKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `sqs.${region}.amazonaws.com` } },
       }),
     );
   }

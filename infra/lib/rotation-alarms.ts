@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -18,6 +19,10 @@ export interface RotationAlarmsProps {
   readonly workerLogGroup: logs.ILogGroup;
   /** The Lambda worker, for its Errors metric (crashes and timeouts; handled failures are batch items). */
   readonly workerFunction: lambda.IFunction | undefined;
+  /** The scheduled sweep's function (Lambda runtime): it fails when the sweep leaves a secret unsettled. */
+  readonly sweepFunction?: lambda.IFunction | undefined;
+  /** The scheduled sweep's ECS tasks (Fargate runtime): their cluster and task group. */
+  readonly sweepTask?: { readonly cluster: ecs.ICluster; readonly group: string } | undefined;
   readonly alarmTopic: sns.ITopic | undefined;
   readonly logRetention: logs.RetentionDays;
 }
@@ -26,7 +31,8 @@ export interface RotationAlarmsProps {
 export const METRIC_NAMESPACE = 'AtlasRotator';
 
 /**
- * Alarms an operator acts on: a request in the DLQ, a rotation that failed for good, and worker errors.
+ * Alarms an operator acts on: a request in the DLQ, a rotation that failed for good, worker errors, and a
+ * failed scheduled sweep.
  * Final failures also land in a log group (the failed events as published), which is what the failure
  * alarm counts: a rule's Invocations metric needs a target.
  */
@@ -35,6 +41,11 @@ export class RotationAlarms extends Construct {
   readonly finalFailureAlarm: cloudwatch.Alarm;
   readonly workerErrorLogAlarm: cloudwatch.Alarm;
   readonly workerErrorAlarm: cloudwatch.Alarm | undefined;
+  /** The scheduled sweep failed (function error, or its ECS task stopped with a non-zero exit code). */
+  readonly sweepFailedAlarm: cloudwatch.Alarm | undefined;
+  /** Fargate: the sweep tasks' `ECS Task State Change` events of failed runs, and where they are kept. */
+  readonly sweepTaskFailedRule: events.Rule | undefined;
+  readonly sweepTaskFailureLogGroup: logs.LogGroup | undefined;
   readonly finalFailureRule: events.Rule;
   readonly finalFailureLogGroup: logs.LogGroup;
   /** Lets EventBridge (for that rule only) write to the final-failure log group. */
@@ -141,6 +152,78 @@ export class RotationAlarms extends Construct {
             treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
           });
 
+    if (props.sweepFunction !== undefined) {
+      this.sweepFailedAlarm = new cloudwatch.Alarm(this, 'SweepFailed', {
+        alarmDescription:
+          'atlas-rotator: the scheduled sweep failed (a secret it could not settle, listing failed, or a ' +
+          'crash or timeout); its report is the JSON line in the sweep function log',
+        metric: props.sweepFunction.metricErrors({
+          statistic: cloudwatch.Stats.SUM,
+          period: Duration.minutes(5),
+        }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    } else if (props.sweepTask !== undefined) {
+      // ECS publishes task state changes on the account's default bus only. A sweep task that stopped with a
+      // non-zero exit code (`atlas-rotator sweep` exits 1, 2 or 75 when it fails) or never started is kept in
+      // a log group, and counted — as the final failures are: a rule's Invocations metric needs a target.
+      this.sweepTaskFailureLogGroup = new logs.LogGroup(this, 'SweepTaskFailureLog', {
+        retention: props.logRetention,
+      });
+      this.sweepTaskFailedRule = new events.Rule(this, 'SweepTaskFailedRule', {
+        description: 'atlas-rotator: scheduled sweep tasks that stopped with a failure',
+        eventPattern: {
+          source: ['aws.ecs'],
+          detailType: ['ECS Task State Change'],
+          detail: {
+            clusterArn: [props.sweepTask.cluster.clusterArn],
+            group: [props.sweepTask.group],
+            lastStatus: ['STOPPED'],
+            $or: [{ containers: { exitCode: [{ 'anything-but': 0 }] } }, { stopCode: ['TaskFailedToStart'] }],
+          },
+        },
+      });
+      this.finalFailureLogPolicy.document.addStatements(
+        new iam.PolicyStatement({
+          sid: 'EventBridgeWritesSweepTaskFailures',
+          principals: [
+            new iam.ServicePrincipal('events.amazonaws.com'),
+            new iam.ServicePrincipal('delivery.logs.amazonaws.com'),
+          ],
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [this.sweepTaskFailureLogGroup.logGroupArn],
+          conditions: { ArnEquals: { 'aws:SourceArn': this.sweepTaskFailedRule.ruleArn } },
+        }),
+      );
+      const sweepLogArn = stack.formatArn({
+        service: 'logs',
+        resource: 'log-group',
+        resourceName: this.sweepTaskFailureLogGroup.logGroupName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      this.sweepTaskFailedRule.addTarget({ bind: () => ({ arn: sweepLogArn }) });
+      this.sweepFailedAlarm = new cloudwatch.Alarm(this, 'SweepFailed', {
+        alarmDescription:
+          'atlas-rotator: a scheduled sweep task failed (exit code 1: a secret it could not settle for good, ' +
+          '75: failures that may pass, 2: configuration) or did not start; the task events are in the ' +
+          'sweep-task failure log group, the sweep report in the worker log (stream prefix worker)',
+        metric: new cloudwatch.Metric({
+          namespace: 'AWS/Events',
+          metricName: 'Invocations',
+          dimensionsMap: { RuleName: this.sweepTaskFailedRule.ruleName },
+          statistic: cloudwatch.Stats.SUM,
+          period: Duration.minutes(5),
+        }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+
     if (props.alarmTopic !== undefined) {
       const action = new actions.SnsAction(props.alarmTopic);
       for (const alarm of this.alarms) {
@@ -156,6 +239,7 @@ export class RotationAlarms extends Construct {
       this.finalFailureAlarm,
       this.workerErrorLogAlarm,
       this.workerErrorAlarm,
+      this.sweepFailedAlarm,
     ].filter((alarm): alarm is cloudwatch.Alarm => alarm !== undefined);
   }
 }
