@@ -15,16 +15,16 @@ import { RotationAlarms } from './rotation-alarms.js';
 import { ROTATION_FUNCTION_ENTRY, RotationFunction } from './rotation-function.js';
 import { addRotationMessaging } from './rotation-messaging.js';
 import {
+  SCHEDULE_EVENT_SOURCE,
+  ScheduledRotation,
+  type ScheduledRotationProps,
+} from './scheduled-rotation.js';
+import {
   DEFAULT_SWEEP_SCHEDULE,
   ScheduledSweep,
   SWEEP_TASK_GROUP,
   sweepNamePrefixFor,
 } from './scheduled-sweep.js';
-import {
-  SCHEDULE_EVENT_SOURCE,
-  ScheduledRotation,
-  type ScheduledRotationProps,
-} from './scheduled-rotation.js';
 
 export type WorkerRuntime = 'lambda' | 'fargate';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';

@@ -115,14 +115,15 @@ describe('alarms', () => {
       Statistic: 'Sum',
       Threshold: 0,
     });
-    expect(alarmCount(template)).toBe(4);
+    // And the scheduled sweep's (scheduled-sweep.test.ts).
+    expect(alarmCount(template)).toBe(5);
   });
 
   it('watches the Fargate worker through its log lines (no Lambda errors metric)', () => {
     const { template } = synth({ runtime: 'fargate', imageUri: 'example/a:1' });
     const logGroup = logicalId(template, 'AWS::Logs::LogGroup', 'AtlasRotatorFargateWorkerLogGroup');
     template.hasResourceProperties('AWS::Logs::MetricFilter', { LogGroupName: { Ref: logGroup } });
-    expect(alarmCount(template)).toBe(3);
+    expect(alarmCount(template)).toBe(4);
   });
 
   it('has no alarm actions without a topic', () => {

@@ -33,6 +33,14 @@ const configurations: Record<string, AtlasRotatorStackProps> = {
     scheduledRotation: { expression: 'cron(0 3 1 * ? *)', secretIds: ['prod/atlas/a'], deliverTo: 'bus' },
     alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops',
   },
+  'Fargate with a cron sweep, an admin prefix and a named secret pattern': {
+    runtime: 'fargate',
+    imageUri: 'example.com/atlas-rotator:1.0.0',
+    adminSecretArns: [ADMIN_PREFIX],
+    managedSecretNamePattern: 'prod/atlas/*',
+    sweepSchedule: 'cron(0 4 * * ? *)',
+  },
+  'Lambda without the sweep (sweepSchedule: false)': { sweepSchedule: false },
   'Fargate from a registry image, standard queue, unknown account and region': {
     runtime: 'fargate',
     imageUri: 'example.com/atlas-rotator:1.0.0',
@@ -68,20 +76,20 @@ describe('cdk-nag AwsSolutions', () => {
       const stack = new Stack(app, 'Bare', { env });
       new AtlasRotator(stack, 'AtlasRotator', { repoRoot, adminSecretArns: [ADMIN_PREFIX], vpc: 'create' });
     });
+    // The worker's role and the sweep's: the tagged-secret pattern, the admin prefix, and `*` (the worker's
+    // VPC network interfaces; the sweep's ListSecrets).
+    const roles = [
+      'Bare/AtlasRotator/LambdaWorker/Role/DefaultPolicy/Resource',
+      'Bare/AtlasRotator/ScheduledSweep/Role/DefaultPolicy/Resource',
+    ];
     expect(violations).toEqual([
-      {
-        ruleName: 'AwsSolutions-IAM5[Resource::*]',
-        paths: ['Bare/AtlasRotator/LambdaWorker/Role/DefaultPolicy/Resource'],
-      },
+      { ruleName: 'AwsSolutions-IAM5[Resource::*]', paths: roles },
       {
         ruleName:
           'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:eu-west-1:123456789012:secret:*]',
-        paths: ['Bare/AtlasRotator/LambdaWorker/Role/DefaultPolicy/Resource'],
+        paths: roles,
       },
-      {
-        ruleName: `AwsSolutions-IAM5[Resource::${ADMIN_PREFIX}]`,
-        paths: ['Bare/AtlasRotator/LambdaWorker/Role/DefaultPolicy/Resource'],
-      },
+      { ruleName: `AwsSolutions-IAM5[Resource::${ADMIN_PREFIX}]`, paths: roles },
     ]);
   });
 
@@ -102,6 +110,10 @@ describe('cdk-nag AwsSolutions', () => {
       [`Test/AtlasRotator/RotationFunction/Role ${managed}`]: NAG_REASONS.managedSecrets,
       [`Test/AtlasRotator/RotationFunction/Role AwsSolutions-IAM5[Resource::${ADMIN_PREFIX}]`]:
         NAG_REASONS.adminSecretPrefix,
+      [`Test/AtlasRotator/ScheduledSweep/Role ${managed}`]: NAG_REASONS.managedSecrets,
+      [`Test/AtlasRotator/ScheduledSweep/Role AwsSolutions-IAM5[Resource::${ADMIN_PREFIX}]`]:
+        NAG_REASONS.adminSecretPrefix,
+      'Test/AtlasRotator/ScheduledSweep/Role AwsSolutions-IAM5[Resource::*]': NAG_REASONS.listSecrets,
       'Test/AtlasRotator/ScheduledRotation/Role AwsSolutions-IAM5[Action::kms:GenerateDataKey*]':
         NAG_REASONS.schedulerQueueKey,
       [`Test/AtlasRotator/FargateWorker/Task/TaskRole ${managed}`]: NAG_REASONS.managedSecrets,

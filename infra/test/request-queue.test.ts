@@ -165,7 +165,7 @@ describe('event bus and request rule', () => {
   });
 
   it('lets only that rule send to the queue: EventBridge for the rule, everyone else denied', () => {
-    const { template } = synth();
+    const { template } = synth({ sweepSchedule: false });
     const queue = logicalId(template, 'AWS::SQS::Queue', 'AtlasRotatorRequestsQueue');
     const rule = logicalId(template, 'AWS::Events::Rule', 'AtlasRotatorRequestRule');
     const [statements] = queuePolicyStatements(template, queue);
@@ -189,7 +189,7 @@ describe('event bus and request rule', () => {
     ]);
   });
 
-  it('admits the named senders and exempts them (and the schedules) from the denial', () => {
+  it('admits the named senders and exempts them (and the schedules, and the sweep) from the denial', () => {
     const senders = [
       'arn:aws:iam::123456789012:role/payments-rotation',
       'arn:aws:iam::210987654321:role/search/rotation',
@@ -201,6 +201,7 @@ describe('event bus and request rule', () => {
     const queue = logicalId(template, 'AWS::SQS::Queue', 'AtlasRotatorRequestsQueue');
     const rule = logicalId(template, 'AWS::Events::Rule', 'AtlasRotatorRequestRule');
     const schedulerRole = logicalId(template, 'AWS::IAM::Role', 'AtlasRotatorScheduledRotationRole');
+    const sweepRole = logicalId(template, 'AWS::IAM::Role', 'AtlasRotatorScheduledSweepRole');
     const [statements] = queuePolicyStatements(template, queue);
     expect(statements).toContainEqual({
       Sid: 'NamedRequestSenders',
@@ -214,7 +215,13 @@ describe('event bus and request rule', () => {
       Action: 'sqs:SendMessage',
       Condition: {
         ArnNotEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [rule, 'Arn'] } },
-        ArnNotLike: { 'aws:PrincipalArn': [...senders, { 'Fn::GetAtt': [schedulerRole, 'Arn'] }] },
+        ArnNotLike: {
+          'aws:PrincipalArn': [
+            ...senders,
+            { 'Fn::GetAtt': [schedulerRole, 'Arn'] },
+            { 'Fn::GetAtt': [sweepRole, 'Arn'] },
+          ],
+        },
       },
       Effect: 'Deny',
       Principal: { AWS: '*' },
@@ -279,7 +286,7 @@ describe('event bus and request rule', () => {
   });
 
   it('denies everyone but the rule with a KMS queue too, where EventBridge is only conditioned on the account', () => {
-    const { template } = synth({ queueEncryption: 'kms' });
+    const { template } = synth({ queueEncryption: 'kms', sweepSchedule: false });
     const queue = logicalId(template, 'AWS::SQS::Queue', 'AtlasRotatorRequestsQueue');
     const rule = logicalId(template, 'AWS::Events::Rule', 'AtlasRotatorRequestRule');
     const [statements] = queuePolicyStatements(template, queue);

@@ -8,7 +8,11 @@ describe('the Secrets Manager rotation function', () => {
   it('is not deployed unless asked', () => {
     const { template } = synth();
     template.resourceCountIs('AWS::Lambda::Permission', 0);
-    template.resourceCountIs('AWS::Lambda::Function', 1);
+    // The worker and the scheduled sweep.
+    expect(Object.keys(template.findResources('AWS::Lambda::Function')).sort()).toEqual([
+      expect.stringMatching(/^AtlasRotatorLambdaWorkerFunction/),
+      expect.stringMatching(/^AtlasRotatorScheduledSweepFunction/),
+    ]);
   });
 
   it('deploys the entry on Node 24, invocable by Secrets Manager of this account only', () => {
@@ -37,7 +41,7 @@ describe('the Secrets Manager rotation function', () => {
   it('bundles the real entry, src/adapters/bootstrap/rotation-function.ts, by default', () => {
     expect(existsSync(join(repoRoot, ROTATION_FUNCTION_ENTRY))).toBe(true);
     const { template } = synth({ rotationFunction: true });
-    template.resourceCountIs('AWS::Lambda::Function', 2);
+    template.resourceCountIs('AWS::Lambda::Function', 3);
   });
 
   it('names a missing entry', () => {

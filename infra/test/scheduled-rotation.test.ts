@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { messageGroupIdFor, SCHEDULE_EVENT_SOURCE } from '../lib/scheduled-rotation.js';
-import { logicalId, resourcesOfType, synth } from './support.js';
+import { logicalId, resource, resourcesOfType, synth } from './support.js';
 
 const secretIds = [
   'prod/atlas/reporting-sa',
@@ -10,7 +10,10 @@ const secretIds = [
 describe('scheduled rotation', () => {
   it('is off unless configured', () => {
     const { template } = synth();
-    template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+    // The one schedule by default is the sweep's.
+    expect(Object.keys(template.findResources('AWS::Scheduler::Schedule'))).toEqual([
+      expect.stringMatching(/^AtlasRotatorScheduledSweepSchedule/),
+    ]);
   });
 
   it('sends one direct request per secret to a FIFO queue, grouped by the secret', () => {
@@ -20,9 +23,9 @@ describe('scheduled rotation', () => {
     });
     const queue = logicalId(template, 'AWS::SQS::Queue', 'AtlasRotatorRequestsQueue');
     const role = logicalId(template, 'AWS::IAM::Role', 'AtlasRotatorScheduledRotationRole');
-    const schedules = resourcesOfType(template, 'AWS::Scheduler::Schedule').map(
-      ([, properties]) => properties,
-    );
+    const schedules = resourcesOfType(template, 'AWS::Scheduler::Schedule')
+      .filter(([id]) => id.startsWith('AtlasRotatorScheduledRotation'))
+      .map(([, properties]) => properties);
     expect(schedules).toHaveLength(2);
     for (const secretId of secretIds) {
       expect(schedules).toContainEqual({
@@ -46,9 +49,12 @@ describe('scheduled rotation', () => {
     const { template } = synth({
       scheduledRotation: { expression: 'rate(30 days)', secretIds: ['prod/atlas/a'] },
     });
-    const [[, schedule]] = resourcesOfType(template, 'AWS::Scheduler::Schedule') as [
-      [string, { Target: { SqsParameters?: object } }],
-    ];
+    const schedule = resource(template, 'AWS::Scheduler::Schedule', 'AtlasRotatorScheduledRotation') as {
+      Target: { Arn: unknown; SqsParameters?: object };
+    };
+    expect(schedule.Target.Arn).toEqual({
+      'Fn::GetAtt': [logicalId(template, 'AWS::SQS::Queue', 'AtlasRotatorRequestsQueue'), 'Arn'],
+    });
     expect(schedule.Target.SqsParameters ?? {}).toEqual({});
   });
 
