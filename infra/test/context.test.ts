@@ -37,6 +37,9 @@ describe('context values', () => {
         scheduledSecretIds: 'prod/a,prod/b',
         scheduleTimeZone: 'Europe/Berlin',
         scheduleDeliverTo: 'bus',
+        sweepSchedule: 'cron(0 4 * * ? *)',
+        rotateBeforeExpiryHours: '168',
+        sweepConcurrency: 8,
         alarmEmail: 'ops@example.com',
         logRetentionDays: '30',
         rotationFunction: 'true',
@@ -69,10 +72,20 @@ describe('context values', () => {
         timeZone: 'Europe/Berlin',
         deliverTo: 'bus',
       },
+      sweepSchedule: 'cron(0 4 * * ? *)',
+      rotateBeforeExpiryHours: 168,
+      sweepConcurrency: 8,
       alarmEmail: 'ops@example.com',
       logRetention: 30,
       rotationFunction: true,
     });
+  });
+
+  it('turn the sweep off with sweepSchedule=false (or off), in any case', () => {
+    for (const off of ['false', 'FALSE', 'off', false]) {
+      expect(props({ sweepSchedule: off })).toEqual({ sweepSchedule: false });
+    }
+    expect(props({ sweepSchedule: 'rate(12 hours)' })).toEqual({ sweepSchedule: 'rate(12 hours)' });
   });
 
   it('name every invalid key at once', () => {
@@ -81,10 +94,11 @@ describe('context values', () => {
         runtime: 'ec2',
         maxReceiveCount: 'five',
         scheduleExpression: 'rate(1 day)',
+        rotateBeforeExpiryHours: '14d',
         logRetentionDays: '31',
       }),
     ).toThrow(
-      /runtime must be one of lambda, fargate[\s\S]*maxReceiveCount must be a whole number[\s\S]*scheduleExpression and scheduledSecretIds go together[\s\S]*logRetentionDays/,
+      /runtime must be one of lambda, fargate[\s\S]*maxReceiveCount must be a whole number[\s\S]*scheduleExpression and scheduledSecretIds go together[\s\S]*rotateBeforeExpiryHours must be a whole number[\s\S]*logRetentionDays/,
     );
   });
 });
