@@ -335,6 +335,7 @@ export class AtlasRotator extends Construct {
 
     if (props.sweepSchedule !== false) {
       this.scheduledSweep = this.#scheduledSweep(props, {
+        expression: props.sweepSchedule ?? DEFAULT_SWEEP_SCHEDULE,
         environment,
         secretPermissions,
         runtime,
@@ -377,9 +378,12 @@ export class AtlasRotator extends Construct {
       logRetention,
     });
   }
+
+  /** The sweep on the worker's runtime, with the worker's configuration plus the sweep's own keys. */
   #scheduledSweep(
     props: AtlasRotatorProps,
     shared: {
+      readonly expression: string;
       readonly environment: Readonly<Record<string, string>>;
       readonly secretPermissions: SecretPermissionsProps;
       readonly runtime: WorkerRuntime;
@@ -400,14 +404,15 @@ export class AtlasRotator extends Construct {
       );
     }
     const namePrefix = sweepNamePrefixFor(shared.secretPermissions.managedSecretNamePattern);
-    // The worker's configuration, plus the sweep's own keys (the worker ignores them).
+    // Added to the worker's configuration: the function's environment, or the RunTask override on top of the
+    // task definition's (the worker ignores them).
     const sweepEnvironment: Record<string, string> = {
       ROTATE_BEFORE_EXPIRY_HOURS: String(rotateBeforeExpiryHours),
       SWEEP_CONCURRENCY: String(wholeNumber('sweepConcurrency', props.sweepConcurrency ?? 4, 1, 32)),
       ...(namePrefix === undefined ? {} : { SWEEP_NAME_PREFIX: namePrefix }),
     };
     const common = {
-      expression: props.sweepSchedule === undefined ? DEFAULT_SWEEP_SCHEDULE : String(props.sweepSchedule),
+      expression: shared.expression,
       queue: this.requests.queue,
       queueKey: this.requests.key,
       secretPermissions: shared.secretPermissions,

@@ -23,7 +23,7 @@ export class SweepFailedError extends RotatorError {
   ) {
     super(
       `the sweep left ${permanentFailures + retryableFailures} of ${secrets} secrets unsettled ` +
-        `(${permanentFailures} for good, ${retryableFailures} may pass: ${errorCodes.join(', ')}); ` +
+        `(${permanentFailures} for good, ${retryableFailures} that may pass; ${errorCodes.join(', ')}); ` +
         'the sweep report is in the log',
     );
     this.retryable = permanentFailures === 0;
