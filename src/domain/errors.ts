@@ -150,7 +150,9 @@ export type SecretStoreErrorCode =
   | 'SECRET_NOT_FOUND'
   | 'SECRET_STORE_ACCESS_DENIED'
   | 'SECRET_STORE_INVALID_REQUEST'
-  | 'SECRET_STORE_UNAVAILABLE';
+  | 'SECRET_STORE_UNAVAILABLE'
+  | 'SECRET_VERSION_EXISTS'
+  | 'SECRET_STAGE_MOVED';
 
 export class SecretStoreError extends RotatorError {
   constructor(
@@ -160,6 +162,41 @@ export class SecretStoreError extends RotatorError {
     options?: ErrorOptions,
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * PutSecretValue refused a VersionId that already names a version with another value (AWS's
+ * `ResourceExistsException`): versions are immutable, so whoever wrote that version first won it.
+ */
+export class SecretVersionExistsError extends SecretStoreError {
+  constructor(
+    readonly versionId: string,
+    secretId: string,
+  ) {
+    super(
+      'SECRET_VERSION_EXISTS',
+      `Version ${versionId} of ${secretId} already exists with another value (ResourceExistsException)`,
+      false,
+    );
+  }
+}
+
+/**
+ * A compare-and-swap move of a staging label was refused: the label was no longer on the version the caller
+ * read it on (UpdateSecretVersionStage with RemoveFromVersionId; AWS answers `InvalidParameterException`).
+ */
+export class StageMovedError extends SecretStoreError {
+  constructor(
+    readonly stage: string,
+    readonly expectedVersionId: string | undefined,
+    secretId: string,
+  ) {
+    super(
+      'SECRET_STAGE_MOVED',
+      `Staging label ${stage} of ${secretId} is no longer on ${expectedVersionId ?? 'no version'}: someone moved it`,
+      false,
+    );
   }
 }
 

@@ -2,7 +2,9 @@
  * The SecretStore contract (src/application/ports/secret-store.ts) held by the Secrets Manager adapter against the
  * AWS endpoint — through the AWS semantics layer, which answers as AWS does where LocalStack differs
  * (docs/adr/0006-aws-semantics-layer.md). The contract is what the rotation protocol (ADR 0003) stands on:
- * versions are immutable, a spent token stays spent, RotateSecret's placeholder may be filled once.
+ * versions are immutable, a spent token stays spent, RotateSecret's placeholder may be filled once. The
+ * compare-and-swap part ADR 0007 adds (every version listed with its CreatedDate, putVersion refusing a taken id,
+ * moveStage refusing a moved label) is test/support/secret-store-contract.ts, run here and on the in-memory fake.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -15,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SecretsManagerSecretStore } from '../../src/adapters/outbound/aws/secrets-manager-secret-store.js';
 import { SecretStoreError } from '../../src/domain/errors.js';
 import { SecretValue } from '../../src/domain/secret-value.js';
+import { secretStoreContract } from '../support/secret-store-contract.js';
 import { type RegisteredFunction, registerRotationFunction } from './support/rotation-lambda.js';
 
 const region = 'us-east-1';
@@ -144,3 +147,20 @@ describe('SecretsManagerSecretStore against the AWS endpoint', () => {
     expect((await store.getValue(arn, { stage: 'AWSPREVIOUS' })).reveal()).toBe(CURRENT);
   });
 });
+
+secretStoreContract('SecretsManagerSecretStore against the AWS endpoint', () => ({
+  store,
+  newId: () => randomUUID(),
+  aSecret,
+  async rotateSecret(arn, token) {
+    await client.send(
+      new RotateSecretCommand({
+        SecretId: arn,
+        ClientRequestToken: token,
+        RotationLambdaARN: rotationFunction.arn,
+        RotationRules: { AutomaticallyAfterDays: 30 },
+      }),
+    );
+    return { lambdaArn: rotationFunction.arn };
+  },
+}));

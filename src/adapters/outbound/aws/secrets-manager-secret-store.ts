@@ -2,6 +2,8 @@ import {
   DescribeSecretCommand,
   type DescribeSecretCommandOutput,
   GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  type ListSecretVersionIdsCommandOutput,
   PutSecretValueCommand,
   type SecretsManagerClient,
   TagResourceCommand,
@@ -9,12 +11,18 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type {
+  ListedVersion,
   SecretDescription,
   SecretStore,
   VersionRef,
   VersionStage,
 } from '../../../application/ports/secret-store.js';
-import { SecretStoreError, type SecretStoreErrorCode } from '../../../domain/errors.js';
+import {
+  SecretStoreError,
+  type SecretStoreErrorCode,
+  SecretVersionExistsError,
+  StageMovedError,
+} from '../../../domain/errors.js';
 import { SecretValue } from '../../../domain/secret-value.js';
 
 const PERMANENT: Readonly<Record<string, SecretStoreErrorCode>> = {
@@ -117,7 +125,94 @@ export class SecretsManagerSecretStore implements SecretStore {
         stages: stages ?? [],
       })),
       externalRotationMetadata: externalMetadataOf(output),
+      nativeRotation: {
+        enabled: output.RotationEnabled === true,
+        lambdaArn: output.RotationLambdaARN === '' ? undefined : output.RotationLambdaARN,
+      },
+      type: output.Type === '' ? undefined : output.Type,
     };
+  }
+
+  async listVersions(secretArn: string): Promise<ListedVersion[]> {
+    const versions: ListedVersion[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page: ListSecretVersionIdsCommandOutput = await this.call('ListSecretVersionIds', secretArn, () =>
+        this.client.send(
+          new ListSecretVersionIdsCommand({
+            SecretId: secretArn,
+            IncludeDeprecated: true,
+            MaxResults: 100,
+            ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+          }),
+        ),
+      );
+      for (const v of page.Versions ?? []) {
+        if (v.VersionId === undefined) continue;
+        if (v.CreatedDate === undefined) {
+          throw new SecretStoreError(
+            'SECRET_STORE_UNAVAILABLE',
+            `ListSecretVersionIds on ${secretArn} returned version ${v.VersionId} without a CreatedDate`,
+            true,
+          );
+        }
+        versions.push({
+          versionId: v.VersionId,
+          stages: v.VersionStages ?? [],
+          createdAt: v.CreatedDate.toISOString(),
+        });
+      }
+      nextToken = page.NextToken === '' ? undefined : page.NextToken;
+    } while (nextToken !== undefined);
+    return versions.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async putVersion(
+    secretArn: string,
+    versionId: string,
+    value: SecretValue,
+    stages: readonly string[],
+  ): Promise<void> {
+    try {
+      await this.client.send(
+        new PutSecretValueCommand({
+          SecretId: secretArn,
+          ClientRequestToken: versionId,
+          SecretString: value.reveal(),
+          VersionStages: [...stages],
+        }),
+      );
+    } catch (error) {
+      if ((error as Error)?.name === 'ResourceExistsException') {
+        throw new SecretVersionExistsError(versionId, secretArn);
+      }
+      throw translate('PutSecretValue', secretArn, error);
+    }
+  }
+
+  async moveStage(
+    secretArn: string,
+    stage: string,
+    toVersionId: string,
+    fromVersionId: string | undefined,
+  ): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: secretArn,
+          VersionStage: stage,
+          MoveToVersionId: toVersionId,
+          ...(fromVersionId === undefined ? {} : { RemoveFromVersionId: fromVersionId }),
+        }),
+      );
+    } catch (error) {
+      // AWS refuses a RemoveFromVersionId that does not hold the label, and a move without one of a label that
+      // another version holds, with InvalidParameterException: both mean "not where you read it".
+      if ((error as Error)?.name === 'InvalidParameterException') {
+        throw new StageMovedError(stage, fromVersionId, secretArn);
+      }
+      throw translate('UpdateSecretVersionStage', secretArn, error);
+    }
   }
 
   async getValue(secretArn: string, version: VersionRef): Promise<SecretValue> {
