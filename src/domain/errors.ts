@@ -81,12 +81,35 @@ export class AtlasOriginNotAllowedError extends RotatorError {
 export class AtlasSecretLimitError extends RotatorError {
   readonly code = 'ATLAS_SECRET_LIMIT';
   readonly retryable = false;
-  constructor(readonly blockingSecretIds: readonly string[]) {
+  /**
+   * @param blockingSecretIds secrets no version of this secret accounts for (never AWSCURRENT's)
+   * @param currentKnown false when no evidence tells which live secret is AWSCURRENT's: then none is named
+   */
+  constructor(
+    readonly blockingSecretIds: readonly string[],
+    currentKnown = true,
+  ) {
     super(
-      `The service account already holds two secrets and ${blockingSecretIds.join(', ')} ` +
-        'belongs to no version of this secret; delete it in Atlas, or set ATLAS_DELETE_UNKNOWN_SECRETS=true ' +
-        'to let atlas-rotator delete it',
+      currentKnown
+        ? `The service account already holds two secrets and ${blockingSecretIds.join(', ')} ` +
+            'belongs to no version of this secret; delete it in Atlas, or set ATLAS_DELETE_UNKNOWN_SECRETS=true ' +
+            'to let atlas-rotator delete it'
+        : "The service account already holds two secrets and none of them can be told to be AWSCURRENT's " +
+            '(its value records no atlasSecretId and no maskedSecretValue matches it): delete in Atlas the one ' +
+            'AWSCURRENT does not use, then rotate again',
     );
+  }
+}
+
+/**
+ * Another rotator owns this secret: Secrets Manager's native rotation is on (its function rotates it; on-demand
+ * rotations go through `aws secretsmanager rotate-secret`), or AWS rotates it itself (a managed external secret).
+ */
+export class RotationConflictError extends RotatorError {
+  readonly code = 'ROTATION_CONFLICT';
+  readonly retryable = false;
+  constructor(secretName: string, rotatedBy: string) {
+    super(`Secret ${secretName} is rotated by ${rotatedBy}; atlas-rotator wrote nothing`);
   }
 }
 

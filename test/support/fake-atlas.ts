@@ -21,6 +21,8 @@ export interface FakeAtlasSecret {
   readonly value: string;
   readonly createdAt: number;
   expiresAt: number;
+  /** Stamped when the secret mints a token (as Atlas does). */
+  lastUsedAt?: number;
 }
 
 export interface FakeServiceAccount {
@@ -128,6 +130,7 @@ export class AtlasWorld {
         'invalid_client',
       );
     }
+    secret.lastUsedAt = this.now().getTime();
     const accessToken = `access-token-${this.tokens.size + 1}`;
     this.tokens.set(accessToken, { clientId: clientId as ClientId, secretId: secret.id, revoked: false });
     return accessToken;
@@ -218,6 +221,9 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
         id: s.id,
         createdAt: new Date(s.createdAt).toISOString(),
         expiresAt: new Date(s.expiresAt).toISOString(),
+        // Atlas's mask: a prefix and the value's last four characters.
+        maskedSecretValue: `mdb_sa_sk_...${s.value.slice(-4)}`,
+        lastUsedAt: s.lastUsedAt === undefined ? undefined : new Date(s.lastUsedAt).toISOString(),
       }));
     });
   }

@@ -22,6 +22,7 @@ import { AtlasAdminApiClient } from '../outbound/atlas/atlas-admin-api-client.js
 import { createAtlasDispatcher } from '../outbound/atlas/create-atlas-dispatcher.js';
 import { EventBridgeRotationEventPublisher } from '../outbound/aws/event-bridge-rotation-event-publisher.js';
 import { SecretsManagerSecretStore } from '../outbound/aws/secrets-manager-secret-store.js';
+import { NodeCryptoIdGenerator } from '../outbound/crypto/node-crypto-id-generator.js';
 import { JsonLogger } from '../outbound/system/json-logger.js';
 import { SystemClock } from '../outbound/system/system-clock.js';
 import { TOKENS } from './tokens.js';
@@ -173,19 +174,26 @@ const eventsModule = new ContainerModule(({ bind }) => {
 const applicationModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.rotateSecret).toResolvedValue(
     (store: SecretStore, atlas: AtlasServiceAccounts, clock: Clock, logger: Logger, config: Config) =>
-      new RotateSecret(store, atlas, clock, logger, {
-        secretExpiresAfterHours: config.secretExpiresAfterHours,
-        adminSecretAllowList: config.adminSecretArns,
-        deleteUnknownSecrets: config.deleteUnknownSecrets,
-        leaseMs: config.rotationLeaseSeconds * 1000,
-        verifyRetryDelaysMs: config.verifyRetryDelaysMs,
-        orphanSkewMs: 5 * 60_000,
-        origins: {
-          defaultBaseUrl: config.atlasBaseUrl,
-          allowedBaseUrls: config.atlasAllowedBaseUrls,
-          allowInsecureHttp: config.atlasAllowInsecureHttp,
+      new RotateSecret(
+        store,
+        atlas,
+        clock,
+        logger,
+        {
+          secretExpiresAfterHours: config.secretExpiresAfterHours,
+          adminSecretAllowList: config.adminSecretArns,
+          deleteUnknownSecrets: config.deleteUnknownSecrets,
+          leaseMs: config.rotationLeaseSeconds * 1000,
+          verifyRetryDelaysMs: config.verifyRetryDelaysMs,
+          orphanSkewMs: 5 * 60_000,
+          origins: {
+            defaultBaseUrl: config.atlasBaseUrl,
+            allowedBaseUrls: config.atlasAllowedBaseUrls,
+            allowInsecureHttp: config.atlasAllowInsecureHttp,
+          },
         },
-      }),
+        new NodeCryptoIdGenerator(),
+      ),
     [TOKENS.secretStore, TOKENS.atlas, TOKENS.clock, TOKENS.logger, TOKENS.config],
   );
 });

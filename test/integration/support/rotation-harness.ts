@@ -9,6 +9,7 @@ import { Pool } from 'undici';
 import { expect } from 'vitest';
 import { AtlasAdminApiClient } from '../../../src/adapters/outbound/atlas/atlas-admin-api-client.js';
 import { SecretsManagerSecretStore } from '../../../src/adapters/outbound/aws/secrets-manager-secret-store.js';
+import { NodeCryptoIdGenerator } from '../../../src/adapters/outbound/crypto/node-crypto-id-generator.js';
 import { JsonLogger } from '../../../src/adapters/outbound/system/json-logger.js';
 import { SystemClock } from '../../../src/adapters/outbound/system/system-clock.js';
 import type { AtlasServiceAccounts } from '../../../src/application/ports/atlas-service-accounts.js';
@@ -69,15 +70,22 @@ export function rotateSecret(
 ): RotateSecret {
   const store = wrap.store ? wrap.store(adapters.store) : adapters.store;
   const atlas = wrap.atlas ? wrap.atlas(adapters.atlas) : adapters.atlas;
-  return new RotateSecret(store, atlas, adapters.clock, adapters.logger, {
-    ...testSettings,
-    origins: {
-      defaultBaseUrl: adapters.baseUrl,
-      allowedBaseUrls: [adapters.baseUrl],
-      allowInsecureHttp: true,
+  return new RotateSecret(
+    store,
+    atlas,
+    adapters.clock,
+    adapters.logger,
+    {
+      ...testSettings,
+      origins: {
+        defaultBaseUrl: adapters.baseUrl,
+        allowedBaseUrls: [adapters.baseUrl],
+        allowInsecureHttp: true,
+      },
+      ...settings,
     },
-    ...settings,
-  });
+    new NodeCryptoIdGenerator(),
+  );
 }
 
 export interface ManagedAccount {

@@ -4,6 +4,7 @@ import {
   type RetryPolicy,
   RotationMessageProcessor,
 } from '../../../src/adapters/inbound/sqs/rotation-message-processor.js';
+import { NodeCryptoIdGenerator } from '../../../src/adapters/outbound/crypto/node-crypto-id-generator.js';
 import { HandleRotationRequest } from '../../../src/application/handle-rotation-request.js';
 import { KeyedSerializer } from '../../../src/application/keyed-serializer.js';
 import { RejectRotationRequest } from '../../../src/application/reject-rotation-request.js';
@@ -23,7 +24,7 @@ const POLICY: RetryPolicy = { backoffBaseSeconds: 30, backoffMaxSeconds: 900, ma
 function aProcessor(options: { managed?: boolean } = {}) {
   const clock = new FixedClock();
   const world = new AtlasWorld(() => clock.now());
-  const store = new InMemorySecretStore();
+  const store = new InMemorySecretStore(new Map(), () => clock.now());
   seedManagedSecret(
     store,
     world,
@@ -32,7 +33,14 @@ function aProcessor(options: { managed?: boolean } = {}) {
   const atlas = new InMemoryAtlasServiceAccounts(world);
   const logger = new RecordingLogger();
   const publisher = new RecordingRotationEventPublisher();
-  const rotate = new RotateSecret(store, atlas, clock, logger, aSettings({ verifyRetryDelaysMs: [] }));
+  const rotate = new RotateSecret(
+    store,
+    atlas,
+    clock,
+    logger,
+    aSettings({ verifyRetryDelaysMs: [] }),
+    new NodeCryptoIdGenerator(),
+  );
   const processor = new RotationMessageProcessor(
     new HandleRotationRequest(rotate, publisher, new KeyedSerializer()),
     new RejectRotationRequest(publisher, clock),

@@ -155,7 +155,14 @@ function readSecretInfo(raw: unknown): AtlasSecretInfo | string {
   if (!isAtlasSecretId(id)) return 'a secret has no 24-hex id';
   if (!isTimestamp(record.createdAt)) return `secret ${id} has no valid createdAt`;
   if (!isTimestamp(record.expiresAt)) return `secret ${id} has no valid expiresAt`;
-  return { id, createdAt: record.createdAt, expiresAt: record.expiresAt };
+  return {
+    id,
+    createdAt: record.createdAt,
+    expiresAt: record.expiresAt,
+    // Evidence for adopting a credential atlas-rotator did not write (ADR 0007): optional, never required.
+    maskedSecretValue: typeof record.maskedSecretValue === 'string' ? record.maskedSecretValue : undefined,
+    lastUsedAt: isTimestamp(record.lastUsedAt) ? record.lastUsedAt : undefined,
+  };
 }
 
 /**
