@@ -26,6 +26,7 @@ import {
   type AtlasSecretInfo,
   type ClaimFact,
   MIN_SECRET_HOURS,
+  maskMatches,
   placeCredential,
   planRoom,
 } from '../domain/room-plan.js';
@@ -237,9 +238,13 @@ export class RotateSecret {
           rotationId: run.token,
           pendingVersionId: step.credentialId,
         });
-        const adopted = await this.verifyPending(read, run, step.credentialId, true);
-        if (adopted.status === 'failed' && adopted.errorCode !== 'VERIFICATION_FAILED') {
-          throw new RotationInProgressError(name, step.credentialId, 'the pending rotation is finished');
+        try {
+          await this.verifyPending(read, run, step.credentialId, true);
+        } catch (error) {
+          // Rolled back (by this run or another): the way is free. Anything else stops this run too.
+          if (!(error instanceof VerificationFailedError) && !(error instanceof RotationRolledBackError)) {
+            throw error;
+          }
         }
         return 'again';
       }
@@ -485,7 +490,10 @@ export class RotateSecret {
     }
     if (run.stopAfter === 'pending-stored')
       return this.inProgress(read, run, fresh, created.id, 'pending-stored');
-    if (verified.status === 'rejected') throw verified.reason;
+    if (verified.status === 'rejected') {
+      run.stage = 'verify';
+      throw verified.reason;
+    }
     return this.conclude(
       read,
       run,
@@ -700,7 +708,7 @@ export class RotateSecret {
       run.stage = 'rollback';
       const rolledBack = await this.rollback(read, credentialId, fresh, newSecretId);
       if (rolledBack === 'promoted') {
-        return this.retire(read, run, fresh, newSecretId, oldSecretId);
+        return this.retire(read, run, fresh, newSecretId, read.current, oldSecretId);
       }
       throw await this.withCurrentExpiry(
         verification.failure,
@@ -725,7 +733,7 @@ export class RotateSecret {
       }
       this.logger.info('another run promoted this rotation first', { secretArn: arn, rotationId: run.token });
     }
-    return this.retire(read, run, fresh, newSecretId, oldSecretId);
+    return this.retire(read, run, fresh, newSecretId, read.current, oldSecretId);
   }
 
   /**
@@ -782,23 +790,33 @@ export class RotateSecret {
     return 'rolled-back';
   }
 
-  /** Step 8: delete the Atlas secret the promotion replaced, and revoke this run's tokens. */
+  /**
+   * Step 8: delete the Atlas secret the promotion replaced (`replaced`'s: known from room-making or its value, or
+   * placed by evidence), and revoke this run's tokens.
+   */
   private async retire(
     read: SecretRead,
     run: Run,
     fresh: AtlasCredential,
     newSecretId: AtlasSecretId,
-    oldSecretId: AtlasSecretId | undefined,
+    replaced: AtlasCredential | undefined,
+    knownOld: AtlasSecretId | undefined,
   ): Promise<RotationCompleted> {
     run.stage = 'delete-old';
     const acting = read.admin ?? fresh;
-    let old = oldSecretId ?? read.current.atlasSecretId;
-    if (old === undefined) {
-      // AWSCURRENT was a value atlas-rotator never wrote and room-making did not place it: ask for evidence.
+    let old = knownOld ?? replaced?.atlasSecretId;
+    if (old === undefined && replaced !== undefined) {
+      // A value atlas-rotator never wrote, not placed before: ask Atlas for evidence.
       const secrets = await this.step(run, 'delete-old', () => this.atlas.listSecrets(read.target, acting));
       const others = secrets.filter((s) => s.id !== newSecretId);
-      old = placeCredential(others, read.current, undefined, this.settings.orphanSkewMs);
-      if (old === undefined && others.length === 1) old = others[0]?.id;
+      old = placeCredential(others, replaced, undefined, this.settings.orphanSkewMs);
+      if (
+        old === undefined &&
+        others.length === 1 &&
+        !others.some((s) => maskMatches(s, fresh.clientSecret))
+      ) {
+        old = others[0]?.id;
+      }
     }
     const deleted: AtlasSecretId[] = [];
     const [deletion] = await Promise.allSettled([
@@ -811,15 +829,15 @@ export class RotateSecret {
     ]);
     if (deletion.status === 'rejected') throw deletion.reason;
     if (deletion.value && old !== undefined) deleted.push(old);
-    if (read.admin === undefined) this.atlas.forgetTokens(read.current);
+    if (read.admin === undefined && replaced !== undefined) this.atlas.forgetTokens(replaced);
     return this.completed(read, run, fresh, newSecretId, fresh.atlasSecretExpiresAt, deleted, false);
   }
 
   /** The token's rotation is current already: retire what it replaced if still there (AWSPREVIOUS's secret). */
   private async finish(read: SecretRead, run: Run, credentialId: string): Promise<RotationStepOutcome> {
     const newSecretId = this.credentialContent(read, credentialId);
-    const previous = read.previous?.atlasSecretId;
-    if (previous === undefined || previous === newSecretId) {
+    const previous = read.previous;
+    if (previous === undefined || previous.clientSecret.equals(read.current.clientSecret)) {
       return this.completed(
         read,
         run,
@@ -830,7 +848,7 @@ export class RotateSecret {
         true,
       );
     }
-    const outcome = await this.retire(read, run, read.current, newSecretId, previous);
+    const outcome = await this.retire(read, run, read.current, newSecretId, previous, undefined);
     return { ...outcome, alreadyCompleted: outcome.deletedAtlasSecretIds.length === 0 };
   }
 

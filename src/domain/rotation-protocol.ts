@@ -182,6 +182,8 @@ export function attemptState(view: SecretView, credentialId: string): AttemptSta
     // AWSCURRENT won, so AWSCURRENT decides first; an undo copy beside a version that is not current means the
     // rollback won or is under way (its swap is finished by whoever sees it).
     if (version.stages.includes('AWSCURRENT')) return { status: 'promoted', atlasSecretId };
+    // Only a version that was AWSCURRENT becomes AWSPREVIOUS: a rollback that lost its swap leaves its undo copy.
+    if (version.stages.includes('AWSPREVIOUS')) return { status: 'superseded', atlasSecretId };
     if (versionOf(view, undoVersionId(credentialId)) !== undefined) return { status: 'rolled-back' };
     if (version.stages.includes('AWSPENDING')) return { status: 'pending', atlasSecretId };
     return { status: 'superseded', atlasSecretId };
@@ -305,7 +307,7 @@ export function nextStep(
     if (undoOf !== undefined) {
       // Only a copy of what AWSCURRENT still holds may become AWSCURRENT: anything else would move it back.
       const copy = undoContent(pending.versionId);
-      if (copy !== undefined && copy.equals(currentValue) && !pending.stages.includes('AWSCURRENT')) {
+      if (copy?.equals(currentValue) && !pending.stages.includes('AWSCURRENT')) {
         return { kind: 'finish-rollback', undoId: pending.versionId, credentialId: undoOf };
       }
     } else {

@@ -112,7 +112,8 @@ export function seedManagedSecret(
         aCredentialJson({
           clientSecret: PREVIOUS_SECRET_VALUE,
           atlasSecretId: options.previous.recordsAtlasSecretId === false ? undefined : PREVIOUS_SECRET_ID,
-          atlasSecretExpiresAt: options.previous.recordsAtlasSecretId === false ? undefined : '2025-12-01T00:00:00.000Z',
+          atlasSecretExpiresAt:
+            options.previous.recordsAtlasSecretId === false ? undefined : '2025-12-01T00:00:00.000Z',
         }),
       ),
       stages: ['AWSPREVIOUS'],

@@ -215,7 +215,11 @@ function expectCompleted(outcome: RotationStepOutcome) {
  * call at all; under ADR 0007 a replay of the current rotation finishes it — deleting the secret it replaced if
  * still there — so it may mint and DELETE, but must not change anything.)
  */
-async function expectConverged(world: World) {
+async function expectConverged(
+  world: World,
+  settings: Partial<RotateSecretSettings> = {},
+  token: RotationToken = TOKEN,
+) {
   expect(currentWorks(world)).toBe(true);
   const live = world.atlasWorld.secretIds(CLIENT_ID);
   // A credential never rotated by atlas-rotator (and rolled back) records no id: its one secret works.
@@ -227,9 +231,12 @@ async function expectConverged(world: World) {
   expect(tags(world)).not.toHaveProperty(TAG_ROTATION);
   expect(tags(world)).not.toHaveProperty(TAG_CREATE_INTENT);
   const before = snapshot(world);
-  const again = aProcess(world);
-  const outcome = await again.run();
-  expect(outcome.status === 'completed' || outcome.errorCode === 'ROTATION_ROLLED_BACK').toBe(true);
+  const again = aProcess(world, settings);
+  const outcome = await again.run(token);
+  expect(
+    outcome.status === 'completed' || outcome.errorCode === 'ROTATION_ROLLED_BACK',
+    JSON.stringify(outcome),
+  ).toBe(true);
   expect(again.atlas.ops()).not.toContain('create');
   expect(writes(again)).toEqual([]);
   expect(snapshot(world)).toEqual(before);
@@ -367,7 +374,7 @@ describe('RotateSecret', () => {
       const byAccount = process.atlas.calls.filter((c) => c.clientId === CLIENT_ID).map((c) => c.op);
       expect(byAccount).toEqual(['token', 'revoke']);
       expect(world.atlasWorld.secretIds(ADMIN_CLIENT_ID)).toEqual([ADMIN_ATLAS_SECRET_ID]);
-      await expectConverged(world);
+      await expectConverged(world, { adminSecretAllowList: [ADMIN_SECRET_ARN] });
     });
 
     it('verifies an account that may not read itself (an Organization Member) by minting, without rolling back', async () => {
@@ -380,7 +387,7 @@ describe('RotateSecret', () => {
       expect(byAccount.map((c) => c.op)).toEqual(['token', 'revoke']);
       expect(world.atlasWorld.secretIds(CLIENT_ID)).toEqual([outcome.newAtlasSecretId]);
       expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(TOKEN);
-      await expectConverged(world);
+      await expectConverged(world, { adminSecretAllowList: [ADMIN_SECRET_ARN] });
     });
 
     it('accepts an admin secret matched by an allow-list prefix', async () => {
@@ -581,7 +588,7 @@ describe('RotateSecret', () => {
         tombstone: { reason: 'maybe-created' },
       });
       expectCompleted(await aProcess(world).run(ANOTHER_TOKEN));
-      await expectConverged(world);
+      await expectConverged(world, {}, ANOTHER_TOKEN);
     });
 
     it('goes on when the AWSPENDING write landed although its answer was lost', async () => {
@@ -1160,7 +1167,7 @@ describe('RotateSecret under concurrent runs', () => {
     expect(world.atlasWorld.secretIds(CLIENT_ID)).toEqual([winner.newAtlasSecretId]);
     expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(ANOTHER_TOKEN);
     expectCurrentSafe(world);
-    await expectConverged(world);
+    await expectConverged(world, {}, ANOTHER_TOKEN);
   });
 
   it('a rollback racing a promote of the same attempt: one swap wins and AWSCURRENT always works', async () => {
@@ -1191,7 +1198,8 @@ describe('RotateSecret under concurrent runs', () => {
 
   it('a crashed run is waited for, at most the lease, then fenced', async () => {
     const world = aWorld();
-    const crash = new CrashAt(3, 'dies after the call');
+    // Calls 1-4 are the parallel reads; 5 is the claim: the process dies right after it landed.
+    const crash = new CrashAt(5, 'dies after the call');
     const crashed = crashingProcess(world, crash);
     await crashed.run(TOKEN);
     expect(openClaimIds(world)).toEqual([TOKEN]);
@@ -1200,7 +1208,8 @@ describe('RotateSecret under concurrent runs', () => {
 
     expectCompleted(await aProcess(world).run(ANOTHER_TOKEN));
 
-    await expectConverged(world);
+    expect(contentAt(world, TOKEN)).toMatchObject({ kind: 'tombstone', tombstone: { reason: 'fenced' } });
+    await expectConverged(world, {}, ANOTHER_TOKEN);
   });
 });
 
