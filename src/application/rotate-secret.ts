@@ -517,8 +517,11 @@ export class RotateSecret {
     provenAtMs: number | undefined,
   ): Promise<AtlasSecretId | undefined> {
     const secrets = await this.step(run, 'make-room', () => this.atlas.listSecrets(read.target, acting));
-    const replaced = await this.replacedSecretIds(read, secrets);
-    let claims = this.claimFacts(read, ownCredentialId);
+    const [replaced, facts] = await Promise.all([
+      this.replacedSecretIds(read, secrets),
+      this.claimFacts(read, ownCredentialId, secrets),
+    ]);
+    let claims = facts;
     for (let round = 0; round < 2; round++) {
       const plan = planRoom({
         secrets,
@@ -565,27 +568,59 @@ export class RotateSecret {
         }
       }
       const fenced = new Set(refusal.credentialIds);
-      claims = claims.map((c) => (fenced.has(c.credentialId) ? { ...c, open: false } : c));
+      const closedAt = this.clock.now().toISOString();
+      claims = claims.map((c) =>
+        fenced.has(c.credentialId) ? { ...c, open: false, fresh: false, closedAt } : c,
+      );
     }
     throw new RotationInProgressError(read.description.name, run.token, 'now (read again)');
   }
 
-  /** Claims of other runs, open or closed, with their CreatedDate. */
-  private claimFacts(read: SecretRead, ownCredentialId: string): ClaimFact[] {
+  /**
+   * Claims of other runs, open or closed, with when they were claimed and closed. Whether a closed attempt may
+   * have created a secret needs its tombstone's reason: read only when Atlas lists a secret nothing names.
+   */
+  private async claimFacts(
+    read: SecretRead,
+    ownCredentialId: string,
+    secrets: readonly AtlasSecretInfo[],
+  ): Promise<ClaimFact[]> {
+    const named = new Set([read.current.atlasSecretId, read.previous?.atlasSecretId]);
+    const unnamed = secrets.some((s) => !named.has(s.id));
     const open = new Map(openClaims(read.view).map((c) => [c.credentialId, c]));
-    const facts: ClaimFact[] = [];
-    for (const v of read.versions) {
-      const credentialId = claimedCredentialId(v.versionId);
-      if (credentialId === undefined || credentialId === ownCredentialId) continue;
-      const o = open.get(credentialId);
-      facts.push({
-        credentialId,
-        claimedAt: v.createdAt,
-        open: o !== undefined,
-        fresh: o?.fresh ?? false,
-      });
-    }
-    return facts;
+    const facts = await Promise.all(
+      read.versions.map(async (v): Promise<ClaimFact | undefined> => {
+        const credentialId = claimedCredentialId(v.versionId);
+        if (credentialId === undefined || credentialId === ownCredentialId) return undefined;
+        const o = open.get(credentialId);
+        const closing = versionOf(read.view, credentialId);
+        if (o !== undefined || closing === undefined) {
+          return {
+            credentialId,
+            claimedAt: v.createdAt,
+            open: true,
+            fresh: o?.fresh ?? false,
+            closedAt: undefined,
+            mayHaveCreated: true,
+          };
+        }
+        let content = read.view.contents.get(credentialId);
+        if (content === undefined && unnamed) {
+          content = contentOf(await this.valueOrPlaceholder(read.description.arn, credentialId));
+        }
+        const mayHaveCreated =
+          content?.kind === 'tombstone' && content.tombstone.reason !== 'nothing-created';
+        return {
+          credentialId,
+          claimedAt: v.createdAt,
+          open: false,
+          fresh: false,
+          closedAt: closing.createdAt,
+          mayHaveCreated,
+        };
+      }),
+    );
+    return facts.filter((f): f is ClaimFact => f !== undefined);
   }
 
   /**
@@ -708,7 +743,8 @@ export class RotateSecret {
       run.stage = 'rollback';
       const rolledBack = await this.rollback(read, credentialId, fresh, newSecretId);
       if (rolledBack === 'promoted') {
-        return this.retire(read, run, fresh, newSecretId, read.current, oldSecretId);
+        // Another run promoted it first and may have retired the old secret already.
+        return this.retire(read, run, fresh, newSecretId, read.current, oldSecretId, true);
       }
       throw await this.withCurrentExpiry(
         verification.failure,
@@ -732,6 +768,7 @@ export class RotateSecret {
         throw new RotationInProgressError(read.description.name, run.token, 'now (AWSCURRENT moved)');
       }
       this.logger.info('another run promoted this rotation first', { secretArn: arn, rotationId: run.token });
+      return this.retire(read, run, fresh, newSecretId, read.current, oldSecretId, true);
     }
     return this.retire(read, run, fresh, newSecretId, read.current, oldSecretId);
   }
@@ -801,9 +838,12 @@ export class RotateSecret {
     newSecretId: AtlasSecretId,
     replaced: AtlasCredential | undefined,
     knownOld: AtlasSecretId | undefined,
+    replay = false,
   ): Promise<RotationCompleted> {
     run.stage = 'delete-old';
-    const acting = read.admin ?? fresh;
+    // Right after a promotion the replaced credential still works and its token is cached: it deletes its own
+    // secret while the new credential's token is revoked in parallel. A replay acts as the current credential.
+    const acting = read.admin ?? (replay || replaced === undefined ? fresh : replaced);
     let old = knownOld ?? replaced?.atlasSecretId;
     if (old === undefined && replaced !== undefined) {
       // A value atlas-rotator never wrote, not placed before: ask Atlas for evidence.
@@ -819,13 +859,21 @@ export class RotateSecret {
       }
     }
     const deleted: AtlasSecretId[] = [];
-    const [deletion] = await Promise.allSettled([
+    const deleting =
       old === undefined || old === newSecretId
         ? Promise.resolve(false)
         : this.step(run, 'delete-old', () => this.atlas.deleteSecret(read.target, old, acting), {
             atlasSecretId: old,
-          }),
-      this.atlas.releaseTokens(fresh),
+          });
+    const [deletion] = await Promise.allSettled([
+      deleting,
+      // The token that deletes must not be revoked under it.
+      acting === fresh
+        ? deleting.then(
+            () => this.atlas.releaseTokens(fresh),
+            () => this.atlas.releaseTokens(fresh),
+          )
+        : this.atlas.releaseTokens(fresh),
     ]);
     if (deletion.status === 'rejected') throw deletion.reason;
     if (deletion.value && old !== undefined) deleted.push(old);
@@ -848,7 +896,7 @@ export class RotateSecret {
         true,
       );
     }
-    const outcome = await this.retire(read, run, read.current, newSecretId, previous, undefined);
+    const outcome = await this.retire(read, run, read.current, newSecretId, previous, undefined, true);
     return { ...outcome, alreadyCompleted: outcome.deletedAtlasSecretIds.length === 0 };
   }
 

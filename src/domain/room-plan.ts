@@ -40,6 +40,13 @@ export interface ClaimFact {
   /** No credential version (nor tombstone) was written for it yet. */
   readonly open: boolean;
   readonly fresh: boolean;
+  /** When its credential version (or tombstone) was written; undefined while open. */
+  readonly closedAt: string | undefined;
+  /**
+   * Whether the attempt may have created a secret nobody stored: open, or closed by a tombstone that does not say
+   * "nothing created". An attempt closed by its credential created exactly one secret, and that version names it.
+   */
+  readonly mayHaveCreated: boolean;
 }
 
 export interface RoomPlanInput {
@@ -141,8 +148,13 @@ export function planRoom(input: RoomPlanInput): Result<RoomPlan, RoomRefusal> {
     } else if (input.replacedSecretIds.includes(s.id) && !mayBeCurrent(s)) {
       deletions.push({ id: s.id, reason: 'replaced-version' });
     } else {
+      // The attempts that may have created `s`: claimed before it, and not closed until after it.
+      const createdMs = Date.parse(s.createdAt);
       const creators = input.claims.filter(
-        (c) => Date.parse(c.claimedAt) <= Date.parse(s.createdAt) + skewMs,
+        (c) =>
+          c.mayHaveCreated &&
+          Date.parse(c.claimedAt) <= createdMs + skewMs &&
+          (c.open || c.closedAt === undefined || createdMs <= Date.parse(c.closedAt) + skewMs),
       );
       const fresh = creators.find((c) => c.open && c.fresh);
       if (fresh !== undefined) {

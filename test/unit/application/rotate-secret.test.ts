@@ -255,7 +255,8 @@ describe('RotateSecret', () => {
         ['get', CURRENT_SECRET_ID],
         ['create', CURRENT_SECRET_ID],
         ['token', undefined],
-        ['delete', outcome.newAtlasSecretId],
+        // The replaced credential deletes its own secret (its token is cached), while the new one's is revoked.
+        ['delete', CURRENT_SECRET_ID],
         ['revoke', undefined],
       ]);
       expect(process.atlas.calls.find((c) => c.op === 'delete')?.secretId).toBe(CURRENT_SECRET_ID);

@@ -43,11 +43,13 @@ function input(overrides: Partial<RoomPlanInput> = {}): RoomPlanInput {
 }
 
 const unrecorded = { atlasSecretId: undefined, clientSecret: CURRENT_VALUE };
-const claim = (claimedAt: string, open: boolean, fresh = false) => ({
+const claim = (claimedAt: string, open: boolean, fresh = false, closedAt = '2025-06-02T08:59:45.000Z') => ({
   credentialId: '7a7a7a7a-0000-4000-8000-000000000002',
   claimedAt,
   open,
   fresh,
+  closedAt: open ? undefined : closedAt,
+  mayHaveCreated: true,
 });
 
 describe('planRoom', () => {
@@ -129,6 +131,18 @@ describe('planRoom', () => {
       ok: false,
       error: { kind: 'fence', credentialIds: ['7a7a7a7a-0000-4000-8000-000000000002'] },
     });
+  });
+
+  it('treats a secret created after an attempt was closed, or by one that created nothing, as unknown', () => {
+    const later = aSecret(OTHER, { createdAt: '2025-06-02T08:59:59.000Z' });
+    const closedEarly = claim('2025-06-02T08:50:00.000Z', false, false, '2025-06-02T08:51:00.000Z');
+    const nothing = { ...claim('2025-06-02T08:59:00.000Z', false), mayHaveCreated: false };
+    for (const c of [closedEarly, nothing]) {
+      expect(planRoom(input({ secrets: [aSecret(CURRENT), later], claims: [c] }))).toEqual({
+        ok: false,
+        error: { kind: 'limit', blockingSecretIds: [OTHER], currentKnown: true },
+      });
+    }
   });
 
   it('treats a secret created before every claim (beyond the skew) as unknown, not as an orphan', () => {
