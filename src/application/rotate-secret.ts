@@ -746,6 +746,8 @@ export class RotateSecret {
         // Another run promoted it first and may have retired the old secret already.
         return this.retire(read, run, fresh, newSecretId, read.current, oldSecretId, true);
       }
+      // Reported where it failed: verification (the rollback went through).
+      run.stage = 'verify';
       throw await this.withCurrentExpiry(
         verification.failure,
         read,
@@ -865,15 +867,11 @@ export class RotateSecret {
         : this.step(run, 'delete-old', () => this.atlas.deleteSecret(read.target, old, acting), {
             atlasSecretId: old,
           });
+    const revoke = async () => this.atlas.releaseTokens(fresh);
     const [deletion] = await Promise.allSettled([
       deleting,
       // The token that deletes must not be revoked under it.
-      acting === fresh
-        ? deleting.then(
-            () => this.atlas.releaseTokens(fresh),
-            () => this.atlas.releaseTokens(fresh),
-          )
-        : this.atlas.releaseTokens(fresh),
+      acting === fresh ? deleting.then(revoke, revoke) : revoke(),
     ]);
     if (deletion.status === 'rejected') throw deletion.reason;
     if (deletion.value && old !== undefined) deleted.push(old);

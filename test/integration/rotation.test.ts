@@ -202,7 +202,7 @@ describe('rotation against the AWS endpoint and the Atlas simulator', () => {
 
     expect(outcome).toMatchObject({
       status: 'failed',
-      stage: 'rollback',
+      stage: 'verify',
       errorCode: 'VERIFICATION_FAILED',
       retryable: false,
       atlasStatus: 401,
