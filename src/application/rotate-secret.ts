@@ -1093,6 +1093,9 @@ export class RotateSecret {
       atlasErrorCode: atlas?.atlasErrorCode,
       startedAt: run.startedAt,
       failedAt: this.clock.now().toISOString(),
+      ...(error instanceof RotationInProgressError && error.retryAt !== undefined
+        ? { retryAt: error.retryAt }
+        : {}),
     };
     this.logger.error('rotation failed', {
       rotationId: outcome.rotationId,

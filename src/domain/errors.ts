@@ -116,10 +116,13 @@ export class RotationConflictError extends RotatorError {
 export class RotationInProgressError extends RotatorError {
   readonly code = 'ROTATION_IN_PROGRESS';
   readonly retryable = true;
+  /** When trying again can succeed at the earliest (the other run's claim goes stale), when that is known. */
+  readonly retryAt: string | undefined;
   constructor(secretName: string, otherToken: string, leaseExpiresAt: string) {
     super(
       `Rotation ${otherToken} of ${secretName} is still in progress (lease until ${leaseExpiresAt}); try again later`,
     );
+    this.retryAt = Number.isNaN(Date.parse(leaseExpiresAt)) ? undefined : leaseExpiresAt;
   }
 }
 

@@ -11,6 +11,8 @@ import { RejectRotationRequest } from '../../../src/application/reject-rotation-
 import { RotateSecret } from '../../../src/application/rotate-secret.js';
 import { AtlasApiError } from '../../../src/domain/errors.js';
 import type { RotationCompletedDetail, RotationFailedDetail } from '../../../src/domain/rotation-events.js';
+import { CLAIM_LABEL, claimVersionId } from '../../../src/domain/rotation-protocol.js';
+import { SecretValue } from '../../../src/domain/secret-value.js';
 import { aSettings, CLIENT_ID, SECRET_ARN, SECRET_NAME, seedManagedSecret } from '../../support/builders.js';
 import { AtlasWorld, InMemoryAtlasServiceAccounts } from '../../support/fake-atlas.js';
 import { FixedClock } from '../../support/fixed-clock.js';
@@ -128,6 +130,23 @@ describe('RotationMessageProcessor', () => {
       attempts: 3,
       atlasStatus: 503,
     });
+  });
+
+  it("retries a request that meets another run's fresh claim only once that claim goes stale", async () => {
+    const { processor, publisher, store } = aProcessor();
+    // Another run claimed an attempt 5 minutes ago (the lease is 15 minutes) and is still at work.
+    store.secret(SECRET_ARN).versions.push({
+      versionId: claimVersionId('7a7a7a7a-0000-4000-8000-000000000009'),
+      value: SecretValue.of('{"atlasRotatorClaim":{"token":"t","attempt":1,"execution":"e","basedOn":"b"}}'),
+      stages: [CLAIM_LABEL],
+      createdAt: '2025-06-02T08:55:00.000Z',
+    });
+
+    const decision = await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 1 });
+
+    // Not after the 30 s backoff, which would only spend a delivery attempt: after the claim's 10 minutes left.
+    expect(decision).toEqual({ kind: 'retry', visibilityTimeoutSeconds: 601 });
+    expect(publisher.events).toEqual([]);
   });
 
   it('does not acknowledge a completion whose event was refused, and reports it again on redelivery', async () => {
