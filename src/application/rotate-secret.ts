@@ -208,7 +208,16 @@ export class RotateSecret {
     switch (step.kind) {
       case 'already-completed': {
         const atlasSecretId = this.credentialContent(read, step.credentialId);
-        return this.completed(read, run, read.current, atlasSecretId, undefined, [], true);
+        const replaced = this.credentialOrUndefined(read.values.get(step.credentialId));
+        return this.completed(
+          read,
+          run,
+          replaced ?? read.current,
+          atlasSecretId,
+          replaced?.atlasSecretExpiresAt,
+          [],
+          true,
+        );
       }
       case 'rolled-back':
         throw new RotationRolledBackError(run.token);

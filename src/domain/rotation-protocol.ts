@@ -203,11 +203,15 @@ export interface TokenState {
   readonly state: AttemptState;
 }
 
-/** The highest attempt of `token` that left a claim (or, for attempt 1, a credential version of its own). */
+/**
+ * The highest attempt of `token` that left a trace: its claim, or its credential version (a release whose claim
+ * write was lost leaves only the tombstone; attempt 1's version may be an old-protocol version or a placeholder).
+ */
 export function latestAttempt(view: SecretView, token: RotationToken, digest: DigestId): number {
   let latest = 1;
   for (let n = 2; ; n++) {
-    if (versionOf(view, claimVersionId(credentialVersionId(token, n, digest))) === undefined) return latest;
+    const id = credentialVersionId(token, n, digest);
+    if (versionOf(view, claimVersionId(id)) === undefined && versionOf(view, id) === undefined) return latest;
     latest = n;
   }
 }

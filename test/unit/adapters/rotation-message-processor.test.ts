@@ -23,15 +23,16 @@ import { RecordingRotationEventPublisher } from '../../support/recording-publish
 const MESSAGE_ID = '9c3b2a10-0000-4000-8000-000000000001';
 const POLICY: RetryPolicy = { backoffBaseSeconds: 30, backoffMaxSeconds: 900, maxReceiveCount: 3 };
 
-function aProcessor(options: { managed?: boolean } = {}) {
+function aProcessor(options: { managed?: boolean; nativeRotationBy?: string } = {}) {
   const clock = new FixedClock();
   const world = new AtlasWorld(() => clock.now());
   const store = new InMemorySecretStore(new Map(), () => clock.now());
-  seedManagedSecret(
-    store,
-    world,
-    options.managed === false ? { tags: { 'atlas-rotator:managed': 'false' } } : {},
-  );
+  seedManagedSecret(store, world, {
+    ...(options.managed === false ? { tags: { 'atlas-rotator:managed': 'false' } } : {}),
+    ...(options.nativeRotationBy === undefined
+      ? {}
+      : { nativeRotation: { enabled: true, lambdaArn: options.nativeRotationBy } }),
+  });
   const atlas = new InMemoryAtlasServiceAccounts(world);
   const logger = new RecordingLogger();
   const publisher = new RecordingRotationEventPublisher();
@@ -130,6 +131,22 @@ describe('RotationMessageProcessor', () => {
       attempts: 3,
       atlasStatus: 503,
     });
+  });
+
+  it('refuses a secret under native rotation for good: one final ROTATION_CONFLICT event, message deleted, nothing written', async () => {
+    const { processor, publisher, store, atlas } = aProcessor({
+      nativeRotationBy: 'arn:aws:lambda:eu-west-1:123456789012:function:other-rotator',
+    });
+    const before = store.stagesOf(SECRET_ARN);
+
+    const decision = await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 1 });
+
+    expect(decision).toEqual({ kind: 'delete' });
+    expect(publisher.events.map((e) => e.detail)).toMatchObject([
+      { errorCode: 'ROTATION_CONFLICT', retryable: false, final: true },
+    ]);
+    expect(store.stagesOf(SECRET_ARN)).toEqual(before);
+    expect(atlas.calls).toEqual([]);
   });
 
   it("retries a request that meets another run's fresh claim only once that claim goes stale", async () => {

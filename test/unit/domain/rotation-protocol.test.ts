@@ -225,6 +225,15 @@ describe('latestAttempt and openClaims', () => {
       { [T]: tombstone('fenced'), [OTHER]: { kind: 'placeholder' } },
     );
     expect(latestAttempt(v, T, digest)).toBe(2);
+    // A release whose claim write was lost leaves only its tombstone: that attempt counts too.
+    const third = credentialVersionId(T, 3, digest);
+    const lost = view(
+      [...v.versions.map((x) => [x.versionId, x.stages, x.createdAt] as const), [third, []]],
+      {
+        [third]: tombstone('nothing-created'),
+      },
+    );
+    expect(latestAttempt(lost, T, digest)).toBe(3);
     expect(openClaims(v).map((c) => [c.credentialId, c.fresh])).toEqual([
       [second, true],
       [OTHER, false],
