@@ -9,17 +9,7 @@ import { SecretStoreError, SecretVersionExistsError, StageMovedError } from '../
 import { SecretValue } from '../../src/domain/secret-value.js';
 import { type CallInterceptor, type FailureOptions, InjectedFailures } from './injected-failures.js';
 
-export type SecretStoreMethod =
-  | 'describe'
-  | 'getValue'
-  | 'putPending'
-  | 'listVersions'
-  | 'putVersion'
-  | 'moveStage'
-  | 'promote'
-  | 'removeStage'
-  | 'tag'
-  | 'untag';
+export type SecretStoreMethod = 'describe' | 'getValue' | 'listVersions' | 'putVersion' | 'moveStage';
 
 export interface StoreCall {
   readonly method: SecretStoreMethod;
@@ -269,89 +259,6 @@ export class InMemorySecretStore implements SecretStore {
         throw new SecretStoreError('SECRET_NOT_FOUND', `Secret ${s.name} has no such version`, false);
       }
       return found.value;
-    });
-  }
-
-  async putPending(secretArn: string, token: string, value: SecretValue): Promise<void> {
-    return this.#call({ method: 'putPending', secretId: secretArn, versionId: token }, () => {
-      const s = this.#require(secretArn);
-      const existing = s.versions.find((v) => v.versionId === token);
-      if (existing !== undefined && existing.value === undefined && existing.stages.includes('AWSPENDING')) {
-        existing.value = value; // RotateSecret's placeholder: the one version a put may fill
-        return;
-      }
-      if (existing !== undefined) {
-        // PutSecretValue with a ClientRequestToken already used: a no-op for the same value, refused otherwise.
-        if (existing.value?.equals(value)) return;
-        throw new SecretStoreError(
-          'SECRET_STORE_INVALID_REQUEST',
-          `Version ${token} of ${s.name} already exists with another value`,
-          false,
-        );
-      }
-      for (const v of s.versions) v.stages = v.stages.filter((stage) => stage !== 'AWSPENDING');
-      s.versions.push({
-        versionId: token,
-        value,
-        stages: ['AWSPENDING'],
-        createdAt: this.now().toISOString(),
-      });
-    });
-  }
-
-  async promote(secretArn: string, token: string, currentVersionId: string): Promise<void> {
-    return this.#call({ method: 'promote', secretId: secretArn, versionId: token }, () => {
-      const s = this.#require(secretArn);
-      const target = s.versions.find((v) => v.versionId === token);
-      if (target === undefined) {
-        throw new SecretStoreError('SECRET_NOT_FOUND', `Secret ${s.name} has no version ${token}`, false);
-      }
-      if (target.stages.includes('AWSCURRENT')) return;
-      const holder = s.versions.find((v) => v.stages.includes('AWSCURRENT'));
-      if (holder !== undefined && holder.versionId !== currentVersionId) {
-        throw new SecretStoreError(
-          'SECRET_STORE_INVALID_REQUEST',
-          `AWSCURRENT of ${s.name} is not on version ${currentVersionId}`,
-          false,
-        );
-      }
-      for (const v of s.versions) v.stages = v.stages.filter((stage) => stage !== 'AWSPREVIOUS');
-      if (holder !== undefined) {
-        holder.stages = [...holder.stages.filter((stage) => stage !== 'AWSCURRENT'), 'AWSPREVIOUS'];
-      }
-      target.stages = [...target.stages, 'AWSCURRENT'];
-    });
-  }
-
-  async removeStage(secretArn: string, stage: VersionStage, versionId: string): Promise<void> {
-    return this.#call({ method: 'removeStage', secretId: secretArn, versionId, stage }, () => {
-      const s = this.#require(secretArn);
-      const version = s.versions.find((v) => v.versionId === versionId);
-      if (version === undefined || !version.stages.includes(stage)) return;
-      if (stage === 'AWSCURRENT') {
-        throw new SecretStoreError(
-          'SECRET_STORE_INVALID_REQUEST',
-          'AWSCURRENT can only be moved to another version, not removed',
-          false,
-        );
-      }
-      version.stages = version.stages.filter((l) => l !== stage);
-    });
-  }
-
-  async tag(secretArn: string, tags: Readonly<Record<string, string>>): Promise<void> {
-    return this.#call({ method: 'tag', secretId: secretArn, keys: Object.keys(tags) }, () => {
-      const s = this.#require(secretArn);
-      s.tags = { ...s.tags, ...tags };
-    });
-  }
-
-  async untag(secretArn: string, keys: readonly string[]): Promise<void> {
-    return this.#call({ method: 'untag', secretId: secretArn, keys }, () => {
-      const s = this.#require(secretArn);
-      const tags = { ...s.tags };
-      for (const key of keys) delete tags[key];
-      s.tags = tags;
     });
   }
 

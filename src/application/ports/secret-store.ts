@@ -47,16 +47,10 @@ export interface SecretStore {
   describe(secretId: string): Promise<SecretDescription>;
 
   /**
-   * The value of one version, labelled or not: the only way to learn that an unlabelled version (a rolled-back
-   * rotation's) exists. Rejects with SECRET_NOT_FOUND when the secret or that version does not exist.
+   * The value of one version, labelled or not. Rejects with SECRET_NOT_FOUND when the secret or that version
+   * does not exist, or when the version is RotateSecret's valueless placeholder.
    */
   getValue(secretArn: string, version: VersionRef): Promise<SecretValue>;
-
-  /**
-   * Stores `value` as version `token` labelled AWSPENDING. Idempotent for the same token and value;
-   * rejects when the token already names a version with another value.
-   */
-  putPending(secretArn: string, token: string, value: SecretValue): Promise<void>;
 
   /**
    * Every version of the secret, labelled or not (ListSecretVersionIds with IncludeDeprecated), with its
@@ -90,16 +84,4 @@ export interface SecretStore {
     toVersionId: string,
     fromVersionId: string | undefined,
   ): Promise<void>;
-
-  /** Moves AWSCURRENT from `currentVersionId` to `token`; the old version becomes AWSPREVIOUS. Idempotent. */
-  promote(secretArn: string, token: string, currentVersionId: string): Promise<void>;
-
-  /** Removes a label from a version. Idempotent: nothing happens when the version does not carry it. */
-  removeStage(secretArn: string, stage: VersionStage, versionId: string): Promise<void>;
-
-  /** Sets tags; a key the secret already has gets the new value (that is how a stale lease is taken over). */
-  tag(secretArn: string, tags: Readonly<Record<string, string>>): Promise<void>;
-
-  /** Removes tags. Idempotent: keys the secret does not have are ignored. */
-  untag(secretArn: string, keys: readonly string[]): Promise<void>;
 }

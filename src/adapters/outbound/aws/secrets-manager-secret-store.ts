@@ -6,8 +6,6 @@ import {
   type ListSecretVersionIdsCommandOutput,
   PutSecretValueCommand,
   type SecretsManagerClient,
-  TagResourceCommand,
-  UntagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type {
@@ -15,7 +13,6 @@ import type {
   SecretDescription,
   SecretStore,
   VersionRef,
-  VersionStage,
 } from '../../../application/ports/secret-store.js';
 import {
   SecretStoreError,
@@ -233,65 +230,6 @@ export class SecretsManagerSecretStore implements SecretStore {
       );
     }
     return SecretValue.of(output.SecretString);
-  }
-
-  async putPending(secretArn: string, token: string, value: SecretValue): Promise<void> {
-    await this.call('PutSecretValue', secretArn, () =>
-      this.client.send(
-        new PutSecretValueCommand({
-          SecretId: secretArn,
-          ClientRequestToken: token,
-          SecretString: value.reveal(),
-          VersionStages: ['AWSPENDING'],
-        }),
-      ),
-    );
-  }
-
-  async promote(secretArn: string, token: string, currentVersionId: string): Promise<void> {
-    if (token === currentVersionId) return;
-    await this.call('UpdateSecretVersionStage', secretArn, () =>
-      this.client.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: secretArn,
-          VersionStage: 'AWSCURRENT',
-          MoveToVersionId: token,
-          RemoveFromVersionId: currentVersionId,
-        }),
-      ),
-    );
-  }
-
-  async removeStage(secretArn: string, stage: VersionStage, versionId: string): Promise<void> {
-    const described = await this.describe(secretArn);
-    const holder = described.versions.find((v) => v.versionId === versionId);
-    if (holder === undefined || !holder.stages.includes(stage)) return;
-    await this.call('UpdateSecretVersionStage', secretArn, () =>
-      this.client.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: secretArn,
-          VersionStage: stage,
-          RemoveFromVersionId: versionId,
-        }),
-      ),
-    );
-  }
-
-  async tag(secretArn: string, tags: Readonly<Record<string, string>>): Promise<void> {
-    await this.call('TagResource', secretArn, () =>
-      this.client.send(
-        new TagResourceCommand({
-          SecretId: secretArn,
-          Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-        }),
-      ),
-    );
-  }
-
-  async untag(secretArn: string, keys: readonly string[]): Promise<void> {
-    await this.call('UntagResource', secretArn, () =>
-      this.client.send(new UntagResourceCommand({ SecretId: secretArn, TagKeys: [...keys] })),
-    );
   }
 
   private async call<T>(action: string, secretId: string, send: () => Promise<T>): Promise<T> {
