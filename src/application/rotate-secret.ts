@@ -474,6 +474,8 @@ export class RotateSecret {
           error.atlasStatus >= 400 &&
           error.atlasStatus < 500);
       await release(refused ? 'nothing-created' : 'maybe-created');
+      if (refused && run.stage === 'create')
+        throw await this.refusedBecauseOfAnotherRun(read, credentialId, error);
       throw error;
     }
 
@@ -512,6 +514,38 @@ export class RotateSecret {
       verified.value ?? { ok: true },
       oldSecretId,
     );
+  }
+
+  /**
+   * Atlas refused the create. When another run claimed or stored an attempt since this run read the secret (two
+   * claims made at the same moment), that run took the one free slot: this run gives way, retryably, rather than
+   * failing the request for good. Otherwise the refusal stands.
+   */
+  private async refusedBecauseOfAnotherRun(
+    read: SecretRead,
+    ownCredentialId: string,
+    refusal: unknown,
+  ): Promise<unknown> {
+    try {
+      const versions = await this.store.listVersions(read.description.arn);
+      const ids = new Set(versions.map((v) => v.versionId));
+      const other =
+        versions
+          .map((v) => claimedCredentialId(v.versionId))
+          .find((id) => id !== undefined && id !== ownCredentialId && !ids.has(id)) ??
+        versions.find(
+          (v) =>
+            v.stages.includes('AWSPENDING') &&
+            !v.stages.includes('AWSCURRENT') &&
+            v.versionId !== ownCredentialId &&
+            !isBookkeepingVersion(v.versionId) &&
+            !read.versions.some((r) => r.versionId === v.versionId),
+        )?.versionId;
+      if (other === undefined) return refusal;
+      return new RotationInProgressError(read.description.name, other, 'now (it took the free slot)');
+    } catch {
+      return refusal;
+    }
   }
 
   /**

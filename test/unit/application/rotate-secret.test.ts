@@ -1151,6 +1151,48 @@ describe('RotateSecret under concurrent runs', () => {
     await expectConverged(world);
   });
 
+  it('two tokens claiming at the same moment: Atlas admits one create, the other run gives way retryably', async () => {
+    const world = aWorld();
+    const claimGate = new CallGate();
+    const createdGate = new CallGate();
+    const otherCreateGate = new CallGate();
+    // Both runs read the secret before either claims, and both list Atlas before either creates.
+    const first = aProcess(
+      world,
+      {},
+      {
+        store: (s) => claimGate.wrap(s, 'putVersion', 1, 'before'),
+        atlas: (a) => createdGate.wrap(a, 'createSecret', 1, 'after'),
+      },
+    );
+    const running = first.run(TOKEN);
+    await claimGate.reached();
+    const second = aProcess(
+      world,
+      {},
+      { atlas: (a) => otherCreateGate.wrap(a, 'createSecret', 1, 'before') },
+    );
+    const secondRunning = second.run(ANOTHER_TOKEN);
+    await otherCreateGate.reached();
+    claimGate.open();
+    await createdGate.reached();
+    otherCreateGate.open();
+
+    const refused = expectFailed(await secondRunning, 'ROTATION_IN_PROGRESS');
+    expect(refused.retryable).toBe(true);
+    expect(contentAt(world, ANOTHER_TOKEN)).toMatchObject({
+      kind: 'tombstone',
+      tombstone: { reason: 'nothing-created' },
+    });
+    createdGate.open();
+
+    expectCompleted(await running);
+    expectCurrentSafe(world);
+    await expectConverged(world);
+    expectCompleted(await aProcess(world).run(ANOTHER_TOKEN));
+    await expectConverged(world, {}, ANOTHER_TOKEN);
+  });
+
   it('a run fenced while it slept deletes its own new secret and answers ROTATION_IN_PROGRESS', async () => {
     const world = aWorld();
     const gate = new CallGate();
