@@ -1,4 +1,4 @@
-import { RotationInProgressError, RotatorError, SecretVersionExistsError } from '../domain/errors.js';
+import { RotationInProgressError, RotatorError } from '../domain/errors.js';
 import type { RotationToken } from '../domain/identifiers.js';
 import {
   CLAIM_LABEL,
@@ -9,6 +9,7 @@ import {
   tombstoneValue,
 } from '../domain/rotation-protocol.js';
 import { SecretValue } from '../domain/secret-value.js';
+import { SecretVersionExistsError } from './infrastructure-errors.js';
 import type { IdGenerator } from './ports/id-generator.js';
 import type { Logger } from './ports/logger.js';
 import type { SecretStore } from './ports/secret-store.js';

@@ -8,7 +8,6 @@ import {
 } from '../domain/credential.js';
 import {
   AdminSecretNotAllowedError,
-  AtlasApiError,
   AtlasSecretLimitError,
   InvalidInputError,
   RotationConflictError,
@@ -16,9 +15,6 @@ import {
   RotationRolledBackError,
   RotatorError,
   SecretNotManagedError,
-  SecretStoreError,
-  SecretVersionExistsError,
-  StageMovedError,
   VerificationFailedError,
 } from '../domain/errors.js';
 import type { AtlasSecretId, RotationToken } from '../domain/identifiers.js';
@@ -63,6 +59,12 @@ import {
 } from '../domain/rotation-protocol.js';
 import type { SecretValue } from '../domain/secret-value.js';
 import { AttemptClaims } from './attempt-claims.js';
+import {
+  AtlasApiError,
+  SecretStoreError,
+  SecretVersionExistsError,
+  StageMovedError,
+} from './infrastructure-errors.js';
 import type { ActingCredential, AtlasServiceAccounts, AtlasTarget } from './ports/atlas-service-accounts.js';
 import type { Clock } from './ports/clock.js';
 import type { IdGenerator } from './ports/id-generator.js';

@@ -1,3 +1,4 @@
+import { AtlasApiError } from '../../src/application/infrastructure-errors.js';
 import type {
   ActingCredential,
   AtlasServiceAccounts,
@@ -5,7 +6,6 @@ import type {
   CreatedAtlasSecret,
 } from '../../src/application/ports/atlas-service-accounts.js';
 import type { ServiceAccountCredential } from '../../src/domain/credential.js';
-import { AtlasApiError } from '../../src/domain/errors.js';
 import type { AtlasSecretId, ClientId, OrgId } from '../../src/domain/identifiers.js';
 import type { AtlasSecretInfo } from '../../src/domain/room-plan.js';
 import { SecretValue } from '../../src/domain/secret-value.js';

@@ -1,3 +1,8 @@
+import {
+  SecretStoreError,
+  SecretVersionExistsError,
+  StageMovedError,
+} from '../../src/application/infrastructure-errors.js';
 import type {
   ListedVersion,
   SecretDescription,
@@ -5,7 +10,6 @@ import type {
   VersionRef,
   VersionStage,
 } from '../../src/application/ports/secret-store.js';
-import { SecretStoreError, SecretVersionExistsError, StageMovedError } from '../../src/domain/errors.js';
 import { SecretValue } from '../../src/domain/secret-value.js';
 import { type CallInterceptor, type FailureOptions, InjectedFailures } from './injected-failures.js';
 

@@ -5,8 +5,8 @@
  * must refuse what AWS refuses.
  */
 import { describe, expect, it } from 'vitest';
+import { SecretVersionExistsError, StageMovedError } from '../../src/application/infrastructure-errors.js';
 import type { SecretStore } from '../../src/application/ports/secret-store.js';
-import { SecretVersionExistsError, StageMovedError } from '../../src/domain/errors.js';
 import { SecretValue } from '../../src/domain/secret-value.js';
 
 export interface SecretStoreContractSubject {

@@ -6,10 +6,10 @@ import {
 } from '../../../src/adapters/inbound/sqs/rotation-message-processor.js';
 import { NodeCryptoIdGenerator } from '../../../src/adapters/outbound/crypto/node-crypto-id-generator.js';
 import { HandleRotationRequest } from '../../../src/application/handle-rotation-request.js';
+import { AtlasApiError } from '../../../src/application/infrastructure-errors.js';
 import { KeyedSerializer } from '../../../src/application/keyed-serializer.js';
 import { RejectRotationRequest } from '../../../src/application/reject-rotation-request.js';
 import { RotateSecret } from '../../../src/application/rotate-secret.js';
-import { AtlasApiError } from '../../../src/domain/errors.js';
 import type { RotationCompletedDetail, RotationFailedDetail } from '../../../src/domain/rotation-events.js';
 import { CLAIM_LABEL, claimVersionId } from '../../../src/domain/rotation-protocol.js';
 import { SecretValue } from '../../../src/domain/secret-value.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { NodeCryptoIdGenerator } from '../../../src/adapters/outbound/crypto/node-crypto-id-generator.js';
+import { AtlasApiError, SecretStoreError } from '../../../src/application/infrastructure-errors.js';
 import type { AtlasServiceAccounts } from '../../../src/application/ports/atlas-service-accounts.js';
 import type { SecretStore } from '../../../src/application/ports/secret-store.js';
 import { RotateSecret, type RotateSecretSettings } from '../../../src/application/rotate-secret.js';
-import { AtlasApiError, SecretStoreError } from '../../../src/domain/errors.js';
 import type { AtlasSecretId, RotationToken } from '../../../src/domain/identifiers.js';
 import { TAG_CREATE_INTENT, TAG_ROTATION } from '../../../src/domain/rotation-metadata.js';
 import type { RotationOutcome, RotationStepOutcome } from '../../../src/domain/rotation-outcome.js';

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { AtlasApiError } from '../../../application/infrastructure-errors.js';
 import type {
   ActingCredential,
   AtlasServiceAccounts,
@@ -11,7 +12,7 @@ import {
   isApiKey,
   type ServiceAccountCredential,
 } from '../../../domain/credential.js';
-import { AtlasApiError, AtlasOriginNotAllowedError, RotatorError } from '../../../domain/errors.js';
+import { AtlasOriginNotAllowedError, RotatorError } from '../../../domain/errors.js';
 import { type AtlasSecretId, isAtlasSecretId } from '../../../domain/identifiers.js';
 import type { AtlasSecretInfo } from '../../../domain/room-plan.js';
 import { SecretValue } from '../../../domain/secret-value.js';

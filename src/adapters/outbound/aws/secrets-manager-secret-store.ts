@@ -8,18 +8,18 @@ import {
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import {
+  SecretStoreError,
+  type SecretStoreErrorCode,
+  SecretVersionExistsError,
+  StageMovedError,
+} from '../../../application/infrastructure-errors.js';
 import type {
   ListedVersion,
   SecretDescription,
   SecretStore,
   VersionRef,
 } from '../../../application/ports/secret-store.js';
-import {
-  SecretStoreError,
-  type SecretStoreErrorCode,
-  SecretVersionExistsError,
-  StageMovedError,
-} from '../../../domain/errors.js';
 import { SecretValue } from '../../../domain/secret-value.js';
 
 const PERMANENT: Readonly<Record<string, SecretStoreErrorCode>> = {
