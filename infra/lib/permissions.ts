@@ -8,12 +8,10 @@ import type { IConstruct } from 'constructs';
 export const MANAGED_TAG = 'atlas-rotator:managed';
 
 /**
- * The only tags the service writes or removes on a managed secret: the rotation lease and the create intent
- * (`TAG_ROTATION`, `TAG_CREATE_INTENT` in src/domain/rotation-metadata.ts; a test keeps the two in step).
- * Everything else on the secret — `atlas-rotator:managed`, `adminSecretArn`, `apiVersion` — is the owner's,
- * so the role can neither opt a secret out nor point it at another admin secret.
+ * The service writes no tags (ADR 0007 keeps a rotation's state in versions, not in ADR 0003's lease and intent
+ * tags), so the role may not tag at all: every tag on a secret — `atlas-rotator:managed`, `adminSecretArn`,
+ * `apiVersion` — is the owner's, and the role can neither opt a secret out nor point it at another admin secret.
  */
-export const WRITTEN_TAGS = ['atlas-rotator:rotation', 'atlas-rotator:createIntent'] as const;
 
 export interface SecretPermissionsProps {
   /** Secret-name pattern the managed secrets live under (`*` = every secret of this account and region). */
@@ -46,21 +44,13 @@ export function secretStatements(scope: IConstruct, props: SecretPermissionsProp
       sid: 'RotateManagedSecrets',
       actions: [
         'secretsmanager:DescribeSecret',
+        'secretsmanager:ListSecretVersionIds',
         'secretsmanager:GetSecretValue',
         'secretsmanager:PutSecretValue',
         'secretsmanager:UpdateSecretVersionStage',
       ],
       resources: [managedSecrets],
       conditions: managed,
-    }),
-    new iam.PolicyStatement({
-      sid: 'TagManagedSecretsWithRotationState',
-      actions: ['secretsmanager:TagResource', 'secretsmanager:UntagResource'],
-      resources: [managedSecrets],
-      conditions: {
-        ...managed,
-        'ForAllValues:StringEquals': { 'aws:TagKeys': [...WRITTEN_TAGS] },
-      },
     }),
   ];
   if (props.adminSecretArns.length > 0) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TAG_CREATE_INTENT, TAG_MANAGED, TAG_ROTATION } from '../../src/domain/rotation-metadata.js';
-import { MANAGED_TAG, WRITTEN_TAGS } from '../lib/permissions.js';
+import { TAG_MANAGED } from '../../src/domain/rotation-metadata.js';
+import { MANAGED_TAG } from '../lib/permissions.js';
 import { logicalId, policyStatements, ROTATION_FUNCTION_STUB, synth } from './support.js';
 
 const managedSecrets = (pattern = '*') => ({
@@ -13,21 +13,12 @@ const rotateManaged = (pattern?: string) => ({
   Sid: 'RotateManagedSecrets',
   Action: [
     'secretsmanager:DescribeSecret',
+    'secretsmanager:ListSecretVersionIds',
     'secretsmanager:GetSecretValue',
     'secretsmanager:PutSecretValue',
     'secretsmanager:UpdateSecretVersionStage',
   ],
   Condition: { StringEquals: { 'aws:ResourceTag/atlas-rotator:managed': 'true' } },
-  Effect: 'Allow',
-  Resource: managedSecrets(pattern),
-});
-const tagManaged = (pattern?: string) => ({
-  Sid: 'TagManagedSecretsWithRotationState',
-  Action: ['secretsmanager:TagResource', 'secretsmanager:UntagResource'],
-  Condition: {
-    StringEquals: { 'aws:ResourceTag/atlas-rotator:managed': 'true' },
-    'ForAllValues:StringEquals': { 'aws:TagKeys': ['atlas-rotator:rotation', 'atlas-rotator:createIntent'] },
-  },
   Effect: 'Allow',
   Resource: managedSecrets(pattern),
 });
@@ -61,7 +52,6 @@ describe('the Lambda worker role', () => {
       writeLogs(logGroup),
       consumeQueue(queue),
       rotateManaged(),
-      tagManaged(),
       putEvents({ 'Fn::GetAtt': [bus, 'Arn'] }),
     ]);
     template.hasResourceProperties('AWS::IAM::Role', {
@@ -88,7 +78,6 @@ describe('the Lambda worker role', () => {
     const role = logicalId(template, 'AWS::IAM::Role', 'AtlasRotatorLambdaWorkerRole');
     const statements = policyStatements(template, role);
     expect(statements).toContainEqual(rotateManaged('prod/atlas/*'));
-    expect(statements).toContainEqual(tagManaged('prod/atlas/*'));
     expect(statements).toContainEqual({
       Sid: 'ReadAllowListedAdminSecrets',
       Action: 'secretsmanager:GetSecretValue',
@@ -102,7 +91,7 @@ describe('the Lambda worker role', () => {
       Effect: 'Allow',
       Resource: keys[0],
     });
-    expect(statements).toHaveLength(7);
+    expect(statements).toHaveLength(6);
   });
 
   it('decrypts with the queue key when the queue uses KMS', () => {
@@ -161,7 +150,6 @@ describe('the Fargate task role', () => {
     expect(policyStatements(template, role)).toEqual([
       consumeQueue(queue),
       rotateManaged(),
-      tagManaged(),
       putEvents({ 'Fn::GetAtt': [bus, 'Arn'] }),
     ]);
     template.hasResourceProperties('AWS::IAM::Role', {
@@ -237,15 +225,16 @@ describe('the rotation function role', () => {
     expect(policyStatements(template, role)).toEqual([
       writeLogs(logGroup),
       rotateManaged(),
-      tagManaged(),
       putEvents({ 'Fn::GetAtt': [bus, 'Arn'] }),
     ]);
   });
 });
 
 describe('tags', () => {
-  it('grants tagging for exactly the tags the service writes, keyed on the tag it checks', () => {
+  it('keys every secret permission on the tag the service checks, and grants no tagging (ADR 0007 writes none)', () => {
     expect(MANAGED_TAG).toBe(TAG_MANAGED);
-    expect([...WRITTEN_TAGS].sort()).toEqual([TAG_CREATE_INTENT, TAG_ROTATION].sort());
+    const { template } = synth();
+    expect(JSON.stringify(template.toJSON())).not.toContain('secretsmanager:TagResource');
+    expect(JSON.stringify(template.toJSON())).not.toContain('secretsmanager:UntagResource');
   });
 });

@@ -4,7 +4,7 @@ import {
   parseAdminCredential,
   parseCredential,
 } from '../domain/credential.js';
-import { AtlasApiError, InvalidConfigError, RotatorError, SecretStoreError } from '../domain/errors.js';
+import { InvalidConfigError, RotatorError } from '../domain/errors.js';
 import {
   type CurrentAtlasSecret,
   currentAtlasSecret,
@@ -15,6 +15,7 @@ import {
 import type { RotationToken } from '../domain/identifiers.js';
 import { isManaged, rotationMetadataFrom } from '../domain/rotation-metadata.js';
 import { allowedAdminSecretArn, atlasTargetFor, type OriginPolicy } from './atlas-target.js';
+import { AtlasApiError, SecretStoreError } from './infrastructure-errors.js';
 import type { ActingCredential, AtlasServiceAccounts } from './ports/atlas-service-accounts.js';
 import type { Clock } from './ports/clock.js';
 import type { Logger } from './ports/logger.js';

@@ -81,22 +81,48 @@ export class AtlasOriginNotAllowedError extends RotatorError {
 export class AtlasSecretLimitError extends RotatorError {
   readonly code = 'ATLAS_SECRET_LIMIT';
   readonly retryable = false;
-  constructor(readonly blockingSecretIds: readonly string[]) {
+  /**
+   * @param blockingSecretIds secrets no version of this secret accounts for (never AWSCURRENT's)
+   * @param currentKnown false when no evidence tells which live secret is AWSCURRENT's: then none is named
+   */
+  constructor(
+    readonly blockingSecretIds: readonly string[],
+    currentKnown = true,
+  ) {
     super(
-      `The service account already holds two secrets and ${blockingSecretIds.join(', ')} ` +
-        'belongs to no version of this secret; delete it in Atlas, or set ATLAS_DELETE_UNKNOWN_SECRETS=true ' +
-        'to let atlas-rotator delete it',
+      currentKnown
+        ? `The service account already holds two secrets and ${blockingSecretIds.join(', ')} ` +
+            'belongs to no version of this secret; delete it in Atlas, or set ATLAS_DELETE_UNKNOWN_SECRETS=true ' +
+            'to let atlas-rotator delete it'
+        : "The service account already holds two secrets and none of them can be told to be AWSCURRENT's " +
+            '(its value records no atlasSecretId and no maskedSecretValue matches it): delete in Atlas the one ' +
+            'AWSCURRENT does not use, then rotate again',
     );
+  }
+}
+
+/**
+ * Another rotator owns this secret: Secrets Manager's native rotation is on (its function rotates it; on-demand
+ * rotations go through `aws secretsmanager rotate-secret`), or AWS rotates it itself (a managed external secret).
+ */
+export class RotationConflictError extends RotatorError {
+  readonly code = 'ROTATION_CONFLICT';
+  readonly retryable = false;
+  constructor(secretName: string, rotatedBy: string) {
+    super(`Secret ${secretName} is rotated by ${rotatedBy}; atlas-rotator wrote nothing`);
   }
 }
 
 export class RotationInProgressError extends RotatorError {
   readonly code = 'ROTATION_IN_PROGRESS';
   readonly retryable = true;
+  /** When trying again can succeed at the earliest (the other run's claim goes stale), when that is known. */
+  readonly retryAt: string | undefined;
   constructor(secretName: string, otherToken: string, leaseExpiresAt: string) {
     super(
       `Rotation ${otherToken} of ${secretName} is still in progress (lease until ${leaseExpiresAt}); try again later`,
     );
+    this.retryAt = Number.isNaN(Date.parse(leaseExpiresAt)) ? undefined : leaseExpiresAt;
   }
 }
 
@@ -112,53 +138,6 @@ export class VerificationFailedError extends RotatorError {
   readonly code = 'VERIFICATION_FAILED';
   readonly retryable = false;
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-  }
-}
-
-export type AtlasErrorCode =
-  | 'ATLAS_BAD_REQUEST'
-  | 'ATLAS_UNAUTHORIZED'
-  | 'ATLAS_INVALID_CLIENT'
-  | 'ATLAS_FORBIDDEN'
-  | 'ATLAS_NOT_FOUND'
-  | 'ATLAS_INVALID_VERSION'
-  | 'ATLAS_CONFLICT'
-  | 'ATLAS_RATE_LIMITED'
-  | 'ATLAS_UNAVAILABLE'
-  | 'ATLAS_TIMEOUT'
-  | 'ATLAS_NETWORK_ERROR'
-  | 'ATLAS_UNEXPECTED_RESPONSE';
-
-/** Atlas answered with an error, or could not be reached. Keeps Atlas's status and `errorCode`. */
-export class AtlasApiError extends RotatorError {
-  constructor(
-    readonly code: AtlasErrorCode,
-    message: string,
-    readonly retryable: boolean,
-    readonly atlasStatus: number | undefined,
-    readonly atlasErrorCode: string | undefined,
-    options?: ErrorOptions & { retryAfterMs?: number },
-  ) {
-    super(message, options);
-    this.retryAfterMs = options?.retryAfterMs;
-  }
-  readonly retryAfterMs: number | undefined;
-}
-
-export type SecretStoreErrorCode =
-  | 'SECRET_NOT_FOUND'
-  | 'SECRET_STORE_ACCESS_DENIED'
-  | 'SECRET_STORE_INVALID_REQUEST'
-  | 'SECRET_STORE_UNAVAILABLE';
-
-export class SecretStoreError extends RotatorError {
-  constructor(
-    readonly code: SecretStoreErrorCode,
-    message: string,
-    readonly retryable: boolean,
-    options?: ErrorOptions,
-  ) {
     super(message, options);
   }
 }

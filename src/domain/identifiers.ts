@@ -8,14 +8,14 @@ export type OrgId = Brand<string, 'OrgId'>;
 /** An Atlas project (group) id. */
 export type ProjectId = Brand<string, 'ProjectId'>;
 export type AtlasSecretId = Brand<string, 'AtlasSecretId'>;
-/** A rotation's token: the VersionId of the new Secrets Manager version (32–64 characters). */
+/** A rotation's token: the VersionId of the new Secrets Manager version (32–58 characters, so that `claim-` + token is a VersionId). */
 export type RotationToken = Brand<string, 'RotationToken'>;
 /** Atlas resource version date, sent as `Accept: application/vnd.atlas.{date}+json`. */
 export type ApiVersion = Brand<string, 'ApiVersion'>;
 
 const CLIENT_ID = /^mdb_sa_id_[0-9a-fA-F]{24}$/;
 const HEX24 = /^[0-9a-f]{24}$/;
-const TOKEN = /^[A-Za-z0-9-]{32,64}$/;
+const TOKEN = /^[A-Za-z0-9-]{32,58}$/;
 const API_VERSION = /^\d{4}-\d{2}-\d{2}$/;
 
 export const DEFAULT_API_VERSION = '2025-03-12' as ApiVersion;
@@ -59,7 +59,7 @@ export function isRotationToken(raw: unknown): raw is RotationToken {
 
 export function parseRotationToken(raw: unknown, field = 'rotationToken'): RotationToken {
   if (!isRotationToken(raw)) {
-    throw new InvalidInputError(field, 'must be 32 to 64 letters, digits or hyphens');
+    throw new InvalidInputError(field, 'must be 32 to 58 letters, digits or hyphens');
   }
   return raw;
 }

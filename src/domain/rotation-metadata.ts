@@ -6,9 +6,12 @@ export const TAG_ADMIN_SECRET_ARN = 'atlas-rotator:adminSecretArn';
 export const TAG_API_VERSION = 'atlas-rotator:apiVersion';
 export const TAG_API_BASE_URL = 'atlas-rotator:apiBaseUrl';
 export const TAG_API_FLAVOR = 'atlas-rotator:apiFlavor';
-/** Lease of the rotation in progress: `<token> <startedAt ISO>`. Absent when no rotation is unfinished. */
+/**
+ * The lease and create-intent tags of ADR 0003's protocol. atlas-rotator no longer writes or reads them (ADR 0007
+ * keeps that state in versions); a secret still carrying them is rotated as any other, and they can be removed.
+ * Kept so that tests can assert that nothing writes them.
+ */
 export const TAG_ROTATION = 'atlas-rotator:rotation';
-/** Written just before the create POST: `<token> <ISO time>`. Lets a resumed rotation find an orphan. */
 export const TAG_CREATE_INTENT = 'atlas-rotator:createIntent';
 
 export type RotationMode = 'self' | 'admin';

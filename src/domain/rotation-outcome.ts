@@ -38,6 +38,11 @@ export interface RotationFailed {
   readonly atlasErrorCode: string | undefined;
   readonly startedAt: string;
   readonly failedAt: string;
+  /**
+   * When trying again can succeed at the earliest (ROTATION_IN_PROGRESS: the other run's claim goes stale then);
+   * absent when any time will do. Not part of the failed event.
+   */
+  readonly retryAt?: string;
 }
 
 /** A rotation stopped on purpose at a durable point (Secrets Manager's step-wise rotation function). */

@@ -151,7 +151,13 @@ describe('AtlasAdminApiClient flavours, scopes, origins and HTTP Digest (simulat
       const atlas = client();
 
       expect(await atlas.listSecrets(account.target, account.credential)).toEqual([
-        { id: account.secretId, createdAt: expect.any(String), expiresAt: expect.any(String) },
+        {
+          id: account.secretId,
+          createdAt: expect.any(String),
+          expiresAt: expect.any(String),
+          maskedSecretValue: expect.stringMatching(/^mdb_sa_sk_\.\.\..{4}$/),
+          lastUsedAt: expect.any(String),
+        },
       ]);
       const created = await atlas.createSecret(account.target, account.credential, 24);
       expect(created.secret.reveal()).toMatch(/^mdb_sa_sk_/);

@@ -112,10 +112,23 @@ describe('AtlasAdminApiClient against the Atlas simulator', () => {
     const atlas = client();
 
     const before = await atlas.listSecrets(account.target, account.credential);
+    // The mask and lastUsedAt are evidence for adopting a value atlas-rotator never wrote (ADR 0007).
     expect(before).toEqual([
-      { id: account.secretId, createdAt: expect.any(String), expiresAt: expect.any(String) },
+      {
+        id: account.secretId,
+        createdAt: expect.any(String),
+        expiresAt: expect.any(String),
+        maskedSecretValue: expect.stringMatching(/^mdb_sa_sk_\.\.\..{4}$/),
+        lastUsedAt: expect.any(String),
+      },
     ]);
-    expect(Object.keys(before[0] ?? {})).toEqual(['id', 'createdAt', 'expiresAt']);
+    expect(Object.keys(before[0] ?? {})).toEqual([
+      'id',
+      'createdAt',
+      'expiresAt',
+      'maskedSecretValue',
+      'lastUsedAt',
+    ]);
 
     const created = await atlas.createSecret(account.target, account.credential, 24);
     expect(created.id).toMatch(/^[0-9a-f]{24}$/);

@@ -18,6 +18,9 @@
  *     readable by VersionId, its token spent; LocalStack deletes it at once, so the token could be used again.
  *  5. UpdateSecretVersionStage moving a label that another version holds, without RemoveFromVersionId: AWS answers
  *     InvalidParameterException for every label; LocalStack only for AWSCURRENT, otherwise the label ends on two.
+ *  13. ListSecretVersionIds(IncludeDeprecated=true) lists a version whose last label went, with its CreatedDate (the
+ *     protocol of ADR 0007 finds spent claims, tombstones and rolled-back versions this way); LocalStack has deleted
+ *     it (gap 4), so it is missing. Without IncludeDeprecated, AWS leaves it out too.
  * Rotator tests that depend on them: rotation.test.ts ("answers ROTATION_ROLLED_BACK when a rolled-back token runs
  * again", gap 4) and secrets-manager-secret-store.test.ts (the SecretStore contract, gaps 1 and 4).
  * `AWS_SEMANTICS_LAYER=off` runs the suite without the layer: then exactly those tests fail.
@@ -36,8 +39,8 @@
  *
  * Differences the layer leaves alone (why they do not matter, and where they are covered if anywhere):
  * 12. Tags are not compare-and-swap — on AWS either: ADR 0003 reads the lease back; nothing to emulate.
- * 13. ListSecretVersionIds(IncludeDeprecated) and MoveToVersionId onto a deprecated version: the layer does not
- *     add the versions it keeps there — the rotator calls neither.
+ * 13b. MoveToVersionId onto a deprecated version: the layer does not answer it from the versions it keeps — the
+ *     rotator never moves a label onto an unlabelled version.
  * 14. RotateSecret while another version is AWSPENDING: AWS refuses, LocalStack re-invokes the function first; the
  *     rotator never calls RotateSecret (Secrets Manager calls the rotation function).
  * 15. The function RotateSecret registers is not run by the emulator: the rotation-function tests call the steps.
@@ -61,6 +64,7 @@ import {
   DeleteSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   RotateSecretCommand,
   SecretsManagerClient,
@@ -312,6 +316,10 @@ async function stages(client: SecretsManagerClient, SecretId: string) {
   return (await client.send(new DescribeSecretCommand({ SecretId }))).VersionIdsToStages ?? {};
 }
 
+async function versionList(client: SecretsManagerClient, SecretId: string, IncludeDeprecated: boolean) {
+  return (await client.send(new ListSecretVersionIdsCommand({ SecretId, IncludeDeprecated }))).Versions ?? [];
+}
+
 async function versionValue(client: SecretsManagerClient, SecretId: string, VersionId: string) {
   return (await client.send(new GetSecretValueCommand({ SecretId, VersionId }))).SecretString;
 }
@@ -405,6 +413,32 @@ describe('Secrets Manager: where LocalStack differs from AWS, the semantics laye
     ).rejects.toMatchObject({
       name: expect.stringMatching(/InvalidRequestException|ResourceNotFoundException/),
     });
+  });
+
+  it('lists a version whose last label was removed in ListSecretVersionIds(IncludeDeprecated), with its CreatedDate (13)', async () => {
+    const [current, rolledBack] = [randomUUID(), randomUUID()];
+    const arn = await aSecret('list-deprecated', { current, pending: rolledBack });
+    const before = await versionList(sm, arn, true);
+    await sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: arn,
+        VersionStage: 'AWSPENDING',
+        RemoveFromVersionId: rolledBack,
+      }),
+    );
+
+    const all = await versionList(sm, arn, true);
+    expect(all.map((v) => [v.VersionId, v.VersionStages]).sort()).toEqual(
+      [
+        [current, ['AWSCURRENT']],
+        [rolledBack, []],
+      ].sort(),
+    );
+    const listedBefore = before.find((v) => v.VersionId === rolledBack)?.CreatedDate;
+    const listedAfter = all.find((v) => v.VersionId === rolledBack)?.CreatedDate;
+    expect(listedAfter).toBeInstanceOf(Date);
+    expect(Math.abs((listedAfter?.getTime() ?? 0) - (listedBefore?.getTime() ?? 0))).toBeLessThan(1000);
+    expect((await versionList(sm, arn, false)).map((v) => v.VersionId)).toEqual([current]);
   });
 
   it('refuses to move any label that another version holds without RemoveFromVersionId (5)', async () => {
@@ -557,6 +591,19 @@ describe('Secrets Manager on the bare emulator: the gaps the semantics layer clo
     });
     await putValue(raw, arn, rolledBack, '{"v":"reused"}');
     expect(await versionValue(raw, arn, rolledBack)).toBe('{"v":"reused"}');
+  });
+
+  it('LocalStack no longer lists a version whose last label went, even with IncludeDeprecated (13)', async () => {
+    const [current, rolledBack] = [randomUUID(), randomUUID()];
+    const arn = await aSecret('raw-list-deprecated', { current, pending: rolledBack }, raw);
+    await raw.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: arn,
+        VersionStage: 'AWSPENDING',
+        RemoveFromVersionId: rolledBack,
+      }),
+    );
+    expect((await versionList(raw, arn, true)).map((v) => v.VersionId)).toEqual([current]);
   });
 
   it('LocalStack moves AWSPENDING held by another version without RemoveFromVersionId, onto two versions (5)', async () => {

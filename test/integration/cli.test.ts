@@ -1,17 +1,20 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RotateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
 import { cliEnv } from './support/event-driven-harness.js';
 import {
+  openClaims,
   plainSecrets,
   secretsManagerClient,
   seedManagedSecret,
   stagesOf,
   valueAt,
 } from './support/rotation-harness.js';
+import { registerRotationFunction } from './support/rotation-lambda.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const main = join(root, 'dist/src/adapters/bootstrap/main.js');
@@ -149,6 +152,38 @@ describe('atlas-rotator rotate', () => {
     expect(run.stderr).toContain('SECRET_NOT_MANAGED');
     expect(JSON.parse(run.stdout)).toMatchObject({ status: 'failed', errorCode: 'SECRET_NOT_MANAGED' });
     expectNoSecretIn(run);
+  });
+
+  it('exits 1 with ROTATION_CONFLICT, writing nothing, for a secret Secrets Manager rotates natively', async () => {
+    const account = await seedManagedSecret(simulator, client);
+    const fn = await registerRotationFunction(inject('awsEndpoint'), `it-cli-${randomUUID().slice(0, 8)}`);
+    try {
+      await client.send(
+        new RotateSecretCommand({
+          SecretId: account.secretName,
+          RotationLambdaARN: fn.arn,
+          RotationRules: { AutomaticallyAfterDays: 30 },
+        }),
+      );
+      const before = await stagesOf(client, account.secretName);
+      simulator.clearRequests();
+
+      const run = await cli(['rotate', account.secretName], atlasEnv());
+
+      expect(run.code).toBe(1);
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        status: 'failed',
+        errorCode: 'ROTATION_CONFLICT',
+        retryable: false,
+      });
+      expect(run.stderr).toContain('aws secretsmanager rotate-secret');
+      expect(await stagesOf(client, account.secretName)).toEqual(before);
+      expect(await openClaims(client, account.secretName)).toEqual([]);
+      expect(simulator.requests).toEqual([]);
+      expectNoSecretIn(run);
+    } finally {
+      await fn.remove().catch(() => undefined);
+    }
   });
 
   it('exits 75 when the failure is worth retrying', async () => {

@@ -359,8 +359,9 @@ describe('the synthesized messaging stack, deployed with CloudFormation on the e
 
     // The secret rotated: a new AWSCURRENT that works, the old credential revoked, nothing pending.
     const { byStage } = await stagesOf(secrets, account.secretName);
-    expect(byStage.AWSPENDING).toBeUndefined();
     const current = await valueAt(secrets, account.secretName, 'AWSCURRENT');
+    // ADR 0007: AWSPENDING stays beside AWSCURRENT (to AWS: no rotation in progress).
+    expect([undefined, current.versionId]).toContain(byStage.AWSPENDING);
     expect(current.versionId).not.toBe(before.versionId);
     expect(byStage.AWSPREVIOUS).toBe(before.versionId);
     expect(events[0]?.detail).toMatchObject({

@@ -32,7 +32,6 @@ import {
   type EventBridgeRotationEventPublisherOptions,
   EventPublishError,
 } from '../../src/adapters/outbound/aws/event-bridge-rotation-event-publisher.js';
-import type { AtlasSecretId } from '../../src/domain/identifiers.js';
 import {
   completedEvent,
   DETAIL_TYPE_COMPLETED,
@@ -41,17 +40,8 @@ import {
   type PublishedEvent,
   type RotationCompletedDetail,
 } from '../../src/domain/rotation-events.js';
-import type { RotationCompleted, RotationFailed } from '../../src/domain/rotation-outcome.js';
-import {
-  aCompletedOutcome,
-  aToken,
-  CLIENT_ID,
-  NEW_SECRET_ID,
-  ORG_ID,
-  PREVIOUS_SECRET_ID,
-  SECRET_ARN,
-  SECRET_NAME,
-} from '../support/builders.js';
+import type { RotationFailed } from '../../src/domain/rotation-outcome.js';
+import { aCompletedOutcome, aToken, SECRET_ARN, SECRET_NAME } from '../support/builders.js';
 import { validateEventDetail } from '../support/event-schemas.js';
 import { DEFAULT_NOW, FixedClock } from '../support/fixed-clock.js';
 import { createQueue, routeToQueue } from './support/event-routing.js';

@@ -1,6 +1,7 @@
 import { RotateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRotationFunctionHandler } from '../../src/adapters/inbound/lambda/rotation-function-handler.js';
+import { NodeCryptoIdGenerator } from '../../src/adapters/outbound/crypto/node-crypto-id-generator.js';
 import type { RotationCompletedDetail, RotationFailedDetail } from '../../src/domain/rotation-events.js';
 import { TAG_ROTATION } from '../../src/domain/rotation-metadata.js';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
@@ -25,12 +26,31 @@ let registered: RegisteredFunction;
 const opened: { close: () => Promise<void> }[] = [];
 const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 
-function aFunction(wrap: Parameters<typeof rotateSecret>[2] = {}) {
+/**
+ * What Secrets Manager does before it invokes the function (RotateSecret): turns rotation on and registers the
+ * token's version, AWSPENDING, without a value. The function's entry checks (AWS's templates: rotation enabled,
+ * the token a version of the secret) refuse a step without it. LocalStack turns rotation on only with rules.
+ */
+async function register(secretId: string, token: string) {
+  await client.send(
+    new RotateSecretCommand({
+      SecretId: secretId,
+      ClientRequestToken: token,
+      RotationLambdaARN: registered.arn,
+      RotationRules: { AutomaticallyAfterDays: 30 },
+    }),
+  );
+}
+
+function aFunction(
+  wrap: Parameters<typeof rotateSecret>[2] = {},
+  settings: Parameters<typeof rotateSecret>[1] = {},
+) {
   const adapters = processAdapters(simulator, client);
   opened.push(adapters);
   const publisher = new RecordingRotationEventPublisher();
   const handler = createRotationFunctionHandler({
-    rotateSecret: rotateSecret(adapters, {}, wrap),
+    rotateSecret: rotateSecret(adapters, settings, wrap),
     publisher,
     logger: adapters.logger,
   });
@@ -50,11 +70,34 @@ afterAll(async () => {
   await simulator.close();
 });
 
+/** The second attempt's credential VersionId of `token` (ADR 0007). */
+function attemptTwo(token: string): string {
+  return new NodeCryptoIdGenerator().digestId(`${token}#2`);
+}
+
+/**
+ * Runs a step again after a crash, as Secrets Manager retries a failed rotation: a crash after the claim leaves it
+ * open, so the retry waits (ROTATION_IN_PROGRESS) until the lease passes — here a lease of 0.
+ */
+async function againAfterCrash(secretId: string, token: string, step: string) {
+  try {
+    await aFunction().handler({ SecretId: secretId, ClientRequestToken: token, Step: step });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ROTATION_IN_PROGRESS') throw error;
+    await aFunction({}, { leaseMs: 0 }).handler({
+      SecretId: secretId,
+      ClientRequestToken: token,
+      Step: step,
+    });
+  }
+}
+
 describe('the Secrets Manager rotation function', () => {
   it('rotates through the four steps, each repeated, and publishes one completed event', async () => {
     const account = await seedManagedSecret(simulator, client);
     const before = await valueAt(client, account.secretName, 'AWSCURRENT');
     const token = newToken();
+    await register(account.secretArn, token);
     const { handler, publisher } = aFunction();
 
     for (const step of STEPS) {
@@ -69,7 +112,8 @@ describe('the Secrets Manager rotation function', () => {
 
     const { byStage, tags } = await stagesOf(client, account.secretName);
     expect(byStage).toMatchObject({ AWSCURRENT: token, AWSPREVIOUS: before.versionId });
-    expect(byStage.AWSPENDING).toBeUndefined();
+    // ADR 0007: AWSPENDING stays beside AWSCURRENT (to AWS: no rotation in progress).
+    expect([undefined, token]).toContain(byStage.AWSPENDING);
     expect(tags[TAG_ROTATION]).toBeUndefined();
     const current = await valueAt(client, account.secretName, 'AWSCURRENT');
     expect(await credentialWorks(simulator, account.clientId, current.json.clientSecret ?? '')).toBe(true);
@@ -89,13 +133,7 @@ describe('the Secrets Manager rotation function', () => {
     const before = await valueAt(client, account.secretName, 'AWSCURRENT');
     const token = newToken();
     // What Secrets Manager does before it invokes the function: the token's version, AWSPENDING, no value.
-    await client.send(
-      new RotateSecretCommand({
-        SecretId: account.secretArn,
-        ClientRequestToken: token,
-        RotationLambdaARN: registered.arn,
-      }),
-    );
+    await register(account.secretArn, token);
     expect((await stagesOf(client, account.secretName)).byStage.AWSPENDING).toBe(token);
     const { handler, publisher } = aFunction();
 
@@ -106,7 +144,8 @@ describe('the Secrets Manager rotation function', () => {
 
     const { byStage, tags } = await stagesOf(client, account.secretName);
     expect(byStage).toMatchObject({ AWSCURRENT: token, AWSPREVIOUS: before.versionId });
-    expect(byStage.AWSPENDING).toBeUndefined();
+    // ADR 0007: AWSPENDING stays beside AWSCURRENT (to AWS: no rotation in progress).
+    expect([undefined, token]).toContain(byStage.AWSPENDING);
     expect(tags[TAG_ROTATION]).toBeUndefined();
     const current = await valueAt(client, account.secretName, 'AWSCURRENT');
     expect(await credentialWorks(simulator, account.clientId, current.json.clientSecret ?? '')).toBe(true);
@@ -119,6 +158,7 @@ describe('the Secrets Manager rotation function', () => {
   it('creates one Atlas secret however often createSecret runs', async () => {
     const account = await seedManagedSecret(simulator, client);
     const token = newToken();
+    await register(account.secretArn, token);
     const { handler } = aFunction();
     for (let i = 0; i < 3; i++) {
       await handler({ SecretId: account.secretName, ClientRequestToken: token, Step: 'createSecret' });
@@ -129,6 +169,7 @@ describe('the Secrets Manager rotation function', () => {
   it('converges when a step crashes at any call and is run again', async () => {
     const probe = await seedManagedSecret(simulator, client);
     const probeToken = newToken();
+    await register(probe.secretArn, probeToken);
     const counts: Record<string, number> = {};
     for (const step of STEPS) {
       const counting = crashAfter(Number.POSITIVE_INFINITY);
@@ -144,6 +185,7 @@ describe('the Secrets Manager rotation function', () => {
       for (let k = 1; k <= (counts[step] ?? 0); k++) {
         const account = await seedManagedSecret(simulator, client);
         const token = newToken();
+        await register(account.secretArn, token);
         for (const earlier of STEPS.slice(0, STEPS.indexOf(step))) {
           await aFunction().handler({
             SecretId: account.secretName,
@@ -155,11 +197,12 @@ describe('the Secrets Manager rotation function', () => {
           .handler({ SecretId: account.secretName, ClientRequestToken: token, Step: step })
           .catch(() => undefined);
         for (const again of STEPS.slice(STEPS.indexOf(step))) {
-          await aFunction().handler({ SecretId: account.secretName, ClientRequestToken: token, Step: again });
+          await againAfterCrash(account.secretName, token, again);
         }
         const { byStage } = await stagesOf(client, account.secretName);
-        expect(byStage.AWSCURRENT, `${step} crashed before call ${k}`).toBe(token);
-        expect(byStage.AWSPENDING).toBeUndefined();
+        // A crash after the claim moves the rotation to its second attempt (a VersionId derived from the token).
+        expect([token, attemptTwo(token)], `${step} crashed before call ${k}`).toContain(byStage.AWSCURRENT);
+        expect([undefined, byStage.AWSCURRENT]).toContain(byStage.AWSPENDING);
         const current = await valueAt(client, account.secretName, 'AWSCURRENT');
         expect(simulator.serviceAccount(account.orgId, account.clientId)?.secrets.map((s) => s.id)).toEqual([
           current.json.atlasSecretId,
@@ -169,14 +212,6 @@ describe('the Secrets Manager rotation function', () => {
   });
 
   it('converges when createSecret crashes at any call after RotateSecret registered the token', async () => {
-    const register = async (secretArn: string, token: string) =>
-      client.send(
-        new RotateSecretCommand({
-          SecretId: secretArn,
-          ClientRequestToken: token,
-          RotationLambdaARN: registered.arn,
-        }),
-      );
     const probe = await seedManagedSecret(simulator, client);
     const probeToken = newToken();
     await register(probe.secretArn, probeToken);
@@ -195,12 +230,13 @@ describe('the Secrets Manager rotation function', () => {
       await aFunction(crashAfter(k))
         .handler({ SecretId: account.secretArn, ClientRequestToken: token, Step: 'createSecret' })
         .catch(() => undefined);
-      for (const step of STEPS) {
-        await aFunction().handler({ SecretId: account.secretArn, ClientRequestToken: token, Step: step });
-      }
+      for (const step of STEPS) await againAfterCrash(account.secretArn, token, step);
       const { byStage } = await stagesOf(client, account.secretName);
-      expect(byStage.AWSCURRENT, `createSecret crashed before call ${k}`).toBe(token);
-      expect(byStage.AWSPENDING).toBeUndefined();
+      // A crash after the claim may have moved the rotation to its second attempt: AWSCURRENT is the token's.
+      expect([token, attemptTwo(token)], `createSecret crashed before call ${k}`).toContain(
+        byStage.AWSCURRENT,
+      );
+      expect([undefined, byStage.AWSCURRENT]).toContain(byStage.AWSPENDING);
       const current = await valueAt(client, account.secretName, 'AWSCURRENT');
       expect(simulator.serviceAccount(account.orgId, account.clientId)?.secrets.map((s) => s.id)).toEqual([
         current.json.atlasSecretId,
@@ -212,6 +248,7 @@ describe('the Secrets Manager rotation function', () => {
     const account = await seedManagedSecret(simulator, client);
     const before = await valueAt(client, account.secretName, 'AWSCURRENT');
     const token = newToken();
+    await register(account.secretArn, token);
     const { handler, publisher } = aFunction();
     await handler({ SecretId: account.secretName, ClientRequestToken: token, Step: 'createSecret' });
     simulator.injectFault({
@@ -227,9 +264,10 @@ describe('the Secrets Manager rotation function', () => {
     ).rejects.toMatchObject({ code: 'VERIFICATION_FAILED', retryable: false });
     simulator.clearFaults();
 
+    // ADR 0007: the rollback moved AWSCURRENT to undo-<token>, a copy of the value it held.
     const { byStage } = await stagesOf(client, account.secretName);
-    expect(byStage.AWSCURRENT).toBe(before.versionId);
-    expect(byStage.AWSPENDING).toBeUndefined();
+    expect(byStage.AWSCURRENT).toBe(`undo-${token}`);
+    expect((await valueAt(client, account.secretName, 'AWSCURRENT')).json).toEqual(before.json);
     const failed = publisher.events[0]?.detail as RotationFailedDetail;
     expect(failed).toMatchObject({ errorCode: 'VERIFICATION_FAILED', final: true, stage: 'verify' });
     expect(validateEventDetail('Atlas Secret Rotation Failed', failed)).toEqual([]);

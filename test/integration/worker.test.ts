@@ -5,11 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ListSecretVersionIdsCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tokenForRequestId } from '../../src/adapters/inbound/sqs/parse-rotation-request.js';
+import { NodeCryptoIdGenerator } from '../../src/adapters/outbound/crypto/node-crypto-id-generator.js';
 import { DETAIL_TYPE_COMPLETED, DETAIL_TYPE_FAILED } from '../../src/domain/rotation-events.js';
-import { TAG_CREATE_INTENT, TAG_ROTATION } from '../../src/domain/rotation-metadata.js';
+import { TAG_ROTATION } from '../../src/domain/rotation-metadata.js';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
 import { validateEventDetail } from '../support/event-schemas.js';
 import {
@@ -73,6 +74,14 @@ const createCalls = (a: ManagedAccount) =>
   simulator.requests.filter((r) => r.method === 'POST' && new RegExp(createPath(a)).test(r.path));
 
 const requestId = (label: string) => `${label}-${randomUUID()}`;
+
+/** Whether a rotation claimed an attempt of the secret (ADR 0007): it is then about to call Atlas. */
+async function hasClaim(account: ManagedAccount): Promise<boolean> {
+  const listed = await client.send(
+    new ListSecretVersionIdsCommand({ SecretId: account.secretName, IncludeDeprecated: true }),
+  );
+  return (listed.Versions ?? []).some((v) => v.VersionId?.startsWith('claim-'));
+}
 /** A request id that is not VersionId-shaped (the ':'), so the rotation's token is derived from it. */
 const derivedRequestId = (label: string) => `${label}:${randomUUID()}`;
 const direct = (secretId: string, id: string) => JSON.stringify({ secretId, requestId: id });
@@ -340,12 +349,8 @@ describe('worker crash and shutdown', () => {
     simulator.clearRequests();
 
     await infra.requestViaBus({ secretId: account.secretName, requestId: id });
-    // The intent tag is written just before the POST: then the worker is inside the slow create.
-    await waitUntil(
-      'the create intent tag',
-      async () => ((await stagesOf(client, account.secretName)).tags[TAG_CREATE_INTENT] ? true : undefined),
-      20_000,
-    );
+    // The claim (ADR 0007) is written just before the account's GET and the slow create: then it is inside.
+    await waitUntil('the claim', async () => ((await hasClaim(account)) ? true : undefined), 20_000);
     await sleep(400);
     doomed.stop('SIGKILL');
     expect(await doomed.waitForExit(5_000)).toEqual({ code: null, signal: 'SIGKILL' });
@@ -358,8 +363,12 @@ describe('worker crash and shutdown', () => {
       5_000,
     );
 
-    const fresh = await startWorker('after-kill', infra.requestQueue, env);
-    const events = await infra.capture.captureEvents(forRequest(id), EVENT_TIMEOUT_MS, {
+    // The killed worker's claim stays open: it is waited for until the lease passes, then fenced.
+    const fresh = await startWorker('after-kill', infra.requestQueue, {
+      ...env,
+      ROTATION_LEASE_SECONDS: '30',
+    });
+    const events = await infra.capture.captureEvents(forRequest(id), 50_000, {
       settleMs: SETTLE_MS,
     });
 
@@ -368,11 +377,12 @@ describe('worker crash and shutdown', () => {
     expect(new Set(events.map((e) => e.detail.rotationId))).toEqual(new Set([tokenForRequestId(id)]));
     expect(Number(detailOf(events[0]).attempts)).toBeGreaterThanOrEqual(2);
     const current = await expectConverged(simulator, client, account, { readPrevious: true });
-    expect(current.versionId).toBe(tokenForRequestId(id));
+    // Attempt 1 was fenced: the rotation completed as attempt 2, a VersionId derived from the token.
+    expect(current.versionId).toBe(new NodeCryptoIdGenerator().digestId(`${tokenForRequestId(id)}#2`));
     expect(createCalls(account).filter((r) => r.status === 201)).toHaveLength(2);
     await expectQueueEmpty(infra.requestQueue);
     await fresh.dispose();
-  });
+  }, 120_000);
 
   it('drains on SIGTERM: exits 0 within the grace period, finishes started rotations, leaves the rest queued', async () => {
     const queue = await infra.createWorkQueue('drain', { fifo: false });
@@ -394,7 +404,7 @@ describe('worker crash and shutdown', () => {
       async () => {
         const inCreate: ManagedAccount[] = [];
         for (const account of accounts) {
-          if ((await stagesOf(client, account.secretName)).tags[TAG_CREATE_INTENT]) inCreate.push(account);
+          if (await hasClaim(account)) inCreate.push(account);
         }
         return inCreate.length >= 2 ? inCreate : undefined;
       },
@@ -533,7 +543,7 @@ describe('worker on a FIFO queue', () => {
     });
     await waitUntil(
       'the first rotation inside its slow create',
-      async () => ((await stagesOf(client, account.secretName)).tags[TAG_CREATE_INTENT] ? true : undefined),
+      async () => ((await hasClaim(account)) ? true : undefined),
       20_000,
       50,
     );

@@ -70,8 +70,11 @@ export interface ManagedSecretOptions {
   readonly recordsAtlasSecretId?: boolean;
   /** Fields atlas-rotator does not own, kept in the value. */
   readonly extra?: Readonly<Record<string, unknown>>;
-  /** An AWSPREVIOUS version; `inAtlas` keeps its Atlas secret alive too. */
-  readonly previous?: { readonly inAtlas: boolean };
+  /**
+   * An AWSPREVIOUS version; `inAtlas` keeps its Atlas secret alive too; `recordsAtlasSecretId: false` writes it
+   * as a value atlas-rotator never wrote.
+   */
+  readonly previous?: { readonly inAtlas: boolean; readonly recordsAtlasSecretId?: boolean };
   readonly currentCreatedAt?: string;
   readonly currentExpiresAt?: string;
   /** Further secrets of the account in Atlas that belong to no version. */
@@ -79,7 +82,12 @@ export interface ManagedSecretOptions {
     readonly id: AtlasSecretId;
     readonly createdAt: string;
     readonly expiresAt: string;
+    /** Default `mdb_sa_sk_unknown_<id>`. */
+    readonly value?: string;
   }[];
+  /** Secrets Manager's native rotation of the secret, and AWS's secret Type. */
+  readonly nativeRotation?: { readonly enabled: boolean; readonly lambdaArn: string | undefined };
+  readonly type?: string;
   readonly roles?: readonly string[];
   readonly externalRotationMetadata?: Readonly<Record<string, string>>;
 }
@@ -101,7 +109,12 @@ export function seedManagedSecret(
     versions.push({
       versionId: PREVIOUS_VERSION_ID,
       value: JSON.stringify(
-        aCredentialJson({ clientSecret: PREVIOUS_SECRET_VALUE, atlasSecretId: PREVIOUS_SECRET_ID }),
+        aCredentialJson({
+          clientSecret: PREVIOUS_SECRET_VALUE,
+          atlasSecretId: options.previous.recordsAtlasSecretId === false ? undefined : PREVIOUS_SECRET_ID,
+          atlasSecretExpiresAt:
+            options.previous.recordsAtlasSecretId === false ? undefined : '2025-12-01T00:00:00.000Z',
+        }),
       ),
       stages: ['AWSPREVIOUS'],
     });
@@ -113,11 +126,14 @@ export function seedManagedSecret(
     tags: { 'atlas-rotator:managed': 'true', ...options.tags },
     versions,
   };
-  store.seed(
-    options.externalRotationMetadata === undefined
-      ? seed
-      : { ...seed, externalRotationMetadata: options.externalRotationMetadata },
-  );
+  store.seed({
+    ...seed,
+    ...(options.externalRotationMetadata === undefined
+      ? {}
+      : { externalRotationMetadata: options.externalRotationMetadata }),
+    ...(options.nativeRotation === undefined ? {} : { nativeRotation: options.nativeRotation }),
+    ...(options.type === undefined ? {} : { type: options.type }),
+  });
   const secrets = [
     {
       id: CURRENT_SECRET_ID,
@@ -135,7 +151,7 @@ export function seedManagedSecret(
     });
   }
   for (const unknown of options.unknownAtlasSecrets ?? []) {
-    secrets.push({ ...unknown, value: `mdb_sa_sk_unknown_${unknown.id}` });
+    secrets.push({ ...unknown, value: unknown.value ?? `mdb_sa_sk_unknown_${unknown.id}` });
   }
   world.addAccount({
     clientId: CLIENT_ID,

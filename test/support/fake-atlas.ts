@@ -1,3 +1,4 @@
+import { AtlasApiError } from '../../src/application/infrastructure-errors.js';
 import type {
   ActingCredential,
   AtlasServiceAccounts,
@@ -5,7 +6,6 @@ import type {
   CreatedAtlasSecret,
 } from '../../src/application/ports/atlas-service-accounts.js';
 import type { ServiceAccountCredential } from '../../src/domain/credential.js';
-import { AtlasApiError } from '../../src/domain/errors.js';
 import type { AtlasSecretId, ClientId, OrgId } from '../../src/domain/identifiers.js';
 import type { AtlasSecretInfo } from '../../src/domain/room-plan.js';
 import { SecretValue } from '../../src/domain/secret-value.js';
@@ -21,6 +21,8 @@ export interface FakeAtlasSecret {
   readonly value: string;
   readonly createdAt: number;
   expiresAt: number;
+  /** Stamped when the secret mints a token (as Atlas does). */
+  lastUsedAt?: number;
 }
 
 export interface FakeServiceAccount {
@@ -130,6 +132,7 @@ export class AtlasWorld {
         'invalid_client',
       );
     }
+    secret.lastUsedAt = this.now().getTime();
     const accessToken = `access-token-${this.tokens.size + 1}`;
     this.tokens.set(accessToken, { clientId: clientId as ClientId, secretId: secret.id, revoked: false });
     return accessToken;
@@ -220,6 +223,9 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
         id: s.id,
         createdAt: new Date(s.createdAt).toISOString(),
         expiresAt: new Date(s.expiresAt).toISOString(),
+        // Atlas's mask: a prefix and the value's last four characters.
+        maskedSecretValue: `mdb_sa_sk_...${s.value.slice(-4)}`,
+        lastUsedAt: s.lastUsedAt === undefined ? undefined : new Date(s.lastUsedAt).toISOString(),
       }));
     });
   }

@@ -1,29 +1,33 @@
+import {
+  SecretStoreError,
+  SecretVersionExistsError,
+  StageMovedError,
+} from '../../src/application/infrastructure-errors.js';
 import type {
   ListedSecret,
+  ListedVersion,
   SecretDescription,
   SecretStore,
   VersionRef,
   VersionStage,
 } from '../../src/application/ports/secret-store.js';
-import { SecretStoreError } from '../../src/domain/errors.js';
 import { SecretValue } from '../../src/domain/secret-value.js';
 import { type CallInterceptor, type FailureOptions, InjectedFailures } from './injected-failures.js';
 
 export type SecretStoreMethod =
   | 'describe'
   | 'getValue'
-  | 'putPending'
-  | 'promote'
-  | 'removeStage'
-  | 'tag'
-  | 'untag'
+  | 'listVersions'
+  | 'putVersion'
+  | 'moveStage'
   | 'listManagedSecrets';
 
 export interface StoreCall {
   readonly method: SecretStoreMethod;
   readonly secretId: string;
   readonly versionId?: string;
-  readonly stage?: VersionStage;
+  readonly stage?: string;
+  readonly fromVersionId?: string;
   readonly keys?: readonly string[];
 }
 
@@ -32,6 +36,8 @@ export interface StoredVersion {
   /** undefined: the placeholder RotateSecret registers (GetSecretValue on it: not found) until a put fills it. */
   value: SecretValue | undefined;
   stages: string[];
+  /** ISO 8601, from the store's clock when the version was created. */
+  readonly createdAt: string;
 }
 
 export interface StoredSecret {
@@ -41,6 +47,8 @@ export interface StoredSecret {
   /** Every version, in creation order, labelled or not (DescribeSecret shows only labelled ones). */
   readonly versions: StoredVersion[];
   externalRotationMetadata: Record<string, string> | undefined;
+  nativeRotation: { enabled: boolean; lambdaArn: string | undefined };
+  type: string | undefined;
 }
 
 export interface SeedSecret {
@@ -51,8 +59,11 @@ export interface SeedSecret {
     readonly versionId: string;
     readonly value: SecretValue | string;
     readonly stages: readonly string[];
+    readonly createdAt?: string;
   }[];
   readonly externalRotationMetadata?: Readonly<Record<string, string>>;
+  readonly nativeRotation?: { readonly enabled: boolean; readonly lambdaArn: string | undefined };
+  readonly type?: string;
 }
 
 /**
@@ -65,11 +76,18 @@ export class InMemorySecretStore implements SecretStore {
   interceptor: CallInterceptor | undefined;
   readonly #failures = new InjectedFailures<SecretStoreMethod>();
 
-  constructor(readonly secrets: Map<string, StoredSecret> = new Map()) {}
+  /**
+   * @param now the store's clock: a new version's CreatedDate (give it the test's FixedClock so that claims
+   * age with the clock the rotation reads).
+   */
+  constructor(
+    readonly secrets: Map<string, StoredSecret> = new Map(),
+    readonly now: () => Date = () => new Date(),
+  ) {}
 
   /** A new adapter over the same state: no call log, no injected failures, no interceptor. */
   reopen(): InMemorySecretStore {
-    return new InMemorySecretStore(this.secrets);
+    return new InMemorySecretStore(this.secrets, this.now);
   }
 
   seed(seed: SeedSecret): StoredSecret {
@@ -81,9 +99,15 @@ export class InMemorySecretStore implements SecretStore {
         versionId: v.versionId,
         value: typeof v.value === 'string' ? SecretValue.of(v.value) : v.value,
         stages: [...v.stages],
+        createdAt: v.createdAt ?? this.now().toISOString(),
       })),
       externalRotationMetadata:
         seed.externalRotationMetadata === undefined ? undefined : { ...seed.externalRotationMetadata },
+      nativeRotation:
+        seed.nativeRotation === undefined
+          ? { enabled: false, lambdaArn: undefined }
+          : { ...seed.nativeRotation },
+      type: seed.type,
     };
     this.secrets.set(secret.arn, secret);
     return secret;
@@ -114,16 +138,23 @@ export class InMemorySecretStore implements SecretStore {
   }
 
   /**
-   * What RotateSecret does before it invokes the rotation function: version `token`, labelled AWSPENDING, with
-   * no value yet (AWS refuses while another version is AWSPENDING, so this does too).
+   * What RotateSecret does before it invokes the rotation function: turns native rotation on (with `lambdaArn`,
+   * or the function already configured) and registers version `token`, labelled AWSPENDING, with no value yet
+   * (AWS refuses while another version is AWSPENDING, so this does too).
    */
-  registerRotation(secretId: string, token: string): void {
+  registerRotation(secretId: string, token: string, lambdaArn?: string): void {
     const s = this.secret(secretId);
+    s.nativeRotation = { enabled: true, lambdaArn: lambdaArn ?? s.nativeRotation.lambdaArn };
     if (s.versions.some((v) => v.stages.includes('AWSPENDING') && !v.stages.includes('AWSCURRENT'))) {
       throw new Error('RotateSecret: a previous rotation is not complete');
     }
     for (const v of s.versions) v.stages = v.stages.filter((stage) => stage !== 'AWSPENDING');
-    s.versions.push({ versionId: token, value: undefined, stages: ['AWSPENDING'] });
+    s.versions.push({
+      versionId: token,
+      value: undefined,
+      stages: ['AWSPENDING'],
+      createdAt: this.now().toISOString(),
+    });
   }
 
   /** Labels by version, for comparing whole states. */
@@ -145,8 +176,83 @@ export class InMemorySecretStore implements SecretStore {
           .map((v) => ({ versionId: v.versionId, stages: [...v.stages] })),
         externalRotationMetadata:
           s.externalRotationMetadata === undefined ? undefined : { ...s.externalRotationMetadata },
+        nativeRotation: { ...s.nativeRotation },
+        type: s.type,
       };
     });
+  }
+
+  async listVersions(secretArn: string): Promise<ListedVersion[]> {
+    return this.#call({ method: 'listVersions', secretId: secretArn }, () =>
+      this.#require(secretArn).versions.map((v) => ({
+        versionId: v.versionId,
+        stages: [...v.stages],
+        createdAt: v.createdAt,
+      })),
+    );
+  }
+
+  async putVersion(
+    secretArn: string,
+    versionId: string,
+    value: SecretValue,
+    stages: readonly string[],
+  ): Promise<void> {
+    return this.#call({ method: 'putVersion', secretId: secretArn, versionId }, () => {
+      const s = this.#require(secretArn);
+      const existing = s.versions.find((v) => v.versionId === versionId);
+      if (existing !== undefined && existing.value !== undefined) {
+        // A ClientRequestToken already used: ignored for the same value (labels stay), refused otherwise.
+        if (existing.value.equals(value)) return;
+        throw new SecretVersionExistsError(versionId, s.name);
+      }
+      let target = existing;
+      if (target === undefined) {
+        target = { versionId, value, stages: [], createdAt: this.now().toISOString() };
+        s.versions.push(target);
+      } else {
+        target.value = value; // RotateSecret's placeholder: the one version a put may fill, once
+      }
+      for (const stage of stages) this.#attach(s, stage, target);
+    });
+  }
+
+  async moveStage(
+    secretArn: string,
+    stage: string,
+    toVersionId: string,
+    fromVersionId: string | undefined,
+  ): Promise<void> {
+    return this.#call(
+      {
+        method: 'moveStage',
+        secretId: secretArn,
+        versionId: toVersionId,
+        stage,
+        ...(fromVersionId === undefined ? {} : { fromVersionId }),
+      },
+      () => {
+        const s = this.#require(secretArn);
+        const target = s.versions.find((v) => v.versionId === toVersionId);
+        if (target === undefined) {
+          throw new SecretStoreError(
+            'SECRET_NOT_FOUND',
+            `Secret ${s.name} has no version ${toVersionId}`,
+            false,
+          );
+        }
+        const holder = s.versions.find((v) => v.stages.includes(stage));
+        // AWS: InvalidParameterException for a RemoveFromVersionId that does not hold the label, and for a
+        // move without one of a label another version holds.
+        if (fromVersionId === undefined) {
+          if (holder === target) return;
+          if (holder !== undefined) throw new StageMovedError(stage, fromVersionId, s.name);
+        } else if (holder?.versionId !== fromVersionId) {
+          throw new StageMovedError(stage, fromVersionId, s.name);
+        }
+        this.#attach(s, stage, target);
+      },
+    );
   }
 
   async getValue(secretArn: string, version: VersionRef): Promise<SecretValue> {
@@ -167,82 +273,16 @@ export class InMemorySecretStore implements SecretStore {
     });
   }
 
-  async putPending(secretArn: string, token: string, value: SecretValue): Promise<void> {
-    return this.#call({ method: 'putPending', secretId: secretArn, versionId: token }, () => {
-      const s = this.#require(secretArn);
-      const existing = s.versions.find((v) => v.versionId === token);
-      if (existing !== undefined && existing.value === undefined && existing.stages.includes('AWSPENDING')) {
-        existing.value = value; // RotateSecret's placeholder: the one version a put may fill
-        return;
-      }
-      if (existing !== undefined) {
-        // PutSecretValue with a ClientRequestToken already used: a no-op for the same value, refused otherwise.
-        if (existing.value?.equals(value)) return;
-        throw new SecretStoreError(
-          'SECRET_STORE_INVALID_REQUEST',
-          `Version ${token} of ${s.name} already exists with another value`,
-          false,
-        );
-      }
-      for (const v of s.versions) v.stages = v.stages.filter((stage) => stage !== 'AWSPENDING');
-      s.versions.push({ versionId: token, value, stages: ['AWSPENDING'] });
-    });
-  }
-
-  async promote(secretArn: string, token: string, currentVersionId: string): Promise<void> {
-    return this.#call({ method: 'promote', secretId: secretArn, versionId: token }, () => {
-      const s = this.#require(secretArn);
-      const target = s.versions.find((v) => v.versionId === token);
-      if (target === undefined) {
-        throw new SecretStoreError('SECRET_NOT_FOUND', `Secret ${s.name} has no version ${token}`, false);
-      }
-      if (target.stages.includes('AWSCURRENT')) return;
-      const holder = s.versions.find((v) => v.stages.includes('AWSCURRENT'));
-      if (holder !== undefined && holder.versionId !== currentVersionId) {
-        throw new SecretStoreError(
-          'SECRET_STORE_INVALID_REQUEST',
-          `AWSCURRENT of ${s.name} is not on version ${currentVersionId}`,
-          false,
-        );
-      }
-      for (const v of s.versions) v.stages = v.stages.filter((stage) => stage !== 'AWSPREVIOUS');
-      if (holder !== undefined) {
-        holder.stages = [...holder.stages.filter((stage) => stage !== 'AWSCURRENT'), 'AWSPREVIOUS'];
-      }
-      target.stages = [...target.stages, 'AWSCURRENT'];
-    });
-  }
-
-  async removeStage(secretArn: string, stage: VersionStage, versionId: string): Promise<void> {
-    return this.#call({ method: 'removeStage', secretId: secretArn, versionId, stage }, () => {
-      const s = this.#require(secretArn);
-      const version = s.versions.find((v) => v.versionId === versionId);
-      if (version === undefined || !version.stages.includes(stage)) return;
-      if (stage === 'AWSCURRENT') {
-        throw new SecretStoreError(
-          'SECRET_STORE_INVALID_REQUEST',
-          'AWSCURRENT can only be moved to another version, not removed',
-          false,
-        );
-      }
-      version.stages = version.stages.filter((l) => l !== stage);
-    });
-  }
-
-  async tag(secretArn: string, tags: Readonly<Record<string, string>>): Promise<void> {
-    return this.#call({ method: 'tag', secretId: secretArn, keys: Object.keys(tags) }, () => {
-      const s = this.#require(secretArn);
-      s.tags = { ...s.tags, ...tags };
-    });
-  }
-
-  async untag(secretArn: string, keys: readonly string[]): Promise<void> {
-    return this.#call({ method: 'untag', secretId: secretArn, keys }, () => {
-      const s = this.#require(secretArn);
-      const tags = { ...s.tags };
-      for (const key of keys) delete tags[key];
-      s.tags = tags;
-    });
+  /** Puts `stage` on `target`, taking it from its holder; a moved AWSCURRENT leaves AWSPREVIOUS there. */
+  #attach(s: StoredSecret, stage: string, target: StoredVersion): void {
+    const holder = s.versions.find((v) => v.stages.includes(stage));
+    if (holder === target) return;
+    if (holder !== undefined) holder.stages = holder.stages.filter((l) => l !== stage);
+    if (stage === 'AWSCURRENT' && holder !== undefined) {
+      for (const v of s.versions) v.stages = v.stages.filter((l) => l !== 'AWSPREVIOUS');
+      holder.stages = [...holder.stages, 'AWSPREVIOUS'];
+    }
+    target.stages = [...target.stages, stage];
   }
 
   #find(secretId: string): StoredSecret | undefined {

@@ -25,6 +25,7 @@ import { createAtlasDispatcher } from '../outbound/atlas/create-atlas-dispatcher
 import { EventBridgeRotationEventPublisher } from '../outbound/aws/event-bridge-rotation-event-publisher.js';
 import { SecretsManagerSecretStore } from '../outbound/aws/secrets-manager-secret-store.js';
 import { SqsRotationRequests } from '../outbound/aws/sqs-rotation-requests.js';
+import { NodeCryptoIdGenerator } from '../outbound/crypto/node-crypto-id-generator.js';
 import { JsonLogger } from '../outbound/system/json-logger.js';
 import { SystemClock } from '../outbound/system/system-clock.js';
 import { TOKENS } from './tokens.js';
@@ -177,19 +178,26 @@ const eventsModule = new ContainerModule(({ bind }) => {
 const applicationModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.rotateSecret).toResolvedValue(
     (store: SecretStore, atlas: AtlasServiceAccounts, clock: Clock, logger: Logger, config: Config) =>
-      new RotateSecret(store, atlas, clock, logger, {
-        secretExpiresAfterHours: config.secretExpiresAfterHours,
-        adminSecretAllowList: config.adminSecretArns,
-        deleteUnknownSecrets: config.deleteUnknownSecrets,
-        leaseMs: config.rotationLeaseSeconds * 1000,
-        verifyRetryDelaysMs: config.verifyRetryDelaysMs,
-        orphanSkewMs: 5 * 60_000,
-        origins: {
-          defaultBaseUrl: config.atlasBaseUrl,
-          allowedBaseUrls: config.atlasAllowedBaseUrls,
-          allowInsecureHttp: config.atlasAllowInsecureHttp,
+      new RotateSecret(
+        store,
+        atlas,
+        clock,
+        logger,
+        {
+          secretExpiresAfterHours: config.secretExpiresAfterHours,
+          adminSecretAllowList: config.adminSecretArns,
+          deleteUnknownSecrets: config.deleteUnknownSecrets,
+          leaseMs: config.rotationLeaseSeconds * 1000,
+          verifyRetryDelaysMs: config.verifyRetryDelaysMs,
+          orphanSkewMs: 5 * 60_000,
+          origins: {
+            defaultBaseUrl: config.atlasBaseUrl,
+            allowedBaseUrls: config.atlasAllowedBaseUrls,
+            allowInsecureHttp: config.atlasAllowInsecureHttp,
+          },
         },
-      }),
+        new NodeCryptoIdGenerator(),
+      ),
     [TOKENS.secretStore, TOKENS.atlas, TOKENS.clock, TOKENS.logger, TOKENS.config],
   );
 });

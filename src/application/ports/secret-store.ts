@@ -15,6 +15,24 @@ export interface SecretDescription {
   readonly versions: readonly SecretVersion[];
   /** AWS's `ExternalSecretRotationMetadata` as key/value pairs, where DescribeSecret returns it. */
   readonly externalRotationMetadata: Readonly<Record<string, string>> | undefined;
+  /** Secrets Manager's own (native) rotation of this secret: whether it is on, and the function it invokes. */
+  readonly nativeRotation: {
+    readonly enabled: boolean;
+    readonly lambdaArn: string | undefined;
+  };
+  /**
+   * AWS's secret `Type`: set for a managed external secret (`MongoDBAtlasServiceAccount`, rotated by AWS itself),
+   * undefined for a plain secret.
+   */
+  readonly type: string | undefined;
+}
+
+/** A version as ListSecretVersionIds shows it, labelled or not. */
+export interface ListedVersion {
+  readonly versionId: string;
+  readonly stages: readonly string[];
+  /** When Secrets Manager created the version (ISO 8601): versions are immutable, so this never changes. */
+  readonly createdAt: string;
 }
 
 /** Names one version explicitly: never rely on a store's default version. */
@@ -29,28 +47,43 @@ export interface SecretStore {
   describe(secretId: string): Promise<SecretDescription>;
 
   /**
-   * The value of one version, labelled or not: the only way to learn that an unlabelled version (a rolled-back
-   * rotation's) exists. Rejects with SECRET_NOT_FOUND when the secret or that version does not exist.
+   * The value of one version, labelled or not. Rejects with SECRET_NOT_FOUND when the secret or that version
+   * does not exist, or when the version is RotateSecret's valueless placeholder.
    */
   getValue(secretArn: string, version: VersionRef): Promise<SecretValue>;
 
   /**
-   * Stores `value` as version `token` labelled AWSPENDING. Idempotent for the same token and value;
-   * rejects when the token already names a version with another value.
+   * Every version of the secret, labelled or not (ListSecretVersionIds with IncludeDeprecated), with its
+   * CreatedDate, oldest first. Includes RotateSecret's valueless placeholder. AWS keeps an unlabelled version at
+   * least 24 hours (it prunes unlabelled versions beyond 100, none younger than a day).
    */
-  putPending(secretArn: string, token: string, value: SecretValue): Promise<void>;
+  listVersions(secretArn: string): Promise<ListedVersion[]>;
 
-  /** Moves AWSCURRENT from `currentVersionId` to `token`; the old version becomes AWSPREVIOUS. Idempotent. */
-  promote(secretArn: string, token: string, currentVersionId: string): Promise<void>;
+  /**
+   * Creates version `versionId` holding `value`, with `stages` (each label moves here from wherever it was; a
+   * moved AWSCURRENT leaves AWSPREVIOUS behind). Compare-and-swap on the VersionId: the same id and value again
+   * changes nothing (not even labels); another value for an existing id rejects with `SecretVersionExistsError`
+   * — except RotateSecret's valueless placeholder, which the first put fills (and labels) once.
+   */
+  putVersion(
+    secretArn: string,
+    versionId: string,
+    value: SecretValue,
+    stages: readonly string[],
+  ): Promise<void>;
 
-  /** Removes a label from a version. Idempotent: nothing happens when the version does not carry it. */
-  removeStage(secretArn: string, stage: VersionStage, versionId: string): Promise<void>;
-
-  /** Sets tags; a key the secret already has gets the new value (that is how a stale lease is taken over). */
-  tag(secretArn: string, tags: Readonly<Record<string, string>>): Promise<void>;
-
-  /** Removes tags. Idempotent: keys the secret does not have are ignored. */
-  untag(secretArn: string, keys: readonly string[]): Promise<void>;
+  /**
+   * Compare-and-swap of a staging label: moves `stage` to `toVersionId` only if it is still on `fromVersionId`
+   * (undefined: on no version). Moving AWSCURRENT leaves AWSPREVIOUS on the old holder. Rejects with
+   * `StageMovedError` when the label is elsewhere — also when a repeat finds the move already done, so the
+   * caller reads again to tell "done by me or someone" from "moved by someone else".
+   */
+  moveStage(
+    secretArn: string,
+    stage: string,
+    toVersionId: string,
+    fromVersionId: string | undefined,
+  ): Promise<void>;
 
   /**
    * Every secret that may be managed: ListSecrets filtered by the tag key `atlas-rotator:managed` and the tag

@@ -4,8 +4,8 @@
  */
 import { expect } from 'vitest';
 import { createAtlasDispatcher } from '../../../src/adapters/outbound/atlas/create-atlas-dispatcher.js';
+import { AtlasApiError } from '../../../src/application/infrastructure-errors.js';
 import type { Clock } from '../../../src/application/ports/clock.js';
-import { AtlasApiError } from '../../../src/domain/errors.js';
 
 /** A clock whose `sleep` returns at once, records the delay and moves time on. */
 export class RecordingClock implements Clock {

@@ -11,6 +11,8 @@
  *   spent). LocalStack deletes it at once (`backend_update_secret_version_stage`,
  *   `fake_secret_remove_version_stages_from_old_versions`). The layer keeps such versions and answers
  *   GetSecretValue(VersionId) and PutSecretValue(ClientRequestToken) for them.
+ * - ListSecretVersionIds with IncludeDeprecated=true lists those kept versions too (no labels, their CreatedDate),
+ *   as AWS lists its deprecated versions; without IncludeDeprecated they are left out, as on AWS.
  * - UpdateSecretVersionStage moving a label that sits on another version without RemoveFromVersionId:
  *   InvalidParameterException for every label (LocalStack checks AWSCURRENT only, and otherwise puts the
  *   label on two versions).
@@ -378,6 +380,37 @@ export async function startAwsSemanticsProxy(upstream: string): Promise<AwsSeman
     });
   }
 
+  /** Adds the versions the layer keeps to the last page of ListSecretVersionIds(IncludeDeprecated=true). */
+  async function listSecretVersionIds(req: IncomingMessage, body: Buffer, input: SecretsManagerRequest) {
+    const answer = await forward(req, body);
+    if (
+      input.IncludeDeprecated !== true ||
+      deprecated.size === 0 ||
+      answer.status >= 400 ||
+      answer.headers['content-encoding'] !== undefined
+    ) {
+      return answer;
+    }
+    const page = JSON.parse(answer.body.toString('utf8')) as {
+      ARN?: string;
+      NextToken?: string;
+      Versions?: { VersionId?: string }[];
+    };
+    const kept = page.ARN === undefined ? undefined : deprecated.get(page.ARN);
+    if (kept === undefined || (page.NextToken !== undefined && page.NextToken !== '')) return answer;
+    const listed = new Set((page.Versions ?? []).map((v) => v.VersionId));
+    const added = [...kept]
+      .filter(([versionId]) => !listed.has(versionId))
+      .map(([versionId, value]) => ({
+        VersionId: versionId,
+        VersionStages: [],
+        ...(value.createdDate === undefined ? {} : { CreatedDate: value.createdDate }),
+      }));
+    if (added.length === 0) return answer;
+    count('list-deprecated-versions');
+    return json(200, { ...page, Versions: [...(page.Versions ?? []), ...added] });
+  }
+
   async function handle(req: IncomingMessage, body: Buffer): Promise<Answer> {
     const target = String(req.headers['x-amz-target'] ?? '');
     if (!target.startsWith('secretsmanager.')) return forward(req, body);
@@ -396,6 +429,8 @@ export async function startAwsSemanticsProxy(upstream: string): Promise<AwsSeman
         return rotateSecret(req, body, input);
       case 'GetSecretValue':
         return getSecretValue(req, body, input);
+      case 'ListSecretVersionIds':
+        return listSecretVersionIds(req, body, input);
       default:
         return forward(req, body);
     }

@@ -3,12 +3,14 @@ import {
   CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { Pool } from 'undici';
 import { expect } from 'vitest';
 import { AtlasAdminApiClient } from '../../../src/adapters/outbound/atlas/atlas-admin-api-client.js';
 import { SecretsManagerSecretStore } from '../../../src/adapters/outbound/aws/secrets-manager-secret-store.js';
+import { NodeCryptoIdGenerator } from '../../../src/adapters/outbound/crypto/node-crypto-id-generator.js';
 import { JsonLogger } from '../../../src/adapters/outbound/system/json-logger.js';
 import { SystemClock } from '../../../src/adapters/outbound/system/system-clock.js';
 import type { AtlasServiceAccounts } from '../../../src/application/ports/atlas-service-accounts.js';
@@ -69,15 +71,22 @@ export function rotateSecret(
 ): RotateSecret {
   const store = wrap.store ? wrap.store(adapters.store) : adapters.store;
   const atlas = wrap.atlas ? wrap.atlas(adapters.atlas) : adapters.atlas;
-  return new RotateSecret(store, atlas, adapters.clock, adapters.logger, {
-    ...testSettings,
-    origins: {
-      defaultBaseUrl: adapters.baseUrl,
-      allowedBaseUrls: [adapters.baseUrl],
-      allowInsecureHttp: true,
+  return new RotateSecret(
+    store,
+    atlas,
+    adapters.clock,
+    adapters.logger,
+    {
+      ...testSettings,
+      origins: {
+        defaultBaseUrl: adapters.baseUrl,
+        allowedBaseUrls: [adapters.baseUrl],
+        allowInsecureHttp: true,
+      },
+      ...settings,
     },
-    ...settings,
-  });
+    new NodeCryptoIdGenerator(),
+  );
 }
 
 export interface ManagedAccount {
@@ -155,6 +164,27 @@ export async function stagesOf(client: SecretsManagerClient, secretId: string) {
   return { byStage, tags };
 }
 
+/** Claims (ADR 0007) whose credential version was never written: a run holds them, or crashed holding them. */
+export async function openClaims(client: SecretsManagerClient, secretId: string): Promise<string[]> {
+  const listed = await client.send(
+    new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: true }),
+  );
+  const ids = new Set((listed.Versions ?? []).map((v) => v.VersionId));
+  return [...ids]
+    .filter((id): id is string => id?.startsWith('claim-') === true)
+    .filter((id) => !ids.has(id.slice('claim-'.length)));
+}
+
+/** Requests that changed something in Atlas (a create, or a DELETE that found its secret). */
+export function atlasChanges(simulator: AtlasSimulator): string[] {
+  return simulator.requests
+    .filter(
+      (r) =>
+        (r.method === 'POST' && r.path.endsWith('/secrets')) || (r.method === 'DELETE' && r.status < 300),
+    )
+    .map((r) => `${r.method} ${r.path}`);
+}
+
 export async function valueAt(client: SecretsManagerClient, secretId: string, stage: string) {
   const value = await client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }));
   const parsed = JSON.parse(value.SecretString ?? '{}') as Record<string, string>;
@@ -178,7 +208,8 @@ export async function credentialWorks(simulator: AtlasSimulator, clientId: strin
 }
 
 /**
- * The invariants a rotation must leave behind, finished or resumed: no AWSPENDING, no lease or intent tag, an
+ * The invariants a rotation must leave behind, finished or resumed: nothing pending beside AWSCURRENT, no open
+ * claim, no lease or intent tag (ADR 0003's; never written now), an
  * AWSCURRENT that mints a token, and no orphan (the only Atlas secret left is the one AWSCURRENT holds).
  * `readPrevious` also reads AWSPREVIOUS when there is one, so that its value joins {@link plainSecrets}.
  */
@@ -189,7 +220,9 @@ export async function expectConverged(
   options: { readonly readPrevious?: boolean } = {},
 ) {
   const { byStage, tags } = await stagesOf(client, account.secretName);
-  expect(byStage.AWSPENDING).toBeUndefined();
+  // ADR 0007: AWSPENDING stays beside AWSCURRENT after a promotion ("no rotation in progress" to AWS).
+  expect([undefined, byStage.AWSCURRENT]).toContain(byStage.AWSPENDING);
+  expect(await openClaims(client, account.secretName)).toEqual([]);
   expect(tags[TAG_ROTATION]).toBeUndefined();
   expect(tags[TAG_CREATE_INTENT]).toBeUndefined();
   const current = await valueAt(client, account.secretName, 'AWSCURRENT');

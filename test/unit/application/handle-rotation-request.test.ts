@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { NodeCryptoIdGenerator } from '../../../src/adapters/outbound/crypto/node-crypto-id-generator.js';
 import { HandleRotationRequest } from '../../../src/application/handle-rotation-request.js';
 import { KeyedSerializer } from '../../../src/application/keyed-serializer.js';
 import { RotateSecret } from '../../../src/application/rotate-secret.js';
@@ -21,6 +22,7 @@ describe('HandleRotationRequest', () => {
       clock,
       new RecordingLogger(),
       aSettings({ verifyRetryDelaysMs: [] }),
+      new NodeCryptoIdGenerator(),
     );
     const publisher = new RecordingRotationEventPublisher();
     const handle = new HandleRotationRequest(rotate, publisher, new KeyedSerializer());

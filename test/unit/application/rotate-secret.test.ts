@@ -1,9 +1,21 @@
 import { describe, expect, it } from 'vitest';
+import { NodeCryptoIdGenerator } from '../../../src/adapters/outbound/crypto/node-crypto-id-generator.js';
+import { AtlasApiError, SecretStoreError } from '../../../src/application/infrastructure-errors.js';
+import type { AtlasServiceAccounts } from '../../../src/application/ports/atlas-service-accounts.js';
+import type { SecretStore } from '../../../src/application/ports/secret-store.js';
 import { RotateSecret, type RotateSecretSettings } from '../../../src/application/rotate-secret.js';
-import { AtlasApiError, SecretStoreError } from '../../../src/domain/errors.js';
-import type { RotationToken } from '../../../src/domain/identifiers.js';
+import type { AtlasSecretId, RotationToken } from '../../../src/domain/identifiers.js';
 import { TAG_CREATE_INTENT, TAG_ROTATION } from '../../../src/domain/rotation-metadata.js';
-import type { RotationOutcome } from '../../../src/domain/rotation-outcome.js';
+import type { RotationOutcome, RotationStepOutcome } from '../../../src/domain/rotation-outcome.js';
+import {
+  CLAIM_LABEL,
+  claimedCredentialId,
+  claimVersionId,
+  contentOf,
+  credentialVersionId,
+  undoVersionId,
+} from '../../../src/domain/rotation-protocol.js';
+import { SecretValue } from '../../../src/domain/secret-value.js';
 import {
   ADMIN_ATLAS_SECRET_ID,
   ADMIN_CLIENT_ID,
@@ -22,6 +34,7 @@ import {
   seedAdminSecret,
   seedManagedSecret,
 } from '../../support/builders.js';
+import { CallGate } from '../../support/call-gate.js';
 import {
   AtlasWorld,
   type AtlasWorldOptions,
@@ -34,6 +47,10 @@ import { RecordingLogger } from '../../support/recording-logger.js';
 
 const TOKEN = aToken(1);
 const ANOTHER_TOKEN = aToken(2);
+const IDS = new NodeCryptoIdGenerator();
+const LEASE_MS = 15 * 60_000;
+/** The Secrets Manager calls that write. */
+const WRITES = ['putVersion', 'moveStage'];
 
 interface World {
   readonly clock: FixedClock;
@@ -47,6 +64,11 @@ interface Process {
   readonly logger: RecordingLogger;
   readonly useCase: RotateSecret;
   run(token?: RotationToken): Promise<RotationOutcome>;
+  /** As Secrets Manager's rotation function step (`stopAfter`) would run it. */
+  step(
+    stopAfter: 'pending-stored' | 'verified' | undefined,
+    token?: RotationToken,
+  ): Promise<RotationStepOutcome>;
 }
 
 function aWorld(
@@ -58,25 +80,90 @@ function aWorld(
 ): World {
   const clock = new FixedClock();
   const atlasWorld = new AtlasWorld(() => clock.now(), options.atlas);
-  const state = new InMemorySecretStore();
+  const state = new InMemorySecretStore(new Map(), () => clock.now());
   seedManagedSecret(state, atlasWorld, options.managed);
   if (options.admin === true) seedAdminSecret(state, atlasWorld);
   return { clock, atlasWorld, state };
 }
 
-/** A fresh process over the world: its own store and Atlas adapters, token cache and logs. */
-function aProcess(world: World, settings: Partial<RotateSecretSettings> = {}): Process {
+/**
+ * A fresh process over the world: its own store and Atlas adapters, token cache and logs. `wrap` puts a gate
+ * (test/support/call-gate.ts) in front of either port.
+ */
+function aProcess(
+  world: World,
+  settings: Partial<RotateSecretSettings> = {},
+  wrap: {
+    readonly store?: (s: SecretStore) => SecretStore;
+    readonly atlas?: (a: AtlasServiceAccounts) => AtlasServiceAccounts;
+    readonly entry?: 'request' | 'rotation-function';
+  } = {},
+): Process {
   const store = world.state.reopen();
   const atlas = new InMemoryAtlasServiceAccounts(world.atlasWorld);
   const logger = new RecordingLogger();
-  const useCase = new RotateSecret(store, atlas, world.clock, logger, aSettings(settings));
+  const useCase = new RotateSecret(
+    wrap.store ? wrap.store(store) : store,
+    wrap.atlas ? wrap.atlas(atlas) : atlas,
+    world.clock,
+    logger,
+    aSettings(settings),
+    IDS,
+  );
+  const entry = wrap.entry ?? 'request';
   return {
     store,
     atlas,
     logger,
     useCase,
-    run: (token = TOKEN) => useCase.execute({ secretId: SECRET_NAME, token }),
+    run: (token = TOKEN) => useCase.execute({ secretId: SECRET_NAME, token, entry }),
+    step: (stopAfter, token = TOKEN) =>
+      useCase.execute({
+        secretId: SECRET_NAME,
+        token,
+        entry,
+        ...(stopAfter === undefined ? {} : { stopAfter }),
+      }),
   };
+}
+
+/** The version AWSPENDING is on when it is not AWSCURRENT's: a rotation left pending. */
+function pendingNotCurrent(world: World) {
+  const version = world.state.versionWith(SECRET_ARN, 'AWSPENDING');
+  return version?.stages.includes('AWSCURRENT') ? undefined : version;
+}
+
+/** Claims whose attempt never wrote its credential version (nor a tombstone): a run still holds them. */
+function openClaimIds(world: World): string[] {
+  const versions = world.state.secret(SECRET_ARN).versions;
+  return versions
+    .map((v) => claimedCredentialId(v.versionId))
+    .filter((id): id is string => id !== undefined)
+    .filter((id) => versions.find((v) => v.versionId === id)?.value === undefined);
+}
+
+/** What version `versionId` holds, classified (claim, tombstone, credential, placeholder). */
+function contentAt(world: World, versionId: string) {
+  const version = world.state.secret(SECRET_ARN).versions.find((v) => v.versionId === versionId);
+  return version === undefined ? undefined : contentOf(version.value);
+}
+
+function writes(process: Process): string[] {
+  return process.store.calls.filter((c) => WRITES.includes(c.method)).map((c) => c.method);
+}
+
+/** An open claim of another run (attempt 1 of `token`), as a live or crashed run leaves it. */
+function seedOpenClaim(world: World, token: RotationToken, claimedAt: string) {
+  world.state.secret(SECRET_ARN).versions.push({
+    versionId: claimVersionId(token),
+    value: SecretValue.of(
+      JSON.stringify({
+        atlasRotatorClaim: { token, attempt: 1, execution: 'another-run', basedOn: CURRENT_VERSION_ID },
+      }),
+    ),
+    stages: [CLAIM_LABEL],
+    createdAt: claimedAt,
+  });
 }
 
 function current(world: World): Record<string, unknown> {
@@ -94,44 +181,64 @@ function tags(world: World): Record<string, string> {
   return world.state.secret(SECRET_ARN).tags;
 }
 
-/** Everything that a rotation may change, to compare before and after a run. */
+/**
+ * Everything that a rotation may change, to compare before and after a run (lastUsedAt aside: a token mint
+ * stamps it, and minting changes nothing).
+ */
 function snapshot(world: World) {
   return {
     stages: world.state.stagesOf(SECRET_ARN),
     tags: { ...tags(world) },
-    atlasSecrets: world.atlasWorld.account(CLIENT_ID).secrets.map((s) => ({ ...s })),
+    atlasSecrets: world.atlasWorld
+      .account(CLIENT_ID)
+      .secrets.map(({ lastUsedAt: _used, ...s }) => ({ ...s })),
   };
 }
 
-function expectFailed(outcome: RotationOutcome, errorCode: string) {
+function expectFailed(outcome: RotationStepOutcome, errorCode: string) {
   expect(outcome.status).toBe('failed');
   if (outcome.status !== 'failed') throw new Error('unreachable');
   expect(outcome.errorCode).toBe(errorCode);
   return outcome;
 }
 
-function expectCompleted(outcome: RotationOutcome) {
+function expectCompleted(outcome: RotationStepOutcome) {
   expect(outcome, JSON.stringify(outcome)).toMatchObject({ status: 'completed' });
   if (outcome.status !== 'completed') throw new Error('unreachable');
   return outcome;
 }
 
-/** The state every rotation must end in, however often it crashed on the way. */
-async function expectConverged(world: World) {
+/**
+ * The state every rotation must end in, however often it crashed on the way: AWSCURRENT works and its Atlas
+ * secret is the only one; nothing is pending, no claim is open, no tag was written; and running the token again
+ * creates nothing and changes nothing. (ADR 0003's version of this also asserted that the replay made no Atlas
+ * call at all; under ADR 0007 a replay of the current rotation finishes it — deleting the secret it replaced if
+ * still there — so it may mint and DELETE, but must not change anything.)
+ */
+async function expectConverged(
+  world: World,
+  settings: Partial<RotateSecretSettings> = {},
+  token: RotationToken = TOKEN,
+) {
   expect(currentWorks(world)).toBe(true);
   const live = world.atlasWorld.secretIds(CLIENT_ID);
   // A credential never rotated by atlas-rotator (and rolled back) records no id: its one secret works.
   expect(live).toEqual(
     current(world).atlasSecretId === undefined ? [live[0]] : [current(world).atlasSecretId],
   );
-  expect(world.state.versionWith(SECRET_ARN, 'AWSPENDING')).toBeUndefined();
+  expect(pendingNotCurrent(world)).toBeUndefined();
+  expect(openClaimIds(world)).toEqual([]);
   expect(tags(world)).not.toHaveProperty(TAG_ROTATION);
   expect(tags(world)).not.toHaveProperty(TAG_CREATE_INTENT);
   const before = snapshot(world);
-  const again = aProcess(world);
-  const outcome = await again.run();
-  expect(outcome.status === 'completed' || outcome.errorCode === 'ROTATION_ROLLED_BACK').toBe(true);
-  expect(again.atlas.calls).toEqual([]);
+  const again = aProcess(world, settings);
+  const outcome = await again.run(token);
+  expect(
+    outcome.status === 'completed' || outcome.errorCode === 'ROTATION_ROLLED_BACK',
+    JSON.stringify(outcome),
+  ).toBe(true);
+  expect(again.atlas.ops()).not.toContain('create');
+  expect(writes(again)).toEqual([]);
   expect(snapshot(world)).toEqual(before);
 }
 
@@ -148,7 +255,8 @@ describe('RotateSecret', () => {
         ['get', CURRENT_SECRET_ID],
         ['create', CURRENT_SECRET_ID],
         ['token', undefined],
-        ['delete', outcome.newAtlasSecretId],
+        // The replaced credential deletes its own secret (its token is cached), while the new one's is revoked.
+        ['delete', CURRENT_SECRET_ID],
         ['revoke', undefined],
       ]);
       expect(process.atlas.calls.find((c) => c.op === 'delete')?.secretId).toBe(CURRENT_SECRET_ID);
@@ -162,14 +270,35 @@ describe('RotateSecret', () => {
       });
     });
 
+    it('writes to Secrets Manager three times: the claim, the credential, the promotion', async () => {
+      const world = aWorld();
+      const process = aProcess(world);
+
+      expectCompleted(await process.run());
+
+      expect(process.store.calls.filter((c) => WRITES.includes(c.method))).toEqual([
+        { method: 'putVersion', secretId: SECRET_ARN, versionId: claimVersionId(TOKEN) },
+        { method: 'putVersion', secretId: SECRET_ARN, versionId: TOKEN },
+        {
+          method: 'moveStage',
+          secretId: SECRET_ARN,
+          versionId: TOKEN,
+          stage: 'AWSCURRENT',
+          fromVersionId: CURRENT_VERSION_ID,
+        },
+      ]);
+    });
+
     it('promotes the new credential and keeps the old one as AWSPREVIOUS', async () => {
       const world = aWorld();
 
       const outcome = expectCompleted(await aProcess(world).run());
 
+      // ADR 0007: AWSPENDING stays beside AWSCURRENT (Secrets Manager reads that as "no rotation in progress").
       expect(world.state.stagesOf(SECRET_ARN)).toEqual({
         [CURRENT_VERSION_ID]: ['AWSPREVIOUS'],
-        [TOKEN]: ['AWSCURRENT'],
+        [claimVersionId(TOKEN)]: [CLAIM_LABEL],
+        [TOKEN]: ['AWSCURRENT', 'AWSPENDING'],
       });
       expect(current(world).atlasSecretId).toBe(outcome.newAtlasSecretId);
       expect(current(world).atlasSecretExpiresAt).toBe(outcome.newSecretExpiresAt);
@@ -215,6 +344,20 @@ describe('RotateSecret', () => {
       expect(process.atlas.ops()).toContain('settings');
       await expectConverged(world);
     });
+
+    it('ignores the lease and intent tags of the old protocol (ADR 0003) and leaves them alone', async () => {
+      const leftOver = {
+        [TAG_ROTATION]: `${ANOTHER_TOKEN} 2025-06-02T08:59:00.000Z`,
+        [TAG_CREATE_INTENT]: `${ANOTHER_TOKEN} 2025-06-02T08:59:00.000Z -`,
+      };
+      const world = aWorld({ managed: { tags: leftOver } });
+      const process = aProcess(world);
+
+      expectCompleted(await process.run());
+
+      expect(tags(world)).toMatchObject(leftOver);
+      expect(writes(process)).toHaveLength(3);
+    });
   });
 
   describe('admin-assisted mode', () => {
@@ -232,7 +375,7 @@ describe('RotateSecret', () => {
       const byAccount = process.atlas.calls.filter((c) => c.clientId === CLIENT_ID).map((c) => c.op);
       expect(byAccount).toEqual(['token', 'revoke']);
       expect(world.atlasWorld.secretIds(ADMIN_CLIENT_ID)).toEqual([ADMIN_ATLAS_SECRET_ID]);
-      await expectConverged(world);
+      await expectConverged(world, { adminSecretAllowList: [ADMIN_SECRET_ARN] });
     });
 
     it('verifies an account that may not read itself (an Organization Member) by minting, without rolling back', async () => {
@@ -245,7 +388,7 @@ describe('RotateSecret', () => {
       expect(byAccount.map((c) => c.op)).toEqual(['token', 'revoke']);
       expect(world.atlasWorld.secretIds(CLIENT_ID)).toEqual([outcome.newAtlasSecretId]);
       expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(TOKEN);
-      await expectConverged(world);
+      await expectConverged(world, { adminSecretAllowList: [ADMIN_SECRET_ARN] });
     });
 
     it('accepts an admin secret matched by an allow-list prefix', async () => {
@@ -280,7 +423,8 @@ describe('RotateSecret', () => {
 
       expectFailed(await process.run(), 'SECRET_NOT_MANAGED');
 
-      expect(process.store.calls.map((c) => c.method)).toEqual(['describe']);
+      // The reads of step 1 run in parallel; the description alone decides, and nothing is written.
+      expect(writes(process)).toEqual([]);
       expect(process.atlas.calls).toEqual([]);
       expect(snapshot(world)).toEqual(before);
     });
@@ -296,16 +440,50 @@ describe('RotateSecret', () => {
 
       expect(failed.retryable).toBe(false);
     });
+
+    it('refuses with ROTATION_CONFLICT, writing nothing, a secret whose native rotation uses another function', async () => {
+      const world = aWorld({
+        managed: {
+          nativeRotation: {
+            enabled: true,
+            lambdaArn: 'arn:aws:lambda:eu-west-1:123456789012:function:other',
+          },
+        },
+      });
+      const before = snapshot(world);
+      const process = aProcess(world);
+
+      const failed = expectFailed(await process.run(), 'ROTATION_CONFLICT');
+
+      expect(failed.retryable).toBe(false);
+      expect(failed.message).toContain('function:other');
+      expect(failed.message).toContain('aws secretsmanager rotate-secret');
+      expect(writes(process)).toEqual([]);
+      expect(process.atlas.calls).toEqual([]);
+      expect(snapshot(world)).toEqual(before);
+    });
+
+    it('refuses with ROTATION_CONFLICT a managed external secret that AWS rotates itself', async () => {
+      const world = aWorld({ managed: { type: 'MongoDBAtlasServiceAccount' } });
+      const before = snapshot(world);
+      const process = aProcess(world, {}, { entry: 'rotation-function' });
+
+      expectFailed(await process.run(), 'ROTATION_CONFLICT');
+
+      expect(writes(process)).toEqual([]);
+      expect(process.atlas.calls).toEqual([]);
+      expect(snapshot(world)).toEqual(before);
+    });
   });
 
   describe('making room in Atlas', () => {
     const unknownSecret = {
-      id: 'bbbbbbbbbbbbbbbbbbbbbbbb' as never,
+      id: 'bbbbbbbbbbbbbbbbbbbbbbbb' as AtlasSecretId,
       createdAt: '2025-05-01T00:00:00.000Z',
       expiresAt: '2026-05-01T00:00:00.000Z',
     };
 
-    it('stops with ATLAS_SECRET_LIMIT when a secret of no version holds the second slot', async () => {
+    it('stops with ATLAS_SECRET_LIMIT when a secret of no version holds the second slot, and hands over at once', async () => {
       const world = aWorld({ managed: { unknownAtlasSecrets: [unknownSecret] } });
       const before = snapshot(world);
       const process = aProcess(world);
@@ -313,8 +491,16 @@ describe('RotateSecret', () => {
       const failed = expectFailed(await process.run(), 'ATLAS_SECRET_LIMIT');
 
       expect(failed.message).toContain(unknownSecret.id);
+      expect(failed.message).not.toContain(CURRENT_SECRET_ID);
       expect(process.atlas.ops()).not.toContain('create');
-      expect(snapshot(world)).toEqual(before);
+      // ADR 0003 left no trace at all; ADR 0007 leaves its claim closed by a tombstone.
+      expect(snapshot(world).atlasSecrets).toEqual(before.atlasSecrets);
+      expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(CURRENT_VERSION_ID);
+      expect(contentAt(world, TOKEN)).toMatchObject({
+        kind: 'tombstone',
+        tombstone: { reason: 'nothing-created' },
+      });
+      expect(openClaimIds(world)).toEqual([]);
     });
 
     it('deletes a secret of no version when allowed to', async () => {
@@ -351,16 +537,46 @@ describe('RotateSecret', () => {
       expect(world.state.stagesOf(SECRET_ARN)[PREVIOUS_VERSION_ID]).toEqual([]);
       await expectConverged(world);
     });
+
+    it('adopts a secret it never wrote from evidence: AWSPREVIOUS holds the second slot, its mask names it', async () => {
+      const world = aWorld({
+        managed: { recordsAtlasSecretId: false, previous: { inAtlas: true, recordsAtlasSecretId: false } },
+      });
+      const process = aProcess(world);
+
+      const outcome = expectCompleted(await process.run());
+
+      const deleted = process.atlas.calls.filter((c) => c.op === 'delete').map((c) => c.secretId);
+      expect(deleted).toEqual([PREVIOUS_SECRET_ID, CURRENT_SECRET_ID]);
+      expect(outcome.deletedAtlasSecretIds).toEqual([CURRENT_SECRET_ID]);
+      await expectConverged(world);
+    });
+
+    it("tells AWSCURRENT's secret from a look-alike by the token it just minted (lastUsedAt)", async () => {
+      // Same last four characters as AWSCURRENT's value: the mask alone cannot tell them apart.
+      const lookAlike = { ...unknownSecret, value: 'mdb_sa_sk_look_alike_0001' };
+      const world = aWorld({ managed: { recordsAtlasSecretId: false, unknownAtlasSecrets: [lookAlike] } });
+      const process = aProcess(world, { deleteUnknownSecrets: true });
+
+      const outcome = expectCompleted(await process.run());
+
+      expect(process.atlas.calls.filter((c) => c.op === 'delete').map((c) => c.secretId)).toEqual([
+        unknownSecret.id,
+        CURRENT_SECRET_ID,
+      ]);
+      expect(world.atlasWorld.secretIds(CLIENT_ID)).toEqual([outcome.newAtlasSecretId]);
+    });
   });
 
   describe('failures', () => {
-    it('deletes the new Atlas secret when storing it fails', async () => {
+    const unavailable = () =>
+      new SecretStoreError('SECRET_STORE_UNAVAILABLE', 'Secrets Manager is unavailable', true);
+
+    it('deletes the new Atlas secret when storing it fails, and hands over at once', async () => {
       const world = aWorld();
       const process = aProcess(world);
-      process.store.failOn(
-        'putPending',
-        new SecretStoreError('SECRET_STORE_UNAVAILABLE', 'Secrets Manager is unavailable', true),
-      );
+      // putVersion 1 is the claim; 2 and its retry 3 store the credential.
+      process.store.failOn('putVersion', unavailable(), { nth: 2, times: 2 });
 
       const failed = expectFailed(await process.run(), 'SECRET_STORE_UNAVAILABLE');
 
@@ -368,18 +584,18 @@ describe('RotateSecret', () => {
       expect(world.atlasWorld.secretIds(CLIENT_ID)).toEqual([CURRENT_SECRET_ID]);
       expect(currentWorks(world)).toBe(true);
       expect(current(world).atlasSecretId).toBe(CURRENT_SECRET_ID);
-      expectCompleted(await aProcess(world).run());
-      await expectConverged(world);
+      expect(contentAt(world, TOKEN)).toMatchObject({
+        kind: 'tombstone',
+        tombstone: { reason: 'maybe-created' },
+      });
+      expectCompleted(await aProcess(world).run(ANOTHER_TOKEN));
+      await expectConverged(world, {}, ANOTHER_TOKEN);
     });
 
     it('goes on when the AWSPENDING write landed although its answer was lost', async () => {
       const world = aWorld();
       const process = aProcess(world);
-      process.store.failOn(
-        'putPending',
-        new SecretStoreError('SECRET_STORE_UNAVAILABLE', 'Secrets Manager timed out', true),
-        { afterEffect: true },
-      );
+      process.store.failOn('putVersion', unavailable(), { nth: 2, afterEffect: true });
 
       const outcome = expectCompleted(await process.run());
 
@@ -388,7 +604,7 @@ describe('RotateSecret', () => {
       await expectConverged(world);
     });
 
-    it('frees the lease at once when Atlas refuses the create, since nothing was created', async () => {
+    it('releases its attempt at once when Atlas refuses the create, since nothing was created', async () => {
       const world = aWorld();
       const process = aProcess(world);
       process.atlas.failOn(
@@ -399,39 +615,41 @@ describe('RotateSecret', () => {
       const failed = expectFailed(await process.run(), 'ATLAS_FORBIDDEN');
 
       expect(failed.stage).toBe('create');
-      expect(world.state.secret(SECRET_ARN).tags[TAG_ROTATION]).toBeUndefined();
-      expect(world.state.secret(SECRET_ARN).tags[TAG_CREATE_INTENT]).toBeUndefined();
-      // The same request id may simply be tried again once the cause is fixed.
+      expect(contentAt(world, TOKEN)).toMatchObject({
+        kind: 'tombstone',
+        tombstone: { reason: 'nothing-created' },
+      });
+      expect(openClaimIds(world)).toEqual([]);
+      // The same request id may simply be tried again once the cause is fixed: it gets attempt 2.
       expectCompleted(await aProcess(world).run());
+      expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(
+        credentialVersionId(TOKEN, 2, (t) => IDS.digestId(t)),
+      );
       await expectConverged(world);
     });
 
     it('keeps the new secret when the store cannot say whether the lost write landed', async () => {
       const world = aWorld();
       const process = aProcess(world);
-      const unavailable = new SecretStoreError('SECRET_STORE_UNAVAILABLE', 'throttled', true);
-      process.store.failOn('putPending', unavailable, { afterEffect: true });
-      // getValue: AWSCURRENT, AWSPREVIOUS, then the check of the lost write.
-      process.store.failOn('getValue', unavailable, { nth: 3 });
+      // The credential lands but no answer comes back, its retry fails, and so does the closing tombstone.
+      process.store.failOn('putVersion', unavailable(), { nth: 2, afterEffect: true });
+      process.store.failOn('putVersion', unavailable(), { nth: 3, times: 3 });
 
       const failed = expectFailed(await process.run(), 'SECRET_STORE_UNAVAILABLE');
 
       expect(failed.retryable).toBe(true);
-      expect(world.state.versionWith(SECRET_ARN, 'AWSPENDING')?.versionId).toBe(TOKEN);
+      expect(pendingNotCurrent(world)?.versionId).toBe(TOKEN);
       expect(world.atlasWorld.secretIds(CLIENT_ID)).toHaveLength(2);
-      expectCompleted(await aProcess(world).run());
+      const resumed = aProcess(world);
+      expectCompleted(await resumed.run());
+      expect(resumed.atlas.ops()).not.toContain('create');
       await expectConverged(world);
     });
 
-    it('keeps the lease when the unsaved Atlas secret cannot be deleted either', async () => {
+    it('leaves an orphan the next attempt deletes when the unsaved Atlas secret cannot be deleted', async () => {
       const world = aWorld();
       const process = aProcess(world);
-      const unavailable = new SecretStoreError(
-        'SECRET_STORE_UNAVAILABLE',
-        'Secrets Manager is unavailable',
-        true,
-      );
-      process.store.failOn('putPending', unavailable);
+      process.store.failOn('putVersion', unavailable(), { nth: 2, times: 2 });
       process.atlas.failOn(
         'delete',
         new AtlasApiError('ATLAS_TIMEOUT', 'timed out', true, undefined, undefined),
@@ -440,12 +658,14 @@ describe('RotateSecret', () => {
       expectFailed(await process.run(), 'SECRET_STORE_UNAVAILABLE');
 
       expect(world.atlasWorld.secretIds(CLIENT_ID)).toHaveLength(2);
-      expect(tags(world)[TAG_CREATE_INTENT]).toContain(TOKEN);
-      expectCompleted(await aProcess(world).run());
+      expect(contentAt(world, TOKEN)).toMatchObject({ kind: 'tombstone' });
+      const next = aProcess(world);
+      expectCompleted(await next.run());
+      expect(next.atlas.calls.filter((c) => c.op === 'delete')).toHaveLength(2);
       await expectConverged(world);
     });
 
-    it('rolls back when the new secret never works, leaving AWSCURRENT untouched', async () => {
+    it('rolls back when the new secret never works: AWSCURRENT keeps its credential, on an undo copy', async () => {
       const world = aWorld({ atlas: { newSecretUsableAfterMs: 3_600_000 } });
       const before = snapshot(world);
       const process = aProcess(world);
@@ -455,8 +675,13 @@ describe('RotateSecret', () => {
       expect(failed).toMatchObject({ retryable: false, atlasErrorCode: 'invalid_client' });
       expect(world.clock.sleeps).toEqual([1_000, 2_000, 4_000]);
       expect(world.atlasWorld.secretIds(CLIENT_ID)).toEqual([CURRENT_SECRET_ID]);
-      expect(world.state.versionWith(SECRET_ARN, 'AWSPENDING')).toBeUndefined();
-      expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(CURRENT_VERSION_ID);
+      expect(pendingNotCurrent(world)).toBeUndefined();
+      // ADR 0007: AWSCURRENT moves to undo-<token>, a copy of the value it held; AWSPREVIOUS names the same.
+      expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(undoVersionId(TOKEN));
+      expect(world.state.versionWith(SECRET_ARN, 'AWSPREVIOUS')?.versionId).toBe(CURRENT_VERSION_ID);
+      expect(current(world)).toEqual(
+        JSON.parse(world.state.secret(SECRET_ARN).versions[0]?.value?.reveal() ?? ''),
+      );
       expect(tags(world)).toEqual(before.tags);
       expect(currentWorks(world)).toBe(true);
     });
@@ -485,7 +710,8 @@ describe('RotateSecret', () => {
 
       expect(world.clock.sleeps).toEqual([]);
       expect(world.atlasWorld.secretIds(CLIENT_ID)).toEqual([CURRENT_SECRET_ID]);
-      expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(CURRENT_VERSION_ID);
+      expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(undoVersionId(TOKEN));
+      expect(currentWorks(world)).toBe(true);
     });
 
     it('answers a rolled-back rotation run again without touching Atlas', async () => {
@@ -497,6 +723,7 @@ describe('RotateSecret', () => {
       expectFailed(await again.run(), 'ROTATION_ROLLED_BACK');
 
       expect(again.atlas.calls).toEqual([]);
+      expect(writes(again)).toEqual([]);
       expect(snapshot(world)).toEqual(before);
     });
 
@@ -510,17 +737,22 @@ describe('RotateSecret', () => {
       await expectConverged(world);
     });
 
-    it('leaves a retryable Atlas failure to be resumed, holding the lease', async () => {
+    it('leaves a retryable Atlas failure to be resumed from the stored credential', async () => {
       const world = aWorld();
       const process = aProcess(world);
-      const unavailable = new AtlasApiError('ATLAS_UNAVAILABLE', 'Atlas answered 503', true, 503, undefined);
-      process.atlas.failOn('token', unavailable, { nth: 2 });
+      const unavailableAtlas = new AtlasApiError(
+        'ATLAS_UNAVAILABLE',
+        'Atlas answered 503',
+        true,
+        503,
+        undefined,
+      );
+      process.atlas.failOn('token', unavailableAtlas, { nth: 2 });
 
       const failed = expectFailed(await process.run(), 'ATLAS_UNAVAILABLE');
 
       expect(failed).toMatchObject({ retryable: true, stage: 'verify', atlasStatus: 503 });
-      expect(world.state.versionWith(SECRET_ARN, 'AWSPENDING')?.versionId).toBe(TOKEN);
-      expect(tags(world)[TAG_ROTATION]).toContain(TOKEN);
+      expect(pendingNotCurrent(world)?.versionId).toBe(TOKEN);
       expect(current(world).atlasSecretId).toBe(CURRENT_SECRET_ID);
       const resumed = aProcess(world);
       expectCompleted(await resumed.run());
@@ -535,6 +767,10 @@ describe('RotateSecret', () => {
 
       expectFailed(await process.run(), 'INTERNAL_ERROR');
       expect(world.atlasWorld.secretIds(CLIENT_ID)).toHaveLength(2);
+      expect(contentAt(world, TOKEN)).toMatchObject({
+        kind: 'tombstone',
+        tombstone: { reason: 'maybe-created' },
+      });
 
       const resumed = aProcess(world);
       expectCompleted(await resumed.run());
@@ -578,48 +814,95 @@ describe('RotateSecret', () => {
     expect(currentWorks(world)).toBe(true);
   });
 
-  describe('after RotateSecret registered the token (rotation function)', () => {
+  describe('as the rotation function, after RotateSecret registered the token', () => {
+    const asFunction = { entry: 'rotation-function' as const };
+
     it('fills the valueless AWSPENDING version RotateSecret registered and completes', async () => {
       const world = aWorld();
-      world.state.registerRotation(SECRET_ARN, TOKEN);
-      const process = aProcess(world);
+      world.state.registerRotation(
+        SECRET_ARN,
+        TOKEN,
+        'arn:aws:lambda:eu-west-1:123456789012:function:atlas-rotator',
+      );
+      const process = aProcess(world, {}, asFunction);
 
       const outcome = expectCompleted(await process.run());
 
       expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(TOKEN);
-      expect(world.state.versionWith(SECRET_ARN, 'AWSPENDING')).toBeUndefined();
+      expect(pendingNotCurrent(world)).toBeUndefined();
       expect(current(world).atlasSecretId).toBe(outcome.newAtlasSecretId);
       expect(currentWorks(world)).toBe(true);
       expect(world.atlasWorld.secretIds(CLIENT_ID)).toEqual([outcome.newAtlasSecretId]);
       expect(process.atlas.calls.filter((c) => c.op === 'create')).toHaveLength(1);
-      await expectConverged(world);
     });
 
     it('stops at pending-stored with the placeholder filled, then resumes from the stored version', async () => {
       const world = aWorld();
-      world.state.registerRotation(SECRET_ARN, TOKEN);
-      const first = aProcess(world);
+      world.state.registerRotation(
+        SECRET_ARN,
+        TOKEN,
+        'arn:aws:lambda:eu-west-1:123456789012:function:atlas-rotator',
+      );
+      const first = aProcess(world, {}, asFunction);
 
-      const paused = await first.useCase.execute({
-        secretId: SECRET_NAME,
-        token: TOKEN,
-        stopAfter: 'pending-stored',
-      });
+      const paused = await first.step('pending-stored');
 
       expect(paused).toMatchObject({ status: 'in-progress', reached: 'pending-stored' });
       expect(world.state.jsonAt(SECRET_ARN, 'AWSPENDING')?.atlasSecretId).toBeDefined();
-      const resumed = aProcess(world);
+      const again = aProcess(world, {}, asFunction);
+      expect(await again.step('pending-stored')).toMatchObject({ status: 'in-progress' });
+      expect(writes(again)).toEqual([]);
+      const resumed = aProcess(world, {}, asFunction);
       expectCompleted(await resumed.run());
       expect(resumed.atlas.calls.filter((c) => c.op === 'create')).toEqual([]);
-      await expectConverged(world);
     });
 
-    it('still gives way to another rotation holding a live lease: a placeholder is not a stored rotation', async () => {
-      const startedAt = new Date(Date.parse('2025-06-02T08:55:00.000Z')).toISOString();
-      const world = aWorld({ managed: { tags: { [TAG_ROTATION]: `${ANOTHER_TOKEN} ${startedAt}` } } });
-      world.state.registerRotation(SECRET_ARN, TOKEN);
+    it('answers a step for a token that is AWSCURRENT already as done, without a call', async () => {
+      const world = aWorld();
+      world.state.registerRotation(
+        SECRET_ARN,
+        TOKEN,
+        'arn:aws:lambda:eu-west-1:123456789012:function:atlas-rotator',
+      );
+      expectCompleted(await aProcess(world, {}, asFunction).run());
       const before = snapshot(world);
-      const process = aProcess(world);
+      const again = aProcess(world, {}, asFunction);
+
+      expect(await again.step('verified')).toMatchObject({ status: 'completed' });
+
+      expect(again.atlas.ops()).not.toContain('create');
+      expect(writes(again)).toEqual([]);
+      expect(snapshot(world)).toEqual(before);
+    });
+
+    it('refuses a token that is no version of the secret, and a secret whose rotation is off (AWS template entry checks)', async () => {
+      const world = aWorld();
+      const off = aProcess(world, {}, asFunction);
+      expectFailed(await off.run(), 'INVALID_INPUT');
+      world.state.registerRotation(
+        SECRET_ARN,
+        TOKEN,
+        'arn:aws:lambda:eu-west-1:123456789012:function:atlas-rotator',
+      );
+      const unknownToken = aProcess(world, {}, asFunction);
+
+      const failed = expectFailed(await unknownToken.run(ANOTHER_TOKEN), 'INVALID_INPUT');
+
+      expect(failed.message).toContain('ClientRequestToken');
+      expect(writes(off)).toEqual([]);
+      expect(writes(unknownToken)).toEqual([]);
+    });
+
+    it('still gives way to another run holding a fresh claim: a placeholder is not a stored rotation', async () => {
+      const world = aWorld();
+      seedOpenClaim(world, ANOTHER_TOKEN, '2025-06-02T08:55:00.000Z');
+      world.state.registerRotation(
+        SECRET_ARN,
+        TOKEN,
+        'arn:aws:lambda:eu-west-1:123456789012:function:atlas-rotator',
+      );
+      const before = snapshot(world);
+      const process = aProcess(world, {}, asFunction);
 
       expectFailed(await process.run(), 'ROTATION_IN_PROGRESS');
 
@@ -628,95 +911,118 @@ describe('RotateSecret', () => {
     });
   });
 
-  describe('leases', () => {
-    it('refuses to start while another rotation holds a live lease', async () => {
-      const startedAt = new Date(Date.parse('2025-06-02T08:55:00.000Z')).toISOString();
-      const world = aWorld({ managed: { tags: { [TAG_ROTATION]: `${ANOTHER_TOKEN} ${startedAt}` } } });
+  describe('claims', () => {
+    it("refuses to start while another run's claim is fresh", async () => {
+      const world = aWorld();
+      seedOpenClaim(world, ANOTHER_TOKEN, '2025-06-02T08:55:00.000Z');
       const before = snapshot(world);
       const process = aProcess(world);
 
       const failed = expectFailed(await process.run(), 'ROTATION_IN_PROGRESS');
 
       expect(failed.retryable).toBe(true);
+      expect(failed.message).toContain('09:10:00');
       expect(process.atlas.calls).toEqual([]);
+      expect(writes(process)).toEqual([]);
       expect(snapshot(world)).toEqual(before);
     });
 
-    it('finishes an abandoned rotation whose lease expired, then performs the requested one', async () => {
+    it('fences a stale claim of a crashed run and goes on, without waiting any longer', async () => {
+      const world = aWorld();
+      seedOpenClaim(world, ANOTHER_TOKEN, '2025-06-02T08:40:00.000Z');
+      const process = aProcess(world);
+
+      expectCompleted(await process.run());
+
+      expect(contentAt(world, ANOTHER_TOKEN)).toMatchObject({
+        kind: 'tombstone',
+        tombstone: { reason: 'fenced' },
+      });
+      await expectConverged(world);
+    });
+
+    it('finishes another rotation left pending, then performs the requested one', async () => {
       const world = aWorld();
       const first = aProcess(world);
       first.atlas.failOn('token', new Error('process killed'), { nth: 2 });
       expectFailed(await first.run(ANOTHER_TOKEN), 'INTERNAL_ERROR');
-      world.clock.advance(20 * 60_000);
 
       const outcome = expectCompleted(await aProcess(world).run(TOKEN));
 
       expect(outcome.rotationId).toBe(TOKEN);
       expect(world.state.stagesOf(SECRET_ARN)).toEqual({
         [CURRENT_VERSION_ID]: [],
+        [claimVersionId(ANOTHER_TOKEN)]: [],
         [ANOTHER_TOKEN]: ['AWSPREVIOUS'],
-        [TOKEN]: ['AWSCURRENT'],
+        [claimVersionId(TOKEN)]: [CLAIM_LABEL],
+        [TOKEN]: ['AWSCURRENT', 'AWSPENDING'],
       });
       await expectConverged(world);
     });
 
-    it('only releases an abandoned lease under which nothing was created', async () => {
+    it('goes on at once after a run that stopped cleanly with a retryable failure (no 15-minute wait)', async () => {
       const world = aWorld();
       const first = aProcess(world);
-      first.atlas.failOn('token', new Error('process killed'));
-      expectFailed(await first.run(ANOTHER_TOKEN), 'INTERNAL_ERROR');
-      expect(tags(world)[TAG_ROTATION]).toContain(ANOTHER_TOKEN);
-      world.clock.advance(20 * 60_000);
+      first.atlas.failOn(
+        'get',
+        new AtlasApiError('ATLAS_UNAVAILABLE', 'Atlas answered 503', true, 503, undefined),
+      );
+      expectFailed(await first.run(ANOTHER_TOKEN), 'ATLAS_UNAVAILABLE');
+      expect(openClaimIds(world)).toEqual([]);
       const second = aProcess(world);
 
       expectCompleted(await second.run(TOKEN));
 
       expect(second.atlas.ops().filter((op) => op === 'create')).toHaveLength(1);
-      expect(world.state.stagesOf(SECRET_ARN)).not.toHaveProperty(ANOTHER_TOKEN);
+      expect(contentAt(world, ANOTHER_TOKEN)).toMatchObject({
+        kind: 'tombstone',
+        tombstone: { reason: 'nothing-created' },
+      });
       await expectConverged(world);
     });
 
-    it('only releases an abandoned lease whose token has nothing but the placeholder RotateSecret registered', async () => {
+    it('gives the same token a new attempt after its placeholder-only run stopped', async () => {
       const world = aWorld();
-      world.state.registerRotation(SECRET_ARN, ANOTHER_TOKEN);
-      const first = aProcess(world);
+      world.state.registerRotation(
+        SECRET_ARN,
+        ANOTHER_TOKEN,
+        'arn:aws:lambda:eu-west-1:123456789012:function:atlas-rotator',
+      );
+      const first = aProcess(world, {}, { entry: 'rotation-function' });
       first.atlas.failOn('token', new Error('process killed'));
       expectFailed(await first.run(ANOTHER_TOKEN), 'INTERNAL_ERROR');
-      expect(tags(world)[TAG_ROTATION]).toContain(ANOTHER_TOKEN);
-      world.clock.advance(20 * 60_000);
-      const second = aProcess(world);
+      const second = aProcess(world, {}, { entry: 'rotation-function' });
 
-      expectCompleted(await second.run(TOKEN));
+      expectCompleted(await second.run(ANOTHER_TOKEN));
 
       expect(second.atlas.ops().filter((op) => op === 'create')).toHaveLength(1);
-      expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(TOKEN);
-      await expectConverged(world);
+      expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(
+        credentialVersionId(ANOTHER_TOKEN, 2, (t) => IDS.digestId(t)),
+      );
+      expect(pendingNotCurrent(world)).toBeUndefined();
     });
 
-    it('runs nothing for a finished rotation asked again while another token holds a stale lease', async () => {
+    it('runs nothing for a finished rotation asked again while another token left a stale claim', async () => {
       const world = aWorld();
       expectCompleted(await aProcess(world).run(TOKEN));
-      const abandoned = aProcess(world);
-      abandoned.atlas.failOn('token', new Error('process killed'));
-      expectFailed(await abandoned.run(ANOTHER_TOKEN), 'INTERNAL_ERROR');
-      world.clock.advance(20 * 60_000);
+      seedOpenClaim(world, ANOTHER_TOKEN, '2025-06-02T08:40:00.000Z');
       const before = snapshot(world);
       const again = aProcess(world);
 
       const outcome = expectCompleted(await again.run(TOKEN));
 
       expect(outcome.alreadyCompleted).toBe(true);
-      expect(again.atlas.calls).toEqual([]);
+      expect(again.atlas.ops()).not.toContain('create');
+      expect(writes(again)).toEqual([]);
       expect(snapshot(world)).toEqual(before);
     });
 
-    it('goes ahead with the requested rotation when the abandoned one can only be rolled back', async () => {
+    it('goes ahead with the requested rotation when the pending one can only be rolled back', async () => {
       const world = aWorld();
       const first = aProcess(world);
       const refused = new AtlasApiError('ATLAS_BAD_REQUEST', 'invalid_grant', false, 400, 'invalid_grant');
       first.atlas.failOn('token', new Error('process killed'), { nth: 2 });
       expectFailed(await first.run(ANOTHER_TOKEN), 'INTERNAL_ERROR');
-      world.clock.advance(20 * 60_000);
       const second = aProcess(world);
       second.atlas.failOn('token', refused);
 
@@ -724,7 +1030,13 @@ describe('RotateSecret', () => {
 
       expect(outcome.rotationId).toBe(TOKEN);
       expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(TOKEN);
+      expect(world.state.versionWith(SECRET_ARN, 'AWSPREVIOUS')?.versionId).toBe(
+        undoVersionId(ANOTHER_TOKEN),
+      );
       await expectConverged(world);
+      const replay = aProcess(world);
+      expectFailed(await replay.run(ANOTHER_TOKEN), 'ROTATION_ROLLED_BACK');
+      expect(replay.atlas.calls).toEqual([]);
     });
   });
 
@@ -738,22 +1050,209 @@ describe('RotateSecret', () => {
       const outcome = expectCompleted(await again.run());
 
       expect(outcome).toMatchObject({ alreadyCompleted: true, newAtlasSecretId: first.newAtlasSecretId });
-      expect(again.atlas.calls).toEqual([]);
+      // It finishes: the secret it replaced is deleted again if still there (it is not).
+      expect(again.atlas.ops()).toEqual(['token', 'delete', 'revoke']);
+      expect(writes(again)).toEqual([]);
       expect(snapshot(world)).toEqual(before);
     });
 
-    it('changes nothing when a finished rotation is run again after a newer one', async () => {
+    it('changes nothing, and calls nothing, when a finished rotation is run again after a newer one', async () => {
       const world = aWorld();
       expectCompleted(await aProcess(world).run(TOKEN));
       expectCompleted(await aProcess(world).run(ANOTHER_TOKEN));
       const before = snapshot(world);
       const again = aProcess(world);
 
-      expectCompleted(await again.run(TOKEN));
+      expect(expectCompleted(await again.run(TOKEN)).alreadyCompleted).toBe(true);
 
       expect(again.atlas.calls).toEqual([]);
       expect(snapshot(world)).toEqual(before);
     });
+  });
+});
+
+/** Invariants under interleavings (ADR 0007 "Why each invariant holds"), with two processes on one world. */
+describe('RotateSecret under concurrent runs', () => {
+  /** AWSCURRENT's Atlas secret exists and its credential works. */
+  function expectCurrentSafe(world: World) {
+    expect(currentWorks(world)).toBe(true);
+    const id = current(world).atlasSecretId;
+    if (id !== undefined) expect(world.atlasWorld.secretIds(CLIENT_ID)).toContain(id);
+  }
+
+  it('two runs of one token at once: the second is refused the claim and the first completes', async () => {
+    const world = aWorld();
+    const gate = new CallGate();
+    // The first run has read the secret and is about to claim attempt 1.
+    const first = aProcess(world, {}, { store: (s) => gate.wrap(s, 'putVersion', 1, 'before') });
+    const running = first.run();
+    await gate.reached();
+    const second = aProcess(world);
+    const secondOutcome = expectCompleted(await second.run());
+    gate.open();
+
+    const firstOutcome = await running;
+
+    expectFailed(firstOutcome, 'ROTATION_IN_PROGRESS');
+    expect(first.atlas.ops()).not.toContain('create');
+    expect(world.atlasWorld.secretIds(CLIENT_ID)).toEqual([secondOutcome.newAtlasSecretId]);
+    expectCurrentSafe(world);
+    await expectConverged(world);
+  });
+
+  it('a duplicate of a token arriving while the first run promotes never deletes the promoted secret', async () => {
+    const world = aWorld();
+    const gate = new CallGate();
+    // The first run stored and verified its credential and is about to promote it.
+    const first = aProcess(world, {}, { store: (s) => gate.wrap(s, 'moveStage', 1, 'before') });
+    const running = first.run();
+    await gate.reached();
+    const duplicate = aProcess(world);
+    const dup = expectCompleted(await duplicate.run());
+    expect(duplicate.atlas.ops()).not.toContain('create');
+    expectCurrentSafe(world);
+    gate.open();
+
+    const outcome = expectCompleted(await running);
+
+    expect(outcome.newAtlasSecretId).toBe(dup.newAtlasSecretId);
+    expect(world.atlasWorld.secretIds(CLIENT_ID)).toEqual([outcome.newAtlasSecretId]);
+    expectCurrentSafe(world);
+    await expectConverged(world);
+  });
+
+  it('a duplicate arriving after the promotion changes nothing (the bug of ADR 0003)', async () => {
+    const world = aWorld();
+    const outcome = expectCompleted(await aProcess(world).run());
+    const duplicate = aProcess(world);
+
+    expectCompleted(await duplicate.run());
+
+    expect(world.atlasWorld.secretIds(CLIENT_ID)).toEqual([outcome.newAtlasSecretId]);
+    expectCurrentSafe(world);
+  });
+
+  it('two tokens at once: one makes progress, the other waits without writing', async () => {
+    const world = aWorld();
+    const gate = new CallGate();
+    // The first run has claimed and created; it is about to store its credential.
+    const first = aProcess(world, {}, { atlas: (a) => gate.wrap(a, 'createSecret', 1, 'after') });
+    const running = first.run(TOKEN);
+    await gate.reached();
+    const second = aProcess(world);
+
+    expectFailed(await second.run(ANOTHER_TOKEN), 'ROTATION_IN_PROGRESS');
+    expect(writes(second)).toEqual([]);
+    expect(second.atlas.ops()).not.toContain('delete');
+    gate.open();
+
+    expectCompleted(await running);
+    expectCurrentSafe(world);
+    await expectConverged(world);
+  });
+
+  it('two tokens claiming at the same moment: Atlas admits one create, the other run gives way retryably', async () => {
+    const world = aWorld();
+    const claimGate = new CallGate();
+    const createdGate = new CallGate();
+    const otherCreateGate = new CallGate();
+    // Both runs read the secret before either claims, and both list Atlas before either creates.
+    const first = aProcess(
+      world,
+      {},
+      {
+        store: (s) => claimGate.wrap(s, 'putVersion', 1, 'before'),
+        atlas: (a) => createdGate.wrap(a, 'createSecret', 1, 'after'),
+      },
+    );
+    const running = first.run(TOKEN);
+    await claimGate.reached();
+    const second = aProcess(
+      world,
+      {},
+      { atlas: (a) => otherCreateGate.wrap(a, 'createSecret', 1, 'before') },
+    );
+    const secondRunning = second.run(ANOTHER_TOKEN);
+    await otherCreateGate.reached();
+    claimGate.open();
+    await createdGate.reached();
+    otherCreateGate.open();
+
+    const refused = expectFailed(await secondRunning, 'ROTATION_IN_PROGRESS');
+    expect(refused.retryable).toBe(true);
+    expect(contentAt(world, ANOTHER_TOKEN)).toMatchObject({
+      kind: 'tombstone',
+      tombstone: { reason: 'nothing-created' },
+    });
+    createdGate.open();
+
+    expectCompleted(await running);
+    expectCurrentSafe(world);
+    await expectConverged(world);
+    expectCompleted(await aProcess(world).run(ANOTHER_TOKEN));
+    await expectConverged(world, {}, ANOTHER_TOKEN);
+  });
+
+  it('a run fenced while it slept deletes its own new secret and answers ROTATION_IN_PROGRESS', async () => {
+    const world = aWorld();
+    const gate = new CallGate();
+    const slow = aProcess(world, {}, { atlas: (a) => gate.wrap(a, 'createSecret', 1, 'after') });
+    const running = slow.run(TOKEN);
+    await gate.reached();
+    world.clock.advance(LEASE_MS + 60_000);
+    const other = aProcess(world);
+    const winner = expectCompleted(await other.run(ANOTHER_TOKEN));
+    expect(contentAt(world, TOKEN)).toMatchObject({ kind: 'tombstone', tombstone: { reason: 'fenced' } });
+    gate.open();
+
+    expectFailed(await running, 'ROTATION_IN_PROGRESS');
+
+    expect(world.atlasWorld.secretIds(CLIENT_ID)).toEqual([winner.newAtlasSecretId]);
+    expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(ANOTHER_TOKEN);
+    expectCurrentSafe(world);
+    await expectConverged(world, {}, ANOTHER_TOKEN);
+  });
+
+  it('a rollback racing a promote of the same attempt: one swap wins and AWSCURRENT always works', async () => {
+    const world = aWorld();
+    const gate = new CallGate();
+    // The first run's verification fails for good; it is about to write its undo copy.
+    const failing = aProcess(world, {}, { store: (s) => gate.wrap(s, 'putVersion', 3, 'before') });
+    failing.atlas.failOn(
+      'token',
+      new AtlasApiError('ATLAS_BAD_REQUEST', 'invalid_grant', false, 400, 'invalid_grant'),
+      { nth: 2 },
+    );
+    const running = failing.run(TOKEN);
+    await gate.reached();
+    // Another run of the same token finds the credential pending, verifies it (it works) and promotes it.
+    const promoter = aProcess(world);
+    const promoted = expectCompleted(await promoter.run(TOKEN));
+    gate.open();
+
+    const outcome = await running;
+
+    // The promotion won: the rollback's swap is refused, nothing is deleted, the rotation completed after all.
+    expect(outcome.status).toBe('completed');
+    expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(TOKEN);
+    expect(world.atlasWorld.secretIds(CLIENT_ID)).toEqual([promoted.newAtlasSecretId]);
+    expectCurrentSafe(world);
+  });
+
+  it('a crashed run is waited for, at most the lease, then fenced', async () => {
+    const world = aWorld();
+    // Calls 1-4 are the parallel reads; 5 is the claim: the process dies right after it landed.
+    const crash = new CrashAt(5, 'dies after the call');
+    const crashed = crashingProcess(world, crash);
+    await crashed.run(TOKEN);
+    expect(openClaimIds(world)).toEqual([TOKEN]);
+    expectFailed(await aProcess(world).run(ANOTHER_TOKEN), 'ROTATION_IN_PROGRESS');
+    world.clock.advance(LEASE_MS);
+
+    expectCompleted(await aProcess(world).run(ANOTHER_TOKEN));
+
+    expect(contentAt(world, TOKEN)).toMatchObject({ kind: 'tombstone', tombstone: { reason: 'fenced' } });
+    await expectConverged(world, {}, ANOTHER_TOKEN);
   });
 });
 
@@ -833,9 +1332,13 @@ describe('RotateSecret after a crash', () => {
           await crashingProcess(world, crash).run();
           expect(crash.fired).toBe(true);
           expect(currentWorks(world)).toBe(true);
-          for (let attempt = 0; attempt === 0 || (attempt < 3 && tags(world)[TAG_ROTATION]); attempt++) {
+          // A crashed run's claim is waited for (at most the lease), then the same token goes on.
+          for (let attempt = 0; attempt < 3; attempt++) {
             world.clock.advance(30_000);
-            await aProcess(world).run();
+            const outcome = await aProcess(world).run();
+            expect(currentWorks(world)).toBe(true);
+            if (outcome.status === 'completed' || outcome.errorCode !== 'ROTATION_IN_PROGRESS') break;
+            world.clock.advance(LEASE_MS);
           }
 
           await expectConverged(world);

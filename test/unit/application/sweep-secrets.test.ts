@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tokenForRequestId } from '../../../src/adapters/inbound/sqs/parse-rotation-request.js';
+import { NodeCryptoIdGenerator } from '../../../src/adapters/outbound/crypto/node-crypto-id-generator.js';
+import { AtlasApiError, SecretStoreError } from '../../../src/application/infrastructure-errors.js';
 import type {
   ActingCredential,
   AtlasServiceAccounts,
@@ -13,10 +15,11 @@ import {
   type SweepSettings,
 } from '../../../src/application/sweep-secrets.js';
 import type { ServiceAccountCredential } from '../../../src/domain/credential.js';
-import { AtlasApiError, InvalidConfigError, SecretStoreError } from '../../../src/domain/errors.js';
+import { InvalidConfigError } from '../../../src/domain/errors.js';
 import type { AtlasSecretId, ClientId } from '../../../src/domain/identifiers.js';
 import type { AtlasSecretInfo } from '../../../src/domain/room-plan.js';
-import { TAG_ROTATION } from '../../../src/domain/rotation-metadata.js';
+import { CLAIM_LABEL, claimVersionId } from '../../../src/domain/rotation-protocol.js';
+import { SecretValue } from '../../../src/domain/secret-value.js';
 import {
   ADMIN_CLIENT_ID,
   ADMIN_SECRET_ARN,
@@ -130,7 +133,14 @@ function seedAccount(f: Fixture, n: number, options: AccountOptions): void {
 }
 
 function rotateSecretOf(f: Fixture, settings: Partial<RotateSecretSettings> = {}): RotateSecret {
-  return new RotateSecret(f.store, f.atlas, f.clock, f.logger, aSettings(settings));
+  return new RotateSecret(
+    f.store,
+    f.atlas,
+    f.clock,
+    f.logger,
+    aSettings(settings),
+    new NodeCryptoIdGenerator(),
+  );
 }
 
 function sweepOf(
@@ -535,9 +545,18 @@ describe('SweepSecrets --now', () => {
   it("reports a rotation's failure with its status, code and retryability", async () => {
     const f = aFixture();
     seedAccount(f, 1, { expiresInHours: 100 });
-    // Another rotation holds a fresh lease.
-    f.store.secret(arnOf(1)).tags[TAG_ROTATION] =
-      `${tokenForRequestId('someone-else')} ${new Date(Date.parse(DEFAULT_NOW) - 60_000).toISOString()}`;
+    // Another rotation holds a fresh claim (ADR 0007): it was claimed a minute ago and has stored nothing yet.
+    const other = tokenForRequestId('someone-else');
+    f.store.secret(arnOf(1)).versions.push({
+      versionId: claimVersionId(other),
+      value: SecretValue.of(
+        JSON.stringify({
+          atlasRotatorClaim: { token: other, attempt: 1, execution: 'another-run', basedOn: 'v-current' },
+        }),
+      ),
+      stages: [CLAIM_LABEL],
+      createdAt: new Date(Date.parse(DEFAULT_NOW) - 60_000).toISOString(),
+    });
     const report = await sweepOf(f).execute({ rotateNow: true, namePrefix: undefined });
     expect(entryOf(report, 1)).toMatchObject({
       action: 'rotation-failed',

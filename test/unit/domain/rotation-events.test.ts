@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { AtlasSecretId } from '../../../src/domain/identifiers.js';
 import type { RotationStage } from '../../../src/domain/rotation.js';
 import type { RotationFailedDetail } from '../../../src/domain/rotation-events.js';
 import {
@@ -9,7 +8,7 @@ import {
   failedEvent,
 } from '../../../src/domain/rotation-events.js';
 import type { RotationMode } from '../../../src/domain/rotation-metadata.js';
-import type { RotationCompleted, RotationFailed } from '../../../src/domain/rotation-outcome.js';
+import type { RotationFailed } from '../../../src/domain/rotation-outcome.js';
 import {
   aCompletedOutcome,
   aToken,

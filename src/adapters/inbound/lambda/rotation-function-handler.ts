@@ -52,6 +52,7 @@ export function createRotationFunctionHandler(deps: {
     const outcome = await deps.rotateSecret.execute({
       secretId: event.SecretId,
       token,
+      entry: 'rotation-function',
       ...(step === 'createSecret' ? { stopAfter: 'pending-stored' as const } : {}),
       ...(step === 'testSecret' ? { stopAfter: 'verified' as const } : {}),
     });

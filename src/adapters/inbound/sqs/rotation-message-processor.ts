@@ -35,6 +35,22 @@ export function backoffSeconds(attempt: number, policy: RetryPolicy): number {
   return Math.min(policy.backoffMaxSeconds, policy.backoffBaseSeconds * 2 ** exponent);
 }
 
+/** SQS's largest visibility timeout. */
+const MAX_VISIBILITY_SECONDS = 43_200;
+
+/**
+ * Seconds until a failure says trying again can succeed (another run's claim goes stale then): retrying earlier
+ * would only spend delivery attempts. 0 when it says nothing.
+ */
+export function retryAfterSeconds(
+  outcome: { readonly retryAt?: string; readonly failedAt: string } | undefined,
+): number {
+  if (outcome?.retryAt === undefined) return 0;
+  const ms = Date.parse(outcome.retryAt) - Date.parse(outcome.failedAt);
+  if (Number.isNaN(ms) || ms <= 0) return 0;
+  return Math.min(MAX_VISIBILITY_SECONDS, Math.ceil(ms / 1000) + 1);
+}
+
 /**
  * The one place that turns a rotation's result into a delivery decision. Shared by the long-running SQS
  * worker and the Lambda handler.
@@ -49,9 +65,9 @@ export class RotationMessageProcessor {
 
   async process(message: QueueMessage): Promise<MessageDecision> {
     const attempt = Math.max(1, message.receiveCount);
-    const retry = (): MessageDecision => ({
+    const retry = (outcome?: { readonly retryAt?: string; readonly failedAt: string }): MessageDecision => ({
       kind: 'retry',
-      visibilityTimeoutSeconds: backoffSeconds(attempt, this.policy),
+      visibilityTimeoutSeconds: Math.max(backoffSeconds(attempt, this.policy), retryAfterSeconds(outcome)),
     });
     const parsed = parseRotationRequest(message.body, message.messageId);
     try {
@@ -81,7 +97,7 @@ export class RotationMessageProcessor {
         ...(result.outcome.status === 'failed' ? { errorCode: result.outcome.errorCode } : {}),
       });
       if (result.kind === 'done') return { kind: 'delete' };
-      return result.kind === 'retry' ? retry() : { kind: 'release' };
+      return result.kind === 'retry' ? retry(result.outcome) : { kind: 'release' };
     } catch (error) {
       // Publishing the event failed, or a bug: the message stays, so the work is not acknowledged unseen.
       this.logger.error('rotation request not settled; it will be delivered again', {

@@ -86,7 +86,7 @@ export async function maxReceiveCountOf(sqs: SQSClient, queueUrl: string): Promi
     throw new QueueUnavailableError(
       `Could not read the redrive policy of ${queueUrl} (${awsErrorName(error)}): grant sqs:GetQueueAttributes, ` +
         "or set MAX_RECEIVE_COUNT to the queue's maxReceiveCount",
-      isPermanentQueueError(error) ? false : true,
+      !isPermanentQueueError(error),
     );
   }
   const policy = attributes.Attributes?.RedrivePolicy;

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { AtlasApiError } from '../../../application/infrastructure-errors.js';
 import type {
   ActingCredential,
   AtlasServiceAccounts,
@@ -11,7 +12,7 @@ import {
   isApiKey,
   type ServiceAccountCredential,
 } from '../../../domain/credential.js';
-import { AtlasApiError, AtlasOriginNotAllowedError, RotatorError } from '../../../domain/errors.js';
+import { AtlasOriginNotAllowedError, RotatorError } from '../../../domain/errors.js';
 import { type AtlasSecretId, isAtlasSecretId } from '../../../domain/identifiers.js';
 import type { AtlasSecretInfo } from '../../../domain/room-plan.js';
 import { SecretValue } from '../../../domain/secret-value.js';
@@ -163,7 +164,14 @@ function readSecretInfo(raw: unknown): AtlasSecretInfo | string {
   if (!isAtlasSecretId(id)) return 'a secret has no 24-hex id';
   if (!isTimestamp(record.createdAt)) return `secret ${id} has no valid createdAt`;
   if (!isTimestamp(record.expiresAt)) return `secret ${id} has no valid expiresAt`;
-  return { id, createdAt: record.createdAt, expiresAt: record.expiresAt };
+  return {
+    id,
+    createdAt: record.createdAt,
+    expiresAt: record.expiresAt,
+    // Evidence for adopting a credential atlas-rotator did not write (ADR 0007): optional, never required.
+    maskedSecretValue: typeof record.maskedSecretValue === 'string' ? record.maskedSecretValue : undefined,
+    lastUsedAt: isTimestamp(record.lastUsedAt) ? record.lastUsedAt : undefined,
+  };
 }
 
 /**

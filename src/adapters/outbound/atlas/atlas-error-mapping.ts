@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { AtlasApiError, type AtlasErrorCode } from '../../../domain/errors.js';
+import { AtlasApiError, type AtlasErrorCode } from '../../../application/infrastructure-errors.js';
 
 /** A complete HTTP answer: the body is always read, so the connection can be reused. */
 export interface HttpAnswer {

@@ -4,20 +4,25 @@ import {
   GetSecretValueCommand,
   ListSecretsCommand,
   type ListSecretsCommandOutput,
+  ListSecretVersionIdsCommand,
+  type ListSecretVersionIdsCommandOutput,
   PutSecretValueCommand,
   type SecretsManagerClient,
-  TagResourceCommand,
-  UntagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import {
+  SecretStoreError,
+  type SecretStoreErrorCode,
+  SecretVersionExistsError,
+  StageMovedError,
+} from '../../../application/infrastructure-errors.js';
 import type {
   ListedSecret,
+  ListedVersion,
   SecretDescription,
   SecretStore,
   VersionRef,
-  VersionStage,
 } from '../../../application/ports/secret-store.js';
-import { SecretStoreError, type SecretStoreErrorCode } from '../../../domain/errors.js';
 import { TAG_MANAGED } from '../../../domain/rotation-metadata.js';
 import { SecretValue } from '../../../domain/secret-value.js';
 
@@ -121,7 +126,94 @@ export class SecretsManagerSecretStore implements SecretStore {
         stages: stages ?? [],
       })),
       externalRotationMetadata: externalMetadataOf(output),
+      nativeRotation: {
+        enabled: output.RotationEnabled === true,
+        lambdaArn: output.RotationLambdaARN === '' ? undefined : output.RotationLambdaARN,
+      },
+      type: output.Type === '' ? undefined : output.Type,
     };
+  }
+
+  async listVersions(secretArn: string): Promise<ListedVersion[]> {
+    const versions: ListedVersion[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page: ListSecretVersionIdsCommandOutput = await this.call('ListSecretVersionIds', secretArn, () =>
+        this.client.send(
+          new ListSecretVersionIdsCommand({
+            SecretId: secretArn,
+            IncludeDeprecated: true,
+            MaxResults: 100,
+            ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+          }),
+        ),
+      );
+      for (const v of page.Versions ?? []) {
+        if (v.VersionId === undefined) continue;
+        if (v.CreatedDate === undefined) {
+          throw new SecretStoreError(
+            'SECRET_STORE_UNAVAILABLE',
+            `ListSecretVersionIds on ${secretArn} returned version ${v.VersionId} without a CreatedDate`,
+            true,
+          );
+        }
+        versions.push({
+          versionId: v.VersionId,
+          stages: v.VersionStages ?? [],
+          createdAt: v.CreatedDate.toISOString(),
+        });
+      }
+      nextToken = page.NextToken === '' ? undefined : page.NextToken;
+    } while (nextToken !== undefined);
+    return versions.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async putVersion(
+    secretArn: string,
+    versionId: string,
+    value: SecretValue,
+    stages: readonly string[],
+  ): Promise<void> {
+    try {
+      await this.client.send(
+        new PutSecretValueCommand({
+          SecretId: secretArn,
+          ClientRequestToken: versionId,
+          SecretString: value.reveal(),
+          VersionStages: [...stages],
+        }),
+      );
+    } catch (error) {
+      if ((error as Error)?.name === 'ResourceExistsException') {
+        throw new SecretVersionExistsError(versionId, secretArn);
+      }
+      throw translate('PutSecretValue', secretArn, error);
+    }
+  }
+
+  async moveStage(
+    secretArn: string,
+    stage: string,
+    toVersionId: string,
+    fromVersionId: string | undefined,
+  ): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: secretArn,
+          VersionStage: stage,
+          MoveToVersionId: toVersionId,
+          ...(fromVersionId === undefined ? {} : { RemoveFromVersionId: fromVersionId }),
+        }),
+      );
+    } catch (error) {
+      // AWS refuses a RemoveFromVersionId that does not hold the label, and a move without one of a label that
+      // another version holds, with InvalidParameterException: both mean "not where you read it".
+      if ((error as Error)?.name === 'InvalidParameterException') {
+        throw new StageMovedError(stage, fromVersionId, secretArn);
+      }
+      throw translate('UpdateSecretVersionStage', secretArn, error);
+    }
   }
 
   async getValue(secretArn: string, version: VersionRef): Promise<SecretValue> {
@@ -142,65 +234,6 @@ export class SecretsManagerSecretStore implements SecretStore {
       );
     }
     return SecretValue.of(output.SecretString);
-  }
-
-  async putPending(secretArn: string, token: string, value: SecretValue): Promise<void> {
-    await this.call('PutSecretValue', secretArn, () =>
-      this.client.send(
-        new PutSecretValueCommand({
-          SecretId: secretArn,
-          ClientRequestToken: token,
-          SecretString: value.reveal(),
-          VersionStages: ['AWSPENDING'],
-        }),
-      ),
-    );
-  }
-
-  async promote(secretArn: string, token: string, currentVersionId: string): Promise<void> {
-    if (token === currentVersionId) return;
-    await this.call('UpdateSecretVersionStage', secretArn, () =>
-      this.client.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: secretArn,
-          VersionStage: 'AWSCURRENT',
-          MoveToVersionId: token,
-          RemoveFromVersionId: currentVersionId,
-        }),
-      ),
-    );
-  }
-
-  async removeStage(secretArn: string, stage: VersionStage, versionId: string): Promise<void> {
-    const described = await this.describe(secretArn);
-    const holder = described.versions.find((v) => v.versionId === versionId);
-    if (holder === undefined || !holder.stages.includes(stage)) return;
-    await this.call('UpdateSecretVersionStage', secretArn, () =>
-      this.client.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: secretArn,
-          VersionStage: stage,
-          RemoveFromVersionId: versionId,
-        }),
-      ),
-    );
-  }
-
-  async tag(secretArn: string, tags: Readonly<Record<string, string>>): Promise<void> {
-    await this.call('TagResource', secretArn, () =>
-      this.client.send(
-        new TagResourceCommand({
-          SecretId: secretArn,
-          Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-        }),
-      ),
-    );
-  }
-
-  async untag(secretArn: string, keys: readonly string[]): Promise<void> {
-    await this.call('UntagResource', secretArn, () =>
-      this.client.send(new UntagResourceCommand({ SecretId: secretArn, TagKeys: [...keys] })),
-    );
   }
 
   private async call<T>(action: string, secretId: string, send: () => Promise<T>): Promise<T> {
