@@ -10,9 +10,10 @@
  *   again by name after it completed. Slow GET (1.2 s) and create (0.6 s).
  * - `rivals`: requests a (by name) and b (by ARN) at once; c after both completed. The worker running the first
  *   of them gets SIGTERM while that rotation is inside its create (drain), and is restarted.
- * - `rollback`: request r, whose new Atlas secret the test deletes (over the Admin API, as an admin of the org)
- *   as soon as its create is answered, so verification is refused and the rotation rolls back; r again after
- *   that (by ARN); then r2, which rotates.
+ * - `rollback`: request r, whose secret names an Atlas gate (`atlas-rotator:apiBaseUrl`, a loopback origin in
+ *   front of the same simulator) that answers 401 invalid_client to every mint with a secret other than the
+ *   seeded one: verification is refused, and the rotation rolls back; r again after that (by ARN); then r2,
+ *   which rotates (the gate lets everything through by then).
  * - `dropped`: request p, whose create POST is done by Atlas but its answer dropped (`drop: 'after'`).
  * - `killed`: request k1, its worker SIGKILLed 400 ms after the account GET of its rotation was answered
  *   (inside its 1.5 s create); after k1 completed, k2, its worker SIGKILLed once AWSCURRENT moved (before the
@@ -36,13 +37,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type SecretsManagerClient, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tokenForRequestId } from '../../src/adapters/inbound/sqs/parse-rotation-request.js';
 import { DETAIL_TYPE_COMPLETED, DETAIL_TYPE_FAILED } from '../../src/domain/rotation-events.js';
-import { TAG_CREATE_INTENT, TAG_ROTATION } from '../../src/domain/rotation-metadata.js';
+import { TAG_API_BASE_URL, TAG_CREATE_INTENT, TAG_ROTATION } from '../../src/domain/rotation-metadata.js';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
 import {
+  AtlasGate,
   CurrentCredentialWatcher,
   setSecretsManagerLatency,
   WorkerPool,
@@ -162,22 +164,9 @@ async function stopHandler(token: string, signal: 'SIGKILL' | 'SIGTERM', why: st
   return result;
 }
 
-/** The admin's bearer token (an ORG_OWNER service account of the rollback secret's org). */
-let rollbackAdminToken = '';
-
-async function mintToken(clientId: string, secret: string): Promise<string> {
-  const response = await fetch(`${simulator.baseUrl}/api/oauth/token`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: 'grant_type=client_credentials',
-  });
-  const body = (await response.json()) as { access_token?: string };
-  if (response.status !== 200 || body.access_token === undefined) throw new Error(`mint: ${response.status}`);
-  return body.access_token;
-}
+/** Refuses the rollback account's mints with any secret but its seeded one while `refusing` (its verification). */
+let gate: AtlasGate | undefined;
+let refusing = true;
 
 beforeAll(async () => {
   ensureBuilt();
@@ -187,17 +176,22 @@ beforeAll(async () => {
   // Enough receives for a request that meets ROTATION_IN_PROGRESS until a killed run's 30 s lease is stale.
   queue = await infra.createWorkQueue('concurrency', { fifo: false, maxReceiveCount: 20 });
   for (const label of LABELS) accounts.set(label, await seedManagedSecret(simulator, client));
-  const admin = simulator.createServiceAccount(account('rollback').orgId, { roles: ['ORG_OWNER'] });
-  plainSecrets.add(admin.secret);
-  rollbackAdminToken = await mintToken(admin.clientId, admin.secret);
-  plainSecrets.add(rollbackAdminToken);
+  const ra = account('rollback');
+  const seeded = (await valueAt(client, ra.secretName, 'AWSCURRENT')).json.clientSecret;
+  gate = await AtlasGate.start(
+    simulator.baseUrl,
+    (clientId, clientSecret) => refusing && clientId === ra.clientId && clientSecret !== seeded,
+  );
+  await client.send(
+    new TagResourceCommand({ SecretId: ra.secretArn, Tags: [{ Key: TAG_API_BASE_URL, Value: gate.origin }] }),
+  );
 
   // First matching rule wins: the one-off drop goes before the latencies of the same path.
   simulator.injectFault({ method: 'POST', path: createPattern(account('dropped')).source, drop: 'after' });
   const latency: Record<Label, { get: number; create: number; delete: number }> = {
     dup: { get: 1_200, create: 600, delete: 1_500 },
     rivals: { get: 300, create: 500, delete: 100 },
-    rollback: { get: 100, create: 300, delete: 0 },
+    rollback: { get: 100, create: 300, delete: 100 },
     dropped: { get: 200, create: 200, delete: 100 },
     killed: { get: 200, create: 1_500, delete: 800 },
     cut: { get: 200, create: 400, delete: 100 },
@@ -237,6 +231,7 @@ afterAll(async () => {
   if (smLatency) await setSecretsManagerLatency(inject('awsEndpoint'), {});
   await infra?.destroy();
   client?.destroy();
+  await gate?.close();
   await simulator?.close();
 }, 60_000);
 
@@ -254,6 +249,7 @@ describe('rotation under at-least-once delivery and three workers', () => {
           RETRY_BACKOFF_MAX_SECONDS: '4',
           SHUTDOWN_GRACE_SECONDS: '10',
           LOG_LEVEL: 'debug',
+          ATLAS_ALLOWED_BASE_URLS: gate?.origin ?? '',
         }),
       );
       pool = workers;
@@ -351,28 +347,12 @@ describe('rotation under at-least-once delivery and three workers', () => {
           }
           await send('rivals', c, 'name');
         })(),
-        // rollback: delete the new Atlas secret the moment its create is answered, so verification is refused.
+        // rollback: its verification is refused at the gate until r failed; then r again, then r2.
         (async () => {
-          const ra = account('rollback');
-          if ((await whenSeen(newCreate('rollback'), 20_000, 5)) === undefined) {
-            missed.push('rollback: no create answered');
-            return;
-          }
-          const fresh = simulator
-            .serviceAccount(ra.orgId, ra.clientId)
-            ?.secrets.filter((s) => s.id !== ra.firstSecretId);
-          for (const secret of fresh ?? []) {
-            const response = await fetch(`${simulator.baseUrl}${saPath(ra)}/secrets/${secret.id}`, {
-              method: 'DELETE',
-              headers: {
-                authorization: `Bearer ${rollbackAdminToken}`,
-                accept: 'application/vnd.atlas.2024-08-05+json',
-              },
-            });
-            await response.arrayBuffer();
-            note(`deleted rollback's new Atlas secret ${secret.id}: ${response.status}`);
-          }
-          if ((await waitForEvent('failed r', (e) => failedOf(r).includes(e), 40_000)) === undefined) return;
+          const failed = await waitForEvent('failed r', (e) => failedOf(r).includes(e), 40_000);
+          refusing = false;
+          note(`the gate refused ${gate?.refused ?? 0} mints of rollback's new secret`);
+          if (failed === undefined) return;
           await send('rollback', r, 'arn');
           if ((await waitForEvent('second event of r', () => eventsOf(r).length >= 2, 40_000)) === undefined)
             return;

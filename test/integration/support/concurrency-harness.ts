@@ -1,9 +1,12 @@
 /**
  * Support for the concurrency suite (test/integration/concurrency.test.ts): a pool of worker processes that can
- * be killed and restarted by slot, the AWS semantics layer's latency knob, and a watcher that samples every
+ * be killed and restarted by slot, the AWS semantics layer's latency knob, an Atlas gate that refuses one
+ * account's verification, and a watcher that samples every
  * managed secret's AWSCURRENT throughout a run and records each instant it did not hold a working credential.
  * Nothing here prints or stores a secret value outside the test process's memory.
  */
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { AtlasSimulator } from '../../../src/simulator/atlas-simulator.js';
@@ -29,6 +32,82 @@ export async function setSecretsManagerLatency(
     return response.status === 200 && typeof answer.latencyMs === 'object';
   } catch {
     return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Atlas gate
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * A loopback origin in front of the Atlas simulator that forwards every request unchanged, except that while
+ * `refuse` says so it answers a token mint itself with 401 invalid_client — as Atlas answers a secret it does
+ * not accept. A secret whose `atlas-rotator:apiBaseUrl` names the gate can thus have its verification refused
+ * for good, whatever the protocol's timing (a mint with the new secret, alone or beside the store), while the
+ * simulator's fault rules (which match a path, not a client) stay as they are for everyone else.
+ */
+export class AtlasGate {
+  refused = 0;
+
+  private constructor(
+    private readonly server: Server,
+    readonly origin: string,
+  ) {}
+
+  /** `refuse(clientId, clientSecret)`: whether this mint is refused. */
+  static async start(
+    upstream: string,
+    refuse: (clientId: string, clientSecret: string) => boolean,
+  ): Promise<AtlasGate> {
+    const target = new URL(upstream);
+    let gate: AtlasGate | undefined;
+    const server = createServer((req: IncomingMessage, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const basic = /^Basic (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
+        const [clientId = '', clientSecret = ''] = Buffer.from(basic ?? '', 'base64')
+          .toString('utf8')
+          .split(':');
+        if (req.method === 'POST' && req.url === '/api/oauth/token' && refuse(clientId, clientSecret)) {
+          if (gate !== undefined) gate.refused += 1;
+          const answer = JSON.stringify({
+            error: 'invalid_client',
+            error_description: 'Invalid client credentials.',
+          });
+          res.writeHead(401, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(answer),
+          });
+          res.end(answer);
+          return;
+        }
+        const forwarded = httpRequest(
+          {
+            hostname: target.hostname,
+            port: target.port,
+            method: req.method,
+            path: req.url,
+            headers: req.headers,
+          },
+          (upstreamResponse) => {
+            res.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+            upstreamResponse.pipe(res);
+          },
+        );
+        forwarded.on('error', () => res.destroy());
+        forwarded.end(body);
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
+    gate = new AtlasGate(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return gate;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((done) => this.server.close(() => done()));
   }
 }
 
