@@ -6,10 +6,14 @@
  *
  * The script (one run, fixed order; secret names and request ids are fresh UUIDs per run, everything else is
  * fixed — latencies, order of sends, kill points):
- * - `dup`: request d1 sent twice at once by name; again by ARN while the first delivery is inside its create;
- *   again by name after it completed. Slow GET (1.2 s) and create (0.6 s).
- * - `rivals`: requests a (by name) and b (by ARN) at once; c after both completed. The worker running the first
- *   of them gets SIGTERM while that rotation is inside its create (drain), and is restarted.
+ * - `dup`: request d1 sent twice at once by name; again by ARN while the first delivery is inside its create
+ *   (400 ms after the first account GET was answered; by ARN, so that not even one process's per-secret
+ *   serialiser, keyed by the id as requested, orders it behind the first); again by name 500 ms after the first
+ *   completed event. Slow GET (1.2 s), create (0.6 s) and delete (1.5 s), so runs overlap.
+ * - `rivals`: requests a (by name) and, 75 ms later, b (by ARN) — about the gap at which two rotations with
+ *   different tokens can both read their own lease back (TagResource 100 ms, DescribeSecret 40 ms); c after
+ *   both settled. The worker running the first of them gets SIGTERM while that rotation is inside its create
+ *   (drain), and is restarted.
  * - `rollback`: request r, whose secret names an Atlas gate (`atlas-rotator:apiBaseUrl`, a loopback origin in
  *   front of the same simulator) that answers 401 invalid_client to every mint with a secret other than the
  *   seeded one: verification is refused, and the rotation rolls back; r again after that (by ARN); then r2,
@@ -22,7 +26,22 @@
  *   (before the new value is stored).
  * Each kill point is found from what the simulator logged or Secrets Manager shows, never from the rotator's
  * tags, so the script means the same on any protocol (ADR 0003 or 0007); the worker to kill is the running one
- * whose log names the rotation. Every killed worker is replaced at once, so three keep running.
+ * whose log names the rotation. Every killed worker is replaced at once, so three keep running. The kills run
+ * one after the other (k1, m, k2) and only after d1's first completion: a kill also takes whatever else its
+ * worker runs, and none should decide the duplicate story. Latency everywhere (Atlas per account and path,
+ * 50 ms on every token mint; Secrets Manager per operation through the semantics layer, ADR 0006) makes the
+ * runs overlap the same way each time.
+ *
+ * Timeouts sized for any protocol: ROTATION_LEASE_SECONDS 30 (the minimum), so a killed run's lease or claim
+ * goes stale within the run (ADR 0007 waits for that before another execution of the token takes over), and
+ * a queue redriving after 20 receives with backoff up to 4 s, so that a request meeting ROTATION_IN_PROGRESS
+ * for those 30 s still gets its turn. On today's code the whole file takes about 40 s.
+ *
+ * On the ADR 0003 protocol this fails, every run: a later delivery of d1 (the at-once twin after its create
+ * met 409, or the mid-create duplicate) sees the create intent without a version, takes the first delivery's
+ * new Atlas secret — promoted to AWSCURRENT meanwhile — for a crashed create's orphan and deletes it; the
+ * watcher then finds AWSCURRENT naming a deleted Atlas secret until the end, d1 gets a failed event beside its
+ * completed ones, and AWSCURRENT no longer mints a token.
  *
  * What is checked, all reported together at the end:
  * - the watcher saw no instant at which AWSCURRENT's credential was not accepted by Atlas (see
@@ -31,6 +50,7 @@
  *   token endpoint, whose limits the rotator shares);
  * - every request got the outcome the README promises: completed events only (at least one per message, one
  *   rotationId, one new Atlas secret) — r: VERIFICATION_FAILED, then ROTATION_ROLLED_BACK, never completed;
+ *   p needed a second attempt; every event matches its JSON Schema;
  * - at the end, per secret: AWSCURRENT mints a token, no AWSPENDING or rotator tag left, at most two Atlas
  *   secrets, each belonging to AWSCURRENT or AWSPREVIOUS; the queue and its DLQ empty;
  * - no secret value in any worker's stdout or stderr.
@@ -43,6 +63,7 @@ import { tokenForRequestId } from '../../src/adapters/inbound/sqs/parse-rotation
 import { DETAIL_TYPE_COMPLETED, DETAIL_TYPE_FAILED } from '../../src/domain/rotation-events.js';
 import { TAG_API_BASE_URL, TAG_CREATE_INTENT, TAG_ROTATION } from '../../src/domain/rotation-metadata.js';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
+import { validateEventDetail } from '../support/event-schemas.js';
 import {
   AtlasGate,
   CurrentCredentialWatcher,
@@ -284,12 +305,13 @@ describe('rotation under at-least-once delivery and three workers', () => {
       const gets = new Map(LABELS.map((l) => [l, answeredGets(account(l)).length]));
       const creates = new Map(LABELS.map((l) => [l, answeredCreates(account(l)).length]));
 
-      // All at once: 6 messages for 12 rotation slots.
+      // (Nearly) all at once: 6 messages for 12 rotation slots.
       await Promise.all([
         send('dup', d1, 'name'),
         send('dup', d1, 'name'),
         send('rivals', a, 'name'),
-        send('rivals', b, 'arn'),
+        // 75 ms behind a: b reads the secret before a's lease lands and writes its own after a read it back.
+        sleep(75).then(() => send('rivals', b, 'arn')),
         send('rollback', r, 'name'),
         send('dropped', p, 'name'),
       ]);
@@ -454,6 +476,11 @@ describe('rotation under at-least-once delivery and three workers', () => {
           outcomeProblems.push(
             `${requestId}: completed events disagree (rotationIds ${[...rotationIds].join(',')}, new Atlas secrets ${[...newSecrets].join(',')})`,
           );
+        }
+      }
+      for (const e of infra.capture.all) {
+        for (const problem of validateEventDetail(e.detailType, e.detail)) {
+          outcomeProblems.push(`${e.detailType} ${String(e.detail.requestId)}: ${problem}`);
         }
       }
       const pAttempts = completedOf(p).map((e) => Number(e.detail.attempts));
