@@ -24,6 +24,13 @@
  * not check signatures), so it is meant for emulators, not for real AWS.
  *
  * No secret value is logged or put in an error message; values only pass through.
+ *
+ * Latency (for the concurrency suite): `POST /__aws-semantics-layer/latency` with a JSON object of Secrets Manager
+ * operation names to milliseconds (`{"PutSecretValue": 150, "TagResource": 80}`) delays every later request of
+ * those operations by that much before the layer handles it (before a write takes its per-secret turn, so delays
+ * overlap as they would on the wire); the object replaces the previous one, `{}` switches it off. `GET` on the
+ * same path answers the current object. The path cannot collide with AWS: the JSON protocols post to `/`, SQS
+ * queue URLs are `/<account>/<queue>`.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -36,6 +43,7 @@ import {
 } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
@@ -73,6 +81,8 @@ interface Deprecated extends StoredValue {
 type SecretsManagerRequest = Record<string, unknown>;
 
 const JSON_11 = 'application/x-amz-json-1.1';
+/** The layer's own control path: latency per Secrets Manager operation (see the header). */
+export const LATENCY_CONTROL_PATH = '/__aws-semantics-layer/latency';
 const AUTH_SCOPE = /Credential=([^/,\s]+)\/\d{8}\/([a-z0-9-]+)\//;
 
 export async function startAwsSemanticsProxy(upstream: string): Promise<AwsSemanticsProxy> {
@@ -82,6 +92,8 @@ export async function startAwsSemanticsProxy(upstream: string): Promise<AwsSeman
   /** Deprecated versions the emulator deleted, by secret ARN, then VersionId. */
   const deprecated = new Map<string, Map<string, Deprecated>>();
   const interventions: Record<string, number> = {};
+  /** Milliseconds added to each Secrets Manager operation, by operation name; empty unless a test sets it. */
+  let latencyMs: Record<string, number> = {};
   let ownOrigin = '';
 
   const count = (rule: string) => {
@@ -420,7 +432,10 @@ export async function startAwsSemanticsProxy(upstream: string): Promise<AwsSeman
     } catch {
       return forward(req, body);
     }
-    switch (target.slice('secretsmanager.'.length)) {
+    const operation = target.slice('secretsmanager.'.length);
+    const delay = latencyMs[operation] ?? 0;
+    if (delay > 0) await sleep(delay);
+    switch (operation) {
       case 'PutSecretValue':
         return putSecretValue(req, body, input);
       case 'UpdateSecretVersionStage':
@@ -436,10 +451,38 @@ export async function startAwsSemanticsProxy(upstream: string): Promise<AwsSeman
     }
   }
 
+  /** `POST` replaces the latency object (a JSON object of non-negative numbers); `GET` reads it. */
+  function latencyControl(method: string | undefined, body: Buffer): Answer {
+    if (method === 'POST') {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8') || '{}');
+      } catch {
+        return json(400, { message: 'body must be JSON' });
+      }
+      const valid =
+        typeof parsed === 'object' &&
+        parsed !== null &&
+        !Array.isArray(parsed) &&
+        Object.values(parsed).every((ms) => typeof ms === 'number' && Number.isFinite(ms) && ms >= 0);
+      if (!valid) return json(400, { message: 'body must map operation names to milliseconds >= 0' });
+      latencyMs = { ...(parsed as Record<string, number>) };
+    } else if (method !== 'GET') {
+      return json(405, { message: 'GET or POST' });
+    }
+    return json(200, { latencyMs });
+  }
+
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      if (req.url === LATENCY_CONTROL_PATH) {
+        const answer = latencyControl(req.method, Buffer.concat(chunks));
+        res.writeHead(answer.status, { ...answer.headers, 'content-length': answer.body.length });
+        res.end(answer.body);
+        return;
+      }
       handle(req, Buffer.concat(chunks)).then(
         (answer) => {
           res.writeHead(answer.status, { ...answer.headers, 'content-length': answer.body.length });

@@ -401,8 +401,14 @@ export class EventDrivenInfra {
     return infra;
   }
 
-  /** A queue for the worker, with its own dead-letter queue (FIFO: `.fifo`, content-based deduplication). */
-  async createWorkQueue(name: string, options: { fifo: boolean }): Promise<WorkQueue> {
+  /**
+   * A queue for the worker, with its own dead-letter queue (FIFO: `.fifo`, content-based deduplication), after
+   * `maxReceiveCount` receives (default {@link maxReceiveCount}).
+   */
+  async createWorkQueue(
+    name: string,
+    options: { fifo: boolean; maxReceiveCount?: number },
+  ): Promise<WorkQueue> {
     const end = options.fifo ? '.fifo' : '';
     const fifoAttributes: Record<string, string> = options.fifo
       ? { FifoQueue: 'true', ContentBasedDeduplication: 'true' }
@@ -411,7 +417,10 @@ export class EventDrivenInfra {
     const queue = await this.#createQueue(`${name}-${this.suffix}${end}`, {
       ...fifoAttributes,
       VisibilityTimeout: '30',
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: this.maxReceiveCount }),
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: dlq.arn,
+        maxReceiveCount: options.maxReceiveCount ?? this.maxReceiveCount,
+      }),
     });
     return { url: queue.url, arn: queue.arn, dlqUrl: dlq.url, fifo: options.fifo };
   }
