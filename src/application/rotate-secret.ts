@@ -495,7 +495,6 @@ export class RotateSecret {
       await this.bestEffort('delete the unsaved Atlas secret', run, () =>
         this.atlas.deleteSecret(read.target, created.id, acting),
       );
-      this.atlas.forgetTokens(fresh);
       if (stored.status === 'fulfilled' && stored.value === 'fenced') {
         throw new RotationInProgressError(read.description.name, run.token, 'now (this attempt was fenced)');
       }
@@ -786,7 +785,7 @@ export class RotateSecret {
     const arn = read.description.arn;
     if (!verification.ok) {
       run.stage = 'rollback';
-      const rolledBack = await this.rollback(read, credentialId, fresh, newSecretId);
+      const rolledBack = await this.rollback(read, credentialId, newSecretId);
       if (rolledBack === 'promoted') {
         // Another run promoted it first and may have retired the old secret already.
         return this.retire(read, run, fresh, newSecretId, read.current, oldSecretId, true);
@@ -828,7 +827,6 @@ export class RotateSecret {
   private async rollback(
     read: SecretRead,
     credentialId: string,
-    fresh: AtlasCredential,
     newSecretId: AtlasSecretId,
   ): Promise<'rolled-back' | 'promoted' | 'moved'> {
     const arn = read.description.arn;
@@ -840,14 +838,14 @@ export class RotateSecret {
       // An undo copy of another AWSCURRENT exists already: that rollback is someone else's to finish.
       return 'moved';
     }
-    return this.swapToUndo(read, undoId, credentialId, newSecretId, fresh);
+    return this.swapToUndo(read, undoId, credentialId, newSecretId);
   }
 
   private async finishRollback(read: SecretRead, undoId: string, credentialId: string): Promise<void> {
     const value =
       read.values.get(credentialId) ?? (await this.valueOrPlaceholder(read.description.arn, credentialId));
     const fresh = this.credentialOrUndefined(value);
-    await this.swapToUndo(read, undoId, credentialId, fresh?.atlasSecretId, fresh);
+    await this.swapToUndo(read, undoId, credentialId, fresh?.atlasSecretId);
   }
 
   private async swapToUndo(
@@ -855,7 +853,6 @@ export class RotateSecret {
     undoId: string,
     credentialId: string,
     newSecretId: AtlasSecretId | undefined,
-    fresh: AtlasCredential | undefined,
   ): Promise<'rolled-back' | 'promoted' | 'moved'> {
     const arn = read.description.arn;
     try {
@@ -870,7 +867,7 @@ export class RotateSecret {
     if (newSecretId !== undefined) {
       await this.atlas.deleteSecret(read.target, newSecretId, read.admin ?? read.current);
     }
-    if (fresh !== undefined) this.atlas.forgetTokens(fresh);
+    // The delete killed the tokens minted with the attempt's credential: the Atlas client forgot them.
     return 'rolled-back';
   }
 
@@ -912,15 +909,12 @@ export class RotateSecret {
         : this.step(run, 'delete-old', () => this.atlas.deleteSecret(read.target, old, acting), {
             atlasSecretId: old,
           });
-    const revoke = async () => this.atlas.releaseTokens(fresh);
-    const [deletion] = await Promise.allSettled([
-      deleting,
-      // The token that deletes must not be revoked under it.
-      acting === fresh ? deleting.then(revoke, revoke) : revoke(),
-    ]);
+    // The rotation is over for the new credential: its tokens are revoked (after the delete, when it deletes).
+    // The replaced credential's tokens died with its secret: the Atlas client forgot them.
+    const end = async () => this.atlas.endRotation([fresh]);
+    const [deletion] = await Promise.allSettled([deleting, end()]);
     if (deletion.status === 'rejected') throw deletion.reason;
     if (deletion.value && old !== undefined) deleted.push(old);
-    if (read.admin === undefined && replaced !== undefined) this.atlas.forgetTokens(replaced);
     return this.completed(read, run, fresh, newSecretId, fresh.atlasSecretExpiresAt, deleted, false);
   }
 
@@ -978,7 +972,6 @@ export class RotateSecret {
         const justCreated = error.code === 'ATLAS_INVALID_CLIENT' || error.code === 'ATLAS_UNAUTHORIZED';
         const delay = delays[attempt];
         if (justCreated && delay !== undefined) {
-          this.atlas.forgetTokens(fresh);
           await this.clock.sleep(delay);
           continue;
         }
