@@ -1,4 +1,4 @@
-import { RotationInProgressError } from '../domain/errors.js';
+import { RotationInProgressError, RotatorError } from '../domain/errors.js';
 import type { RotationCompleted, RotationFailed, RotationStepOutcome } from '../domain/rotation-outcome.js';
 import { type NextStep, nextStep } from '../domain/rotation-protocol.js';
 import {
@@ -97,14 +97,31 @@ export class RotateSecret {
         read.currentValue,
         (id) => read.values.get(id),
       );
-      this.logger.debug('rotation next step', {
+      return await this.logged(step, read, run);
+    } catch (error) {
+      return this.ctx.failed(run, error);
+    }
+  }
+
+  /** The one wrapper around every step unit: one line per step, with its duration, event and error code. */
+  private async logged(step: NextStep, read: SecretRead, run: Run): Promise<RotationStepEvent> {
+    const started = this.clock.now().getTime();
+    const line = (outcome: string, errorCode?: string) =>
+      this.logger.debug('rotation step unit', {
         rotationId: run.token,
         secretArn: read.description.arn,
         step: step.kind,
+        durationMs: this.clock.now().getTime() - started,
+        outcome,
+        ...(errorCode === undefined ? {} : { errorCode }),
       });
-      return await this.perform(step, read, run);
+    try {
+      const event = await this.perform(step, read, run);
+      line(event.type);
+      return event;
     } catch (error) {
-      return this.ctx.failed(run, error);
+      line('rotation-failed', error instanceof RotatorError ? error.code : 'UNEXPECTED');
+      throw error;
     }
   }
 
