@@ -1,6 +1,12 @@
+import {
+  type Backoff,
+  type DeliveryAttempt,
+  type DeliveryDecision,
+  decideDelivery,
+} from '../domain/delivery-decision.js';
 import type { RotationToken } from '../domain/identifiers.js';
 import { completedEvent, failedEvent } from '../domain/rotation-events.js';
-import type { RotationFailed, RotationOutcome } from '../domain/rotation-outcome.js';
+import type { RotationOutcome } from '../domain/rotation-outcome.js';
 import { secretKey } from '../domain/secret-key.js';
 import type { KeyedSerializer } from './keyed-serializer.js';
 import type { RotationEventPublisher } from './ports/rotation-event-publisher.js';
@@ -16,23 +22,11 @@ export interface RotationRequest {
   readonly reason: string | undefined;
 }
 
-export interface DeliveryAttempt {
-  /** 1 for the first delivery. */
-  readonly attempt: number;
-  /** No redelivery will follow a failure of this attempt (the queue's redrive moves it to the DLQ). */
-  readonly lastAttempt: boolean;
+/** The rotation's outcome, and the one decision of delivery taken on it. */
+export interface RequestResult {
+  readonly outcome: RotationOutcome;
+  readonly decision: DeliveryDecision;
 }
-
-/**
- * - `done`: the request is settled and its event accepted; acknowledge it.
- * - `retry`: a failure that can pass; leave it for redelivery (no event yet).
- * - `give-up`: the last attempt failed; its final failure event is accepted; let the redrive policy
- *   move it to the dead-letter queue.
- */
-export type RequestResult =
-  | { readonly kind: 'done'; readonly outcome: RotationOutcome }
-  | { readonly kind: 'retry'; readonly outcome: RotationFailed }
-  | { readonly kind: 'give-up'; readonly outcome: RotationFailed };
 
 /**
  * Rotates the requested secret and reports the result: a completed event for every completion (again on a
@@ -44,6 +38,7 @@ export class HandleRotationRequest {
     private readonly rotateSecret: RotateSecret,
     private readonly publisher: RotationEventPublisher,
     private readonly serializer: KeyedSerializer,
+    private readonly backoff: Backoff,
   ) {}
 
   async execute(request: RotationRequest, delivery: DeliveryAttempt): Promise<RequestResult> {
@@ -52,12 +47,12 @@ export class HandleRotationRequest {
       this.rotateSecret.execute({ secretId: request.secretId, token: request.token }),
     );
     const context = { requestId: request.requestId, attempts: delivery.attempt };
+    const decision = decideDelivery(outcome, delivery, this.backoff);
     if (outcome.status === 'completed') {
       await this.publisher.publish([completedEvent(outcome, context)]);
-      return { kind: 'done', outcome };
+    } else if (decision.kind !== 'retry-after') {
+      await this.publisher.publish([failedEvent(outcome, { ...context, final: true })]);
     }
-    if (outcome.retryable && !delivery.lastAttempt) return { kind: 'retry', outcome };
-    await this.publisher.publish([failedEvent(outcome, { ...context, final: true })]);
-    return outcome.retryable ? { kind: 'give-up', outcome } : { kind: 'done', outcome };
+    return { outcome, decision };
   }
 }

@@ -332,7 +332,7 @@ export class SweepSecrets {
       return this.due(named, description, expired, 'value', adminArn, command);
     } finally {
       // In self mode the token served this one call; an admin's serves the whole sweep (revoked on close).
-      if (adminArn === undefined && !command.rotateNow) await this.atlas.releaseTokens(credential);
+      if (adminArn === undefined && !command.rotateNow) await this.atlas.endRotation([credential]);
     }
     const nowMs = this.clock.now().getTime();
     const current = currentAtlasSecret(secrets, credential.atlasSecretId, nowMs);
@@ -347,7 +347,7 @@ export class SweepSecrets {
       };
     }
     if (!isRotationDue(current.expiresAt, nowMs, this.settings.rotateBeforeExpiryHours)) {
-      if (adminArn === undefined && command.rotateNow) await this.atlas.releaseTokens(credential);
+      if (adminArn === undefined && command.rotateNow) await this.atlas.endRotation([credential]);
       return { ...named, ...this.expiry(current, nowMs, 'atlas'), action: 'not-due' };
     }
     return this.due(named, description, current, 'atlas', adminArn, command);

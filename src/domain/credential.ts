@@ -29,6 +29,8 @@ export interface AtlasCredential {
 export interface ServiceAccountCredential {
   readonly clientId: ClientId;
   readonly clientSecret: SecretValue;
+  /** The Atlas secret this value is, when known: a delete of that secret kills the tokens minted with it. */
+  readonly atlasSecretId?: AtlasSecretId | undefined;
 }
 
 /** A programmatic API key (HTTP Digest): Cloud Manager and Ops Manager admins. */

@@ -1,6 +1,8 @@
 /**
  * One error base: every failure mode has a stable `code`, says whether trying again can help, and never
- * carries a secret value in its message. Adapters translate SDK and HTTP failures into these.
+ * carries a secret value in its message. The domain's own errors live here; adapters translate SDK and HTTP
+ * failures into the application's infrastructure errors (src/application/infrastructure-errors.ts), which
+ * extend this base and never reach the domain's state or events (a failure there is `FailureFacts` data).
  */
 export abstract class RotatorError extends Error {
   abstract readonly code: string;

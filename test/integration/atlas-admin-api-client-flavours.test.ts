@@ -459,13 +459,12 @@ describe('AtlasAdminApiClient flavours, scopes, origins and HTTP Digest (simulat
       ]);
     });
 
-    it('mints no token for an API key; releaseTokens and forgetTokens leave its nonce alone', async () => {
+    it('mints no token for an API key; endRotation leaves its nonce alone', async () => {
       const account = seed(sim, 'cloud-manager');
       const key = apiKeyFor(sim, account);
       const atlas = client();
       await atlas.listSecrets(account.target, key);
-      await atlas.releaseTokens(key);
-      atlas.forgetTokens(key);
+      await atlas.endRotation([key]);
       await atlas.listSecrets(account.target, key);
       await atlas.close();
       expect(log(sim, account)).toEqual([
@@ -560,7 +559,7 @@ describe('AtlasAdminApiClient flavours, scopes, origins and HTTP Digest (simulat
       await atlas.listSecrets(account.target, account.credential);
       expect(await atlas.listSecrets(elsewhere, account.credential)).toEqual([]);
 
-      await atlas.releaseTokens(account.credential);
+      await atlas.endRotation([account.credential]);
       expect(log(sim).filter((l) => l.includes(REVOKE_PATH))).toEqual([`POST ${REVOKE_PATH} basic 200`]);
       expect(ops.requests.filter((r) => r.path === REVOKE_PATH).map((r) => r.clientId)).toEqual([
         account.target.clientId,
@@ -571,7 +570,12 @@ describe('AtlasAdminApiClient flavours, scopes, origins and HTTP Digest (simulat
       fakeOps();
       await atlas.listSecrets(account.target, account.credential);
       await atlas.listSecrets(elsewhere, account.credential);
-      atlas.forgetTokens(account.credential);
+      // A delete of the secret a credential names kills its tokens: forgotten on every origin, not revoked.
+      const created = await atlas.createSecret(account.target, account.credential, 720);
+      await atlas.deleteSecret(account.target, created.id, {
+        ...account.credential,
+        atlasSecretId: created.id,
+      });
       fakeOps();
       await atlas.listSecrets(account.target, account.credential);
       await atlas.listSecrets(elsewhere, account.credential);

@@ -517,11 +517,11 @@ describe('AtlasAdminApiClient against the Atlas simulator', () => {
     expectNoLeak(error, wrong, account.plainSecret);
   });
 
-  it('revokes cached tokens on releaseTokens and mints anew afterwards', async () => {
+  it('revokes cached tokens on endRotation and mints anew afterwards', async () => {
     const account = seedAccount(sim);
     const atlas = client();
     await atlas.listSecrets(account.target, account.credential);
-    await atlas.releaseTokens(account.credential);
+    await atlas.endRotation([account.credential]);
     const revokes = calls('POST', REVOKE_PATH);
     expect(revokes).toHaveLength(1);
     expect(revokes[0]).toMatchObject({ auth: 'basic', clientId: account.target.clientId, status: 200 });
@@ -530,22 +530,37 @@ describe('AtlasAdminApiClient against the Atlas simulator', () => {
     expect(calls('POST', TOKEN_PATH)).toHaveLength(2);
   });
 
-  it('never rejects from releaseTokens, even when the revoke fails', async () => {
+  it('never rejects from endRotation, even when the revoke fails', async () => {
     const account = seedAccount(sim);
     const atlas = client();
     await atlas.listSecrets(account.target, account.credential);
     sim.injectFault({ path: REVOKE_PATH, drop: 'before' });
-    await expect(atlas.releaseTokens(account.credential)).resolves.toBeUndefined();
-    await expect(atlas.releaseTokens(account.credential)).resolves.toBeUndefined(); // nothing cached any more
+    await expect(atlas.endRotation([account.credential])).resolves.toBeUndefined();
+    await expect(atlas.endRotation([account.credential])).resolves.toBeUndefined(); // nothing cached any more
     expect(calls('POST', REVOKE_PATH)).toHaveLength(1);
   });
 
-  it('forgets tokens without calling Atlas', async () => {
+  it('forgets, without calling Atlas, the tokens of a credential whose secret it deleted', async () => {
     const account = seedAccount(sim);
     const atlas = client();
-    await atlas.listSecrets(account.target, account.credential);
-    atlas.forgetTokens(account.credential);
-    await atlas.listSecrets(account.target, account.credential);
+    const created = await atlas.createSecret(account.target, account.credential, 720);
+    const fresh = {
+      clientId: account.target.clientId,
+      clientSecret: created.secret,
+      atlasSecretId: created.id,
+    };
+    await atlas.listSecrets(account.target, fresh);
+    await atlas.deleteSecret(account.target, created.id, {
+      ...account.credential,
+      atlasSecretId: account.secretId,
+    });
+    await atlas.endRotation([fresh]);
+    expect(calls('POST', REVOKE_PATH)).toHaveLength(0);
+
+    const own = { ...account.credential, atlasSecretId: account.secretId };
+    await atlas.listSecrets(account.target, own);
+    await atlas.deleteSecret(account.target, account.secretId, own);
+    await atlas.endRotation([own]);
     expect(calls('POST', REVOKE_PATH)).toHaveLength(0);
     expect(calls('POST', TOKEN_PATH)).toHaveLength(2);
   });

@@ -309,11 +309,42 @@ describe.each(implementations)('the AtlasServiceAccounts contract: %s', (_, make
     expect(await atlas.client().maxSecretValidityHours(account.target, account.credential)).toBe(8760);
   });
 
-  it('mints again after its tokens are released', async () => {
+  it('mints again after a run ended its use of a credential', async () => {
     const account = owner();
     const client = atlas.client();
     await client.listSecrets(account.target, account.credential);
-    await client.releaseTokens(account.credential);
+    await client.endRotation([account.credential]);
     expect(await client.listSecrets(account.target, account.credential)).toHaveLength(1);
+  });
+
+  it('revokes a credential’s token only once the call running with it has ended', async () => {
+    const account = owner();
+    const client = atlas.client();
+
+    const [listed] = await Promise.all([
+      client.listSecrets(account.target, account.credential),
+      client.endRotation([account.credential]),
+    ]);
+
+    expect(listed).toHaveLength(1);
+  });
+
+  it('keeps working for the other credential after one deletes its own secret', async () => {
+    const account = owner();
+    const client = atlas.client();
+    const created = await client.createSecret(account.target, account.credential, 720);
+    const old = { ...account.credential, atlasSecretId: account.secretId };
+    const fresh = {
+      clientId: account.target.clientId,
+      clientSecret: created.secret,
+      atlasSecretId: created.id,
+    };
+    await client.proveCredential(account.target, fresh);
+
+    expect(await client.deleteSecret(account.target, account.secretId, old)).toBe(true);
+    await client.endRotation([fresh, old]);
+
+    expect((await client.listSecrets(account.target, fresh)).map((s) => s.id)).toEqual([created.id]);
+    expect(await failure(client.listSecrets(account.target, old))).toMatchObject({ retryable: false });
   });
 });

@@ -202,6 +202,8 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
   readonly calls: AtlasCall[] = [];
   interceptor: CallInterceptor | undefined;
   readonly #cache = new Map<string, string>();
+  /** The credential each cached token was minted with, as the real client keeps it. */
+  readonly #cached = new Map<string, ServiceAccountCredential>();
   readonly #failures = new InjectedFailures<AtlasOp>();
 
   constructor(readonly world: AtlasWorld) {}
@@ -323,6 +325,7 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
     return this.#call({ op: 'delete', clientId: sa(as).clientId, as: caller.secretId, secretId }, () => {
       const account = this.#target(caller.account, target, true);
       const index = account.secrets.findIndex((s) => s.id === secretId);
+      this.#forgetDeleted(target.clientId, secretId, as);
       if (index < 0) return false;
       account.secrets.splice(index, 1);
       return true;
@@ -336,23 +339,29 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
     );
   }
 
-  async releaseTokens(credential: ActingCredential): Promise<void> {
-    const key = keyOf(credential);
-    const accessToken = this.#cache.get(key);
-    this.#cache.delete(key);
-    if (accessToken === undefined) return;
-    try {
-      this.#call({ op: 'revoke', clientId: sa(credential).clientId }, () => {
-        const token = this.world.tokens.get(accessToken);
-        if (token !== undefined) token.revoked = true;
-      });
-    } catch {
-      // Best effort by contract: a failed revoke leaves a token that expires by itself.
+  async endRotation(credentials: readonly ActingCredential[]): Promise<void> {
+    for (const credential of credentials) {
+      const key = keyOf(credential);
+      const accessToken = this.#cache.get(key);
+      this.#cache.delete(key);
+      if (accessToken === undefined) continue;
+      try {
+        this.#call({ op: 'revoke', clientId: sa(credential).clientId }, () => {
+          const token = this.world.tokens.get(accessToken);
+          if (token !== undefined) token.revoked = true;
+        });
+      } catch {
+        // Best effort by contract: a failed revoke leaves a token that expires by itself.
+      }
     }
   }
 
-  forgetTokens(credential: ActingCredential): void {
-    this.#cache.delete(keyOf(credential));
+  /** As the real client: forgets the cached tokens of credentials that name the deleted secret. */
+  #forgetDeleted(clientId: string, secretId: AtlasSecretId, as: ActingCredential): void {
+    if (sa(as).atlasSecretId === secretId) this.#cache.delete(keyOf(as));
+    for (const [key, credential] of this.#cached) {
+      if (credential.clientId === clientId && credential.atlasSecretId === secretId) this.#cache.delete(key);
+    }
   }
 
   /** A live token for the credential: the cached one, or a new one (a 401 on a dead cached one mints again). */
@@ -370,6 +379,7 @@ export class InMemoryAtlasServiceAccounts implements AtlasServiceAccounts {
       this.world.mint(sa(as).clientId, sa(as).clientSecret.reveal()),
     );
     this.#cache.set(key, accessToken);
+    if (!this.#cached.has(key)) this.#cached.set(key, sa(as));
     const token = this.world.tokens.get(accessToken);
     const account = this.world.accounts.get(sa(as).clientId);
     if (token === undefined || account === undefined) throw new Error('minted a token for no account');

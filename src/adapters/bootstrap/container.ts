@@ -106,9 +106,12 @@ const eventsModule = new ContainerModule(({ bind }) => {
     // Publish what is pending before the client goes.
     .onDeactivation((publisher) => publisher.close());
   bind(TOKENS.handleRotationRequest).toResolvedValue(
-    (rotateSecret: RotateSecret, publisher: RotationEventPublisher) =>
-      new HandleRotationRequest(rotateSecret, publisher, new KeyedSerializer()),
-    [TOKENS.rotateSecret, TOKENS.publisher],
+    (config: Config, rotateSecret: RotateSecret, publisher: RotationEventPublisher) =>
+      new HandleRotationRequest(rotateSecret, publisher, new KeyedSerializer(), {
+        backoffBaseSeconds: config.retryBackoffBaseSeconds,
+        backoffMaxSeconds: config.retryBackoffMaxSeconds,
+      }),
+    [TOKENS.config, TOKENS.rotateSecret, TOKENS.publisher],
   );
   bind(TOKENS.rejectRotationRequest).toResolvedValue(
     (publisher: RotationEventPublisher, clock: Clock) => new RejectRotationRequest(publisher, clock),

@@ -64,7 +64,11 @@ export interface AtlasServiceAccounts {
     expiresAfterHours: number,
   ): Promise<CreatedAtlasSecret>;
 
-  /** Deletes a secret. Idempotent: resolves `false` when it was already gone. Kills the tokens it minted. */
+  /**
+   * Deletes a secret. Idempotent: resolves `false` when it was already gone. The tokens minted with the deleted
+   * secret die with it: the client forgets them itself (they are neither sent again nor revoked) — those of any
+   * credential of the account that records the secret's id (`atlasSecretId`), the acting one included.
+   */
   deleteSecret(target: AtlasTarget, secretId: AtlasSecretId, as: ActingCredential): Promise<boolean>;
 
   /**
@@ -74,11 +78,10 @@ export interface AtlasServiceAccounts {
   maxSecretValidityHours(target: AtlasTarget, as: ActingCredential): Promise<number | undefined>;
 
   /**
-   * Revokes the cached tokens minted with `credential` (on every origin) and forgets them. Best effort: never
-   * rejects. Nothing to do for an API key.
+   * A run (a rotation, a sweep's check) makes no more calls with these credentials: revokes the tokens minted with
+   * them (on every origin) and forgets them — once the calls still running with them have ended, so it may be
+   * called alongside the run's last calls without revoking a token under a call. Tokens a delete killed were
+   * forgotten already. Best effort: never rejects. Nothing to do for an API key.
    */
-  releaseTokens(credential: ActingCredential): Promise<void>;
-
-  /** Forgets cached tokens of a credential whose Atlas secret was deleted: they are dead already. */
-  forgetTokens(credential: ActingCredential): void;
+  endRotation(credentials: readonly ActingCredential[]): Promise<void>;
 }

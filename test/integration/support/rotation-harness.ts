@@ -260,7 +260,6 @@ export function crashAfter(k: number) {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver);
         if (typeof value !== 'function') return value;
-        if (prop === 'forgetTokens') return value.bind(target);
         return (...args: unknown[]) => {
           const call = `${name}.${String(prop)}`;
           if (calls.length + 1 >= k) {

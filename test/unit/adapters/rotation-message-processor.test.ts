@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  backoffSeconds,
   type RetryPolicy,
   RotationMessageProcessor,
 } from '../../../src/adapters/inbound/sqs/rotation-message-processor.js';
@@ -45,7 +44,7 @@ function aProcessor(options: { managed?: boolean; nativeRotationBy?: string } = 
     new NodeCryptoIdGenerator(),
   );
   const processor = new RotationMessageProcessor(
-    new HandleRotationRequest(rotate, publisher, new KeyedSerializer()),
+    new HandleRotationRequest(rotate, publisher, new KeyedSerializer(), POLICY),
     new RejectRotationRequest(publisher, clock),
     logger,
     POLICY,
@@ -62,7 +61,7 @@ describe('RotationMessageProcessor', () => {
 
     const decision = await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 2 });
 
-    expect(decision).toEqual({ kind: 'delete' });
+    expect(decision).toEqual({ kind: 'ack' });
     expect(publisher.events).toHaveLength(1);
     expect(publisher.events[0]?.detailType).toBe('Atlas Secret Rotation Completed');
     expect(publisher.events[0]?.resources).toEqual([SECRET_ARN]);
@@ -78,7 +77,7 @@ describe('RotationMessageProcessor', () => {
 
     const decision = await processor.process({ messageId: MESSAGE_ID, body: '{nope', receiveCount: 1 });
 
-    expect(decision).toEqual({ kind: 'delete' });
+    expect(decision).toEqual({ kind: 'ack' });
     const detail = publisher.events[0]?.detail as RotationFailedDetail;
     expect(detail).toMatchObject({
       errorCode: 'INVALID_REQUEST',
@@ -95,7 +94,7 @@ describe('RotationMessageProcessor', () => {
 
     const decision = await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 1 });
 
-    expect(decision).toEqual({ kind: 'delete' });
+    expect(decision).toEqual({ kind: 'ack' });
     expect(publisher.events.map((e) => (e.detail as RotationFailedDetail).errorCode)).toEqual([
       'SECRET_NOT_MANAGED',
     ]);
@@ -110,7 +109,7 @@ describe('RotationMessageProcessor', () => {
 
     const decision = await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 2 });
 
-    expect(decision).toEqual({ kind: 'retry', visibilityTimeoutSeconds: 60 });
+    expect(decision).toEqual({ kind: 'retry-after', seconds: 60 });
     expect(publisher.events).toEqual([]);
   });
 
@@ -123,7 +122,7 @@ describe('RotationMessageProcessor', () => {
 
     const decision = await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 3 });
 
-    expect(decision).toEqual({ kind: 'release' });
+    expect(decision).toEqual({ kind: 'dead-letter' });
     expect(publisher.events[0]?.detail).toMatchObject({
       errorCode: 'ATLAS_UNAVAILABLE',
       retryable: true,
@@ -141,7 +140,7 @@ describe('RotationMessageProcessor', () => {
 
     const decision = await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 1 });
 
-    expect(decision).toEqual({ kind: 'delete' });
+    expect(decision).toEqual({ kind: 'ack' });
     expect(publisher.events.map((e) => e.detail)).toMatchObject([
       { errorCode: 'ROTATION_CONFLICT', retryable: false, final: true },
     ]);
@@ -162,7 +161,7 @@ describe('RotationMessageProcessor', () => {
     const decision = await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 1 });
 
     // Not after the 30 s backoff, which would only spend a delivery attempt: after the claim's 10 minutes left.
-    expect(decision).toEqual({ kind: 'retry', visibilityTimeoutSeconds: 601 });
+    expect(decision).toEqual({ kind: 'retry-after', seconds: 601 });
     expect(publisher.events).toEqual([]);
   });
 
@@ -171,13 +170,13 @@ describe('RotationMessageProcessor', () => {
     publisher.failNext();
 
     const first = await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 1 });
-    expect(first.kind).toBe('retry');
+    expect(first.kind).toBe('retry-after');
     expect(publisher.events).toEqual([]);
 
     const createsBefore = atlas.ops().filter((op) => op === 'create').length;
     const secretsBefore = atlas.world.secretIds(CLIENT_ID);
     const second = await processor.process({ messageId: MESSAGE_ID, body: request(), receiveCount: 2 });
-    expect(second).toEqual({ kind: 'delete' });
+    expect(second).toEqual({ kind: 'ack' });
     // The redelivery finishes the rotation again (ADR 0007: it may re-delete the replaced secret), creating nothing.
     expect(atlas.ops().filter((op) => op === 'create')).toHaveLength(createsBefore);
     expect(atlas.world.secretIds(CLIENT_ID)).toEqual(secretsBefore);
@@ -198,12 +197,5 @@ describe('RotationMessageProcessor', () => {
     expect(ids).toHaveLength(2);
     expect(new Set(ids).size).toBe(1);
     expect(atlas.calls.filter((c) => c.op === 'create')).toHaveLength(1);
-  });
-});
-
-describe('backoffSeconds', () => {
-  it('doubles per attempt from the base and stops at the maximum', () => {
-    expect([1, 2, 3, 4, 5, 6].map((n) => backoffSeconds(n, POLICY))).toEqual([30, 60, 120, 240, 480, 900]);
-    expect(backoffSeconds(100, POLICY)).toBe(900);
   });
 });

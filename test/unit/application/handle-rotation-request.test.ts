@@ -25,7 +25,10 @@ describe('HandleRotationRequest', () => {
       new NodeCryptoIdGenerator(),
     );
     const publisher = new RecordingRotationEventPublisher();
-    const handle = new HandleRotationRequest(rotate, publisher, new KeyedSerializer());
+    const handle = new HandleRotationRequest(rotate, publisher, new KeyedSerializer(), {
+      backoffBaseSeconds: 30,
+      backoffMaxSeconds: 900,
+    });
     const delivery = { attempt: 1, lastAttempt: false };
 
     const [byName, byArn] = await Promise.all([

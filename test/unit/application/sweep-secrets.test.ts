@@ -595,11 +595,8 @@ class CountingAtlas implements AtlasServiceAccounts {
   maxSecretValidityHours(target: AtlasTarget, as: ActingCredential) {
     return this.inner.maxSecretValidityHours(target, as);
   }
-  releaseTokens(credential: ActingCredential) {
-    return this.inner.releaseTokens(credential);
-  }
-  forgetTokens(credential: ActingCredential) {
-    this.inner.forgetTokens(credential);
+  endRotation(credentials: readonly ActingCredential[]) {
+    return this.inner.endRotation(credentials);
   }
 }
 

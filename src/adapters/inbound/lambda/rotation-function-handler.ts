@@ -1,6 +1,7 @@
 import type { Logger } from '../../../application/ports/logger.js';
 import type { RotationEventPublisher } from '../../../application/ports/rotation-event-publisher.js';
 import type { RotateSecret } from '../../../application/rotate-secret.js';
+import { decideDelivery } from '../../../domain/delivery-decision.js';
 import { InvalidInputError, RotatorError } from '../../../domain/errors.js';
 import { parseRotationToken } from '../../../domain/identifiers.js';
 import { completedEvent, failedEvent } from '../../../domain/rotation-events.js';
@@ -11,6 +12,9 @@ export interface RotationFunctionEvent {
   readonly ClientRequestToken: string;
   readonly Step: string;
 }
+
+/** Secrets Manager, not this function, decides when a failed step runs again. */
+const AWS_SCHEDULES_RETRIES = { backoffBaseSeconds: 0, backoffMaxSeconds: 0 };
 
 const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 type Step = (typeof STEPS)[number];
@@ -57,12 +61,21 @@ export function createRotationFunctionHandler(deps: {
       ...(step === 'testSecret' ? { stopAfter: 'verified' as const } : {}),
     });
     const delivery = { requestId: token, attempts: 1 };
-    if (outcome.status === 'completed') {
-      if (step === 'finishSecret') await deps.publisher.publish([completedEvent(outcome, delivery)]);
+    // Secrets Manager retries a failed step itself, on its own schedule: every invocation is a first attempt
+    // with more to follow, and the wait is AWS's.
+    const decision = decideDelivery(outcome, { attempt: 1, lastAttempt: false }, AWS_SCHEDULES_RETRIES);
+    if (outcome.status !== 'failed') {
+      // ack: the step succeeds.
+      if (outcome.status === 'completed' && step === 'finishSecret') {
+        await deps.publisher.publish([completedEvent(outcome, delivery)]);
+      }
       return;
     }
-    if (outcome.status === 'in-progress') return;
-    await deps.publisher.publish([failedEvent(outcome, { ...delivery, final: !outcome.retryable })]);
+    // AWS's contract has no "drop": a step that failed — for good (ack) or not (retry-after) — throws, so that
+    // Secrets Manager records the failure and retries; only the event says whether it was final.
+    await deps.publisher.publish([
+      failedEvent(outcome, { ...delivery, final: decision.kind !== 'retry-after' }),
+    ]);
     throw new RotationStepFailedError(
       outcome.errorCode,
       `${step} failed at ${outcome.stage}: ${outcome.message}`,

@@ -54,12 +54,11 @@ export function createSqsLambdaHandler(deps: {
           body: record.body,
           receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '1'),
         });
-        if (decision.kind === 'delete') continue;
-        if (decision.kind === 'retry') {
-          await setVisibility(record, decision.visibilityTimeoutSeconds);
-        }
+        if (decision.kind === 'ack') continue;
+        if (decision.kind === 'retry-after') await setVisibility(record, decision.seconds);
         for (const rest of records.slice(index)) failures.add(rest.messageId);
-        if (decision.kind === 'release') await setVisibility(record, 0);
+        // Dead-letter: visible at once, so that the redrive policy moves it to the dead-letter queue.
+        if (decision.kind === 'dead-letter') await setVisibility(record, 0);
         return;
       }
     };

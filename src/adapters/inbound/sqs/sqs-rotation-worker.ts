@@ -8,8 +8,9 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../../application/ports/logger.js';
+import type { DeliveryDecision } from '../../../domain/delivery-decision.js';
 import { RotatorError } from '../../../domain/errors.js';
-import type { MessageDecision, RotationMessageProcessor } from './rotation-message-processor.js';
+import type { RotationMessageProcessor } from './rotation-message-processor.js';
 
 export interface SqsRotationWorkerOptions {
   readonly sqs: SQSClient;
@@ -204,7 +205,7 @@ export class SqsRotationWorker {
       return;
     }
     const heartbeat = this.#heartbeat(entry);
-    let decision: MessageDecision;
+    let decision: DeliveryDecision;
     try {
       decision = await this.#options.processor.process({
         messageId: message.MessageId ?? '',
@@ -231,20 +232,21 @@ export class SqsRotationWorker {
     return timer;
   }
 
-  async #apply(entry: InFlight, decision: MessageDecision): Promise<void> {
+  async #apply(entry: InFlight, decision: DeliveryDecision): Promise<void> {
     const { message } = entry;
     try {
-      if (decision.kind === 'delete') {
+      if (decision.kind === 'ack') {
         await this.#options.sqs.send(
           new DeleteMessageCommand({
             QueueUrl: this.#options.queueUrl,
             ReceiptHandle: message.ReceiptHandle,
           }),
         );
-      } else if (decision.kind === 'retry') {
-        await this.#changeVisibility(message, decision.visibilityTimeoutSeconds);
+      } else if (decision.kind === 'retry-after') {
+        await this.#changeVisibility(message, decision.seconds);
         this.#releaseLaterOfGroup(entry);
       } else {
+        // Dead-letter: visible at once, so that the redrive policy moves it to the dead-letter queue.
         await this.#changeVisibility(message, 0);
         this.#releaseLaterOfGroup(entry);
       }

@@ -203,6 +203,8 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
   readonly #maxRetryAfterMs: number;
   readonly #maxResponseBytes: number;
   readonly #tokens: OAuthTokenCache;
+  /** Calls running per service-account credential key: `endRotation` waits for them before it revokes. */
+  readonly #running = new Map<string, Set<Promise<unknown>>>();
   readonly #digest = new DigestSessions();
 
   constructor(options: AtlasAdminApiClientOptions) {
@@ -253,8 +255,10 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
 
   async proveCredential(target: AtlasTarget, credential: ServiceAccountCredential): Promise<void> {
     const { origin, routes } = this.#resolve(target);
-    await this.#tokens.get(origin, credential, () =>
-      this.#mint(origin, routes, credential, `prove the credential of ${target.clientId} works`),
+    await this.#tracked(credential, () =>
+      this.#tokens.get(origin, credential, () =>
+        this.#mint(origin, routes, credential, `prove the credential of ${target.clientId} works`),
+      ),
     );
   }
 
@@ -302,8 +306,14 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
       idempotent: true,
       action: `delete secret ${secretId} of service account ${target.clientId} in ${routes.where}`,
       read: (answer) => {
-        if (answer.status === 204 || answer.status === 200) return { value: true };
-        if (answer.status === 404) return { value: false };
+        if (answer.status === 204 || answer.status === 200) {
+          this.#forgetDeleted(target, secretId, as);
+          return { value: true };
+        }
+        if (answer.status === 404) {
+          this.#forgetDeleted(target, secretId, as);
+          return { value: false };
+        }
         return undefined;
       },
     });
@@ -337,20 +347,46 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
     });
   }
 
-  /** Revokes the credential's tokens at every origin that minted one. An API key has none: nothing happens. */
-  async releaseTokens(credential: ActingCredential): Promise<void> {
-    if (isApiKey(credential)) return;
-    try {
-      await Promise.all(this.#tokens.release(credential).map((released) => this.#revokeAll(released)));
-    } catch {
-      // Best effort by contract: an unrevoked token expires on its own within the hour.
-    }
+  /**
+   * Revokes the credentials' tokens at every origin that minted one, once the calls running with them have ended.
+   * An API key has none: nothing happens.
+   */
+  async endRotation(credentials: readonly ActingCredential[]): Promise<void> {
+    await Promise.all(
+      credentials.map(async (credential) => {
+        if (isApiKey(credential)) return;
+        const key = OAuthTokenCache.keyOf(credential);
+        // The token that serves a running call must not be revoked under it.
+        await Promise.allSettled([...(this.#running.get(key) ?? [])]);
+        try {
+          await Promise.all(this.#tokens.release(credential).map((released) => this.#revokeAll(released)));
+        } catch {
+          // Best effort by contract: an unrevoked token expires on its own within the hour.
+        }
+      }),
+    );
   }
 
-  /** Forgets the credential's tokens at every origin. An API key has none: nothing happens. */
-  forgetTokens(credential: ActingCredential): void {
-    if (isApiKey(credential)) return;
-    this.#tokens.forget(credential);
+  /** The deletion of `secretId` killed the tokens minted with it: forget those of credentials that name it. */
+  #forgetDeleted(target: AtlasTarget, secretId: AtlasSecretId, as: ActingCredential): void {
+    if (!isApiKey(as) && as.atlasSecretId === secretId) this.#tokens.forget(as);
+    this.#tokens.forgetWhere((c) => c.clientId === target.clientId && c.atlasSecretId === secretId);
+  }
+
+  /** Runs a call made with `acting`, known as running until it settles (see `endRotation`). */
+  #tracked<T>(acting: ActingCredential, call: () => Promise<T>): Promise<T> {
+    if (isApiKey(acting)) return call();
+    const key = OAuthTokenCache.keyOf(acting);
+    const promise = call();
+    const running = this.#running.get(key) ?? new Set<Promise<unknown>>();
+    this.#running.set(key, running);
+    running.add(promise);
+    const done = () => {
+      running.delete(promise);
+      if (running.size === 0 && this.#running.get(key) === running) this.#running.delete(key);
+    };
+    promise.then(done, done);
+    return promise;
   }
 
   /**
@@ -362,7 +398,7 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
     try {
       await Promise.all(this.#tokens.releaseAll().map((released) => this.#revokeAll(released)));
     } catch {
-      // Best effort, as in releaseTokens.
+      // Best effort, as in endRotation.
     }
     this.#digest.clear();
     const owned = [...this.#dispatchers.values()];
@@ -413,7 +449,16 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
     return this.#clock.now().getTime();
   }
 
-  async #call<T>(
+  #call<T>(
+    origin: string,
+    routes: ServiceAccountRoutes,
+    acting: ActingCredential,
+    call: ApiCall<T>,
+  ): Promise<T> {
+    return this.#tracked(acting, () => this.#callNow(origin, routes, acting, call));
+  }
+
+  async #callNow<T>(
     origin: string,
     routes: ServiceAccountRoutes,
     acting: ActingCredential,
@@ -630,7 +675,7 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
         idempotent: true,
       });
     } catch {
-      // Ignored by contract (see releaseTokens).
+      // Ignored by contract (see endRotation).
     }
   }
 

@@ -102,6 +102,14 @@ export class OAuthTokenCache {
     this.#entries.delete(OAuthTokenCache.keyOf(credential));
   }
 
+  /** Forgets, on every origin, the tokens of every credential `dead` says its secret's deletion killed. */
+  forgetWhere(dead: (credential: ServiceAccountCredential) => boolean): void {
+    for (const [key, byOrigin] of this.#entries) {
+      const entry = byOrigin.values().next().value;
+      if (entry !== undefined && dead(entry.credential)) this.#entries.delete(key);
+    }
+  }
+
   /** Forgets the credential's tokens on every origin and returns those still alive, to be revoked. */
   release(credential: ServiceAccountCredential): ReleasedTokens[] {
     const key = OAuthTokenCache.keyOf(credential);

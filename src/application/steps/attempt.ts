@@ -1,0 +1,159 @@
+import { rotatedCredential, serializeCredential } from '../../domain/credential.js';
+import { RotationInProgressError } from '../../domain/errors.js';
+import type { AtlasSecretId } from '../../domain/identifiers.js';
+import { MIN_SECRET_HOURS } from '../../domain/room-plan.js';
+import {
+  claimedCredentialId,
+  isBookkeepingVersion,
+  type TombstoneReason,
+} from '../../domain/rotation-protocol.js';
+import type { RotationStepEvent } from '../../domain/rotation-run.js';
+import { AtlasApiError } from '../infrastructure-errors.js';
+import type { ActingCredential, AtlasServiceAccounts, AtlasTarget } from '../ports/atlas-service-accounts.js';
+import { conclude } from './conclude.js';
+import { makeRoom } from './make-room.js';
+import { KeepSecret, type Run, type SecretRead, type StepContext } from './step-context.js';
+import { storeCredential, verify } from './store-and-verify.js';
+
+export async function startAttempt(
+  ctx: StepContext,
+  read: SecretRead,
+  run: Run,
+  attempt: number,
+  credentialId: string,
+): Promise<RotationStepEvent> {
+  const arn = read.description.arn;
+  const acting = read.admin ?? read.current;
+  const release = (reason: TombstoneReason) =>
+    ctx.claims.release(arn, credentialId, { token: run.token, attempt, reason });
+
+  // Step 3: claim, in parallel with the token the calls that follow need.
+  run.stage = 'make-room';
+  const provenAt = ctx.clock.now().getTime();
+  const [claimed, minted] = await Promise.allSettled([
+    ctx.claims.claim(read.description, run.token, attempt, credentialId, read.currentVersionId),
+    read.admin === undefined
+      ? ctx.step(run, 'make-room', () => ctx.atlas.proveCredential(read.target, read.current))
+      : Promise.resolve(),
+  ]);
+  if (claimed.status === 'rejected') {
+    if (!(claimed.reason instanceof RotationInProgressError)) await release('nothing-created');
+    throw claimed.reason;
+  }
+  let created: Awaited<ReturnType<AtlasServiceAccounts['createSecret']>> | undefined;
+  let oldSecretId: AtlasSecretId | undefined;
+  try {
+    if (minted.status === 'rejected') throw minted.reason;
+    // Step 4: make room.
+    run.stage = 'make-room';
+    oldSecretId = await makeRoom(
+      ctx,
+      read,
+      run,
+      acting,
+      credentialId,
+      read.admin === undefined ? provenAt : undefined,
+    );
+    // Step 5: create (never retried).
+    run.stage = 'create';
+    created = await ctx.step(run, 'create', () => createSecret(ctx, read.target, acting));
+  } catch (error) {
+    const refused =
+      run.stage !== 'create' ||
+      (error instanceof AtlasApiError &&
+        error.atlasStatus !== undefined &&
+        error.atlasStatus >= 400 &&
+        error.atlasStatus < 500);
+    await release(refused ? 'nothing-created' : 'maybe-created');
+    if (refused && run.stage === 'create')
+      throw await refusedBecauseOfAnotherRun(ctx, read, credentialId, error);
+    throw error;
+  }
+
+  // Step 6: store and verify in parallel.
+  const fresh = rotatedCredential(read.current, created);
+  const value = serializeCredential(fresh);
+  run.stage = 'store-pending';
+  const storing = storeCredential(ctx, arn, credentialId, value, { token: run.token, attempt });
+  const verifying =
+    run.stopAfter === 'pending-stored' ? Promise.resolve(undefined) : verify(ctx, run, read.target, fresh);
+  const [stored, verified] = await Promise.allSettled([storing, verifying]);
+  if (stored.status === 'rejected' && stored.reason instanceof KeepSecret) throw stored.reason;
+  if (stored.status === 'rejected' || stored.value !== 'stored') {
+    // Not stored: nobody else has this value, so the Atlas secret is ours alone to delete.
+    await ctx.bestEffort('delete the unsaved Atlas secret', run, () =>
+      ctx.atlas.deleteSecret(read.target, created.id, acting),
+    );
+    if (stored.status === 'fulfilled' && stored.value === 'fenced') {
+      throw new RotationInProgressError(read.description.name, run.token, 'now (this attempt was fenced)');
+    }
+    throw stored.status === 'rejected' ? stored.reason : new Error('unreachable');
+  }
+  if (run.stopAfter === 'pending-stored')
+    return ctx.inProgress(read, run, fresh, created.id, 'pending-stored');
+  if (verified.status === 'rejected') {
+    run.stage = 'verify';
+    throw verified.reason;
+  }
+  return conclude(
+    ctx,
+    read,
+    run,
+    credentialId,
+    fresh,
+    created.id,
+    verified.value ?? { ok: true },
+    oldSecretId,
+  );
+}
+
+/**
+ * Atlas refused the create. When another run claimed or stored an attempt since this run read the secret (two
+ * claims made at the same moment), that run took the one free slot: this run gives way, retryably, rather than
+ * failing the request for good. Otherwise the refusal stands.
+ */
+export async function refusedBecauseOfAnotherRun(
+  ctx: StepContext,
+  read: SecretRead,
+  ownCredentialId: string,
+  refusal: unknown,
+): Promise<unknown> {
+  try {
+    const versions = await ctx.store.listVersions(read.description.arn);
+    const ids = new Set(versions.map((v) => v.versionId));
+    const other =
+      versions
+        .map((v) => claimedCredentialId(v.versionId))
+        .find((id) => id !== undefined && id !== ownCredentialId && !ids.has(id)) ??
+      versions.find(
+        (v) =>
+          v.stages.includes('AWSPENDING') &&
+          !v.stages.includes('AWSCURRENT') &&
+          v.versionId !== ownCredentialId &&
+          !isBookkeepingVersion(v.versionId) &&
+          !read.versions.some((r) => r.versionId === v.versionId),
+      )?.versionId;
+    if (other === undefined) return refusal;
+    return new RotationInProgressError(read.description.name, other, 'now (it took the free slot)');
+  } catch {
+    return refusal;
+  }
+}
+
+export async function createSecret(ctx: StepContext, target: AtlasTarget, acting: ActingCredential) {
+  const hours = ctx.settings.secretExpiresAfterHours;
+  try {
+    return await ctx.atlas.createSecret(target, acting, hours);
+  } catch (error) {
+    // A 400 created nothing, so asking again is safe: Atlas refuses lifetimes above the org's maximum.
+    if (!(error instanceof AtlasApiError) || error.code !== 'ATLAS_BAD_REQUEST') throw error;
+    const max = await ctx.atlas.maxSecretValidityHours(target, acting);
+    if (max === undefined || max >= hours) throw error;
+    const clamped = Math.max(MIN_SECRET_HOURS, max);
+    ctx.logger.info('clamping secret lifetime to the org maximum', {
+      requestedHours: hours,
+      hours: clamped,
+    });
+    return ctx.atlas.createSecret(target, acting, clamped);
+  }
+}

@@ -1,0 +1,171 @@
+import { AtlasSecretLimitError, RotationInProgressError } from '../../domain/errors.js';
+import type { AtlasSecretId } from '../../domain/identifiers.js';
+import { type AtlasSecretInfo, type ClaimFact, planRoom } from '../../domain/room-plan.js';
+import {
+  attemptState,
+  claimedCredentialId,
+  contentOf,
+  isBookkeepingVersion,
+  openClaims,
+  versionOf,
+} from '../../domain/rotation-protocol.js';
+import type { ActingCredential } from '../ports/atlas-service-accounts.js';
+import type { Run, SecretRead, StepContext } from './step-context.js';
+
+/**
+ * Makes room for one new secret; resolves AWSCURRENT's Atlas secret (to retire after the promotion). Fences
+ * stale claims that may have created a secret in the way, once.
+ */
+export async function makeRoom(
+  ctx: StepContext,
+  read: SecretRead,
+  run: Run,
+  acting: ActingCredential,
+  ownCredentialId: string,
+  provenAtMs: number | undefined,
+): Promise<AtlasSecretId | undefined> {
+  const secrets = await ctx.step(run, 'make-room', () => ctx.atlas.listSecrets(read.target, acting));
+  const [replaced, facts] = await Promise.all([
+    replacedSecretIds(ctx, read, secrets),
+    claimFacts(ctx, read, ownCredentialId, secrets),
+  ]);
+  let claims = facts;
+  for (let round = 0; round < 2; round++) {
+    const plan = planRoom({
+      secrets,
+      nowMs: ctx.clock.now().getTime(),
+      current: read.current,
+      previous: read.previous,
+      replacedSecretIds: replaced,
+      claims,
+      skewMs: ctx.settings.orphanSkewMs,
+      currentProvenAtMs: provenAtMs,
+      deleteUnknown: ctx.settings.deleteUnknownSecrets,
+    });
+    if (plan.ok) {
+      await Promise.all(
+        plan.value.deletions.map((d) =>
+          ctx.step(run, 'make-room', () => ctx.atlas.deleteSecret(read.target, d.id, acting), {
+            atlasSecretId: d.id,
+            reason: d.reason,
+          }),
+        ),
+      );
+      return plan.value.currentSecretId;
+    }
+    const refusal = plan.error;
+    if (refusal.kind === 'limit') {
+      throw new AtlasSecretLimitError(refusal.blockingSecretIds, refusal.currentKnown);
+    }
+    if (refusal.kind === 'wait') {
+      throw new RotationInProgressError(
+        read.description.name,
+        refusal.credentialId,
+        new Date(Date.parse(refusal.claimedAt) + ctx.settings.leaseMs).toISOString(),
+      );
+    }
+    for (const id of refusal.credentialIds) {
+      const closed = await ctx.claims.close(read.description.arn, id, {
+        token: run.token,
+        attempt: 0,
+        reason: 'fenced',
+      });
+      if (closed === 'credential-stored') {
+        // That attempt stored its credential after our read: it is pending, not an orphan's creator.
+        throw new RotationInProgressError(read.description.name, id, 'now (read again)');
+      }
+    }
+    const fenced = new Set(refusal.credentialIds);
+    const closedAt = ctx.clock.now().toISOString();
+    claims = claims.map((c) =>
+      fenced.has(c.credentialId) ? { ...c, open: false, fresh: false, closedAt } : c,
+    );
+  }
+  throw new RotationInProgressError(read.description.name, run.token, 'now (read again)');
+}
+
+/**
+ * Claims of other runs, open or closed, with when they were claimed and closed. Whether a closed attempt may
+ * have created a secret needs its tombstone's reason: read only when Atlas lists a secret nothing names.
+ */
+export async function claimFacts(
+  ctx: StepContext,
+  read: SecretRead,
+  ownCredentialId: string,
+  secrets: readonly AtlasSecretInfo[],
+): Promise<ClaimFact[]> {
+  const named = new Set([read.current.atlasSecretId, read.previous?.atlasSecretId]);
+  const unnamed = secrets.some((s) => !named.has(s.id));
+  const open = new Map(openClaims(read.view).map((c) => [c.credentialId, c]));
+  const facts = await Promise.all(
+    read.versions.map(async (v): Promise<ClaimFact | undefined> => {
+      const credentialId = claimedCredentialId(v.versionId);
+      if (credentialId === undefined || credentialId === ownCredentialId) return undefined;
+      const o = open.get(credentialId);
+      const closing = versionOf(read.view, credentialId);
+      if (o !== undefined || closing === undefined) {
+        return {
+          credentialId,
+          claimedAt: v.createdAt,
+          open: true,
+          fresh: o?.fresh ?? false,
+          closedAt: undefined,
+          mayHaveCreated: true,
+        };
+      }
+      let content = read.view.contents.get(credentialId);
+      if (content === undefined && unnamed) {
+        content = contentOf(await ctx.valueOrPlaceholder(read.description.arn, credentialId));
+      }
+      const mayHaveCreated = content?.kind === 'tombstone' && content.tombstone.reason !== 'nothing-created';
+      return {
+        credentialId,
+        claimedAt: v.createdAt,
+        open: false,
+        fresh: false,
+        closedAt: closing.createdAt,
+        mayHaveCreated,
+      };
+    }),
+  );
+  return facts.filter((f): f is ClaimFact => f !== undefined);
+}
+
+/**
+ * Atlas secrets of versions that were replaced or rolled back. Read only when Atlas lists a secret that neither
+ * AWSCURRENT nor AWSPREVIOUS names: the versions created since it are the ones that may name it.
+ */
+export async function replacedSecretIds(
+  ctx: StepContext,
+  read: SecretRead,
+  secrets: readonly AtlasSecretInfo[],
+): Promise<AtlasSecretId[]> {
+  const named = new Set([read.current.atlasSecretId, read.previous?.atlasSecretId]);
+  const unnamed = secrets.filter((s) => !named.has(s.id));
+  if (unnamed.length === 0) return [];
+  const since = Math.min(...unnamed.map((s) => Date.parse(s.createdAt))) - ctx.settings.orphanSkewMs;
+  const candidates = read.versions.filter(
+    (v) =>
+      !isBookkeepingVersion(v.versionId) &&
+      !v.stages.includes('AWSCURRENT') &&
+      Date.parse(v.createdAt) >= since &&
+      !read.values.has(v.versionId),
+  );
+  const read2 = await Promise.all(
+    candidates
+      .slice(-20)
+      .map(
+        async (v) => [v.versionId, await ctx.valueOrPlaceholder(read.description.arn, v.versionId)] as const,
+      ),
+  );
+  const ids: AtlasSecretId[] = [];
+  for (const [versionId, value] of [...read2, ...read.values]) {
+    const version = versionOf(read.view, versionId);
+    if (version === undefined || version.stages.includes('AWSCURRENT')) continue;
+    const content = contentOf(value);
+    if (content.kind !== 'credential' || content.atlasSecretId === undefined) continue;
+    const state = attemptState({ ...read.view, contents: new Map([[versionId, content]]) }, versionId);
+    if (state.status === 'superseded' || state.status === 'rolled-back') ids.push(content.atlasSecretId);
+  }
+  return ids.filter((id) => id !== read.current.atlasSecretId);
+}

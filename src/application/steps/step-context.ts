@@ -1,0 +1,285 @@
+import { type AdminCredential, type AtlasCredential, parseCredential } from '../../domain/credential.js';
+import {
+  InvalidInputError,
+  RotationInProgressError,
+  RotatorError,
+  VerificationFailedError,
+} from '../../domain/errors.js';
+import type { AtlasSecretId, RotationToken } from '../../domain/identifiers.js';
+import type { RotationStage } from '../../domain/rotation.js';
+import type { RotationMetadata } from '../../domain/rotation-metadata.js';
+import { contentOf, type SecretView } from '../../domain/rotation-protocol.js';
+import type {
+  FailureFacts,
+  RotationCompletedEvent,
+  RotationFailedEvent,
+  RotationPausedEvent,
+} from '../../domain/rotation-run.js';
+import type { SecretValue } from '../../domain/secret-value.js';
+import { AttemptClaims } from '../attempt-claims.js';
+import { AtlasApiError, SecretStoreError } from '../infrastructure-errors.js';
+import type { AtlasServiceAccounts, AtlasTarget } from '../ports/atlas-service-accounts.js';
+import type { Clock } from '../ports/clock.js';
+import type { IdGenerator } from '../ports/id-generator.js';
+import type { Logger } from '../ports/logger.js';
+import type { ListedVersion, SecretDescription, SecretStore } from '../ports/secret-store.js';
+
+export interface RotateSecretSettings {
+  /** Requested lifetime of a new Atlas secret, 8..8766 hours; clamped to the org's maximum when Atlas refuses it. */
+  readonly secretExpiresAfterHours: number;
+  /** ARNs (or prefixes ending in `*`) of admin secrets that may be used in admin-assisted mode. */
+  readonly adminSecretAllowList: readonly string[];
+  /** Whether an Atlas secret that belongs to no version may be deleted to make room. */
+  readonly deleteUnknownSecrets: boolean;
+  /** How long an open claim (no credential version yet) is taken to belong to a live run (ROTATION_LEASE_SECONDS). */
+  readonly leaseMs: number;
+  /** Waits between verification attempts while Atlas still answers `invalid_client` for a new secret. */
+  readonly verifyRetryDelaysMs: readonly number[];
+  /** Clock skew allowed between Secrets Manager and Atlas when telling which claim may have created a secret. */
+  readonly orphanSkewMs: number;
+  /** Where credentials may be sent: the default origin, and the allow-list for origins named by a secret. */
+  readonly origins: {
+    readonly defaultBaseUrl: string;
+    readonly allowedBaseUrls: readonly string[];
+    readonly allowInsecureHttp: boolean;
+  };
+}
+
+export interface RotateSecretCommand {
+  /** Secret name or ARN. */
+  readonly secretId: string;
+  /** The rotation's token: the first attempt's VersionId; the same token resumes the same rotation. */
+  readonly token: RotationToken;
+  /**
+   * Stop once the rotation has reached this point (Secrets Manager's rotation-function steps: createSecret
+   * stops after `pending-stored`, testSecret after `verified`). Absent: run to completion.
+   */
+  readonly stopAfter?: 'pending-stored' | 'verified';
+  /**
+   * Who asks: a request (worker, Lambda, CLI) — refused with ROTATION_CONFLICT when Secrets Manager's native
+   * rotation owns the secret — or the rotation function Secrets Manager invokes, which checks the native entry
+   * conditions instead (rotation enabled, the token a version of the secret). Default `request`.
+   */
+  readonly entry?: 'request' | 'rotation-function';
+}
+
+/** Mutable context of one run, so that a failure can say how far it got. */
+export interface Run {
+  stage: RotationStage;
+  readonly token: RotationToken;
+  readonly stopAfter: RotateSecretCommand['stopAfter'];
+  readonly entry: 'request' | 'rotation-function';
+  readonly startedAt: string;
+  secretArn: string | undefined;
+}
+
+/** Everything one read of the secret gave (ADR 0007 step 1). */
+export interface SecretRead {
+  readonly description: SecretDescription;
+  readonly metadata: RotationMetadata;
+  readonly versions: readonly ListedVersion[];
+  readonly view: SecretView;
+  /** Values read, by VersionId (undefined: RotateSecret's placeholder). */
+  readonly values: ReadonlyMap<string, SecretValue | undefined>;
+  readonly currentVersionId: string;
+  readonly currentValue: SecretValue;
+  readonly current: AtlasCredential;
+  readonly previous: AtlasCredential | undefined;
+  readonly admin: AdminCredential | undefined;
+  readonly target: AtlasTarget;
+}
+
+/** The result of a verification: proven, refused for good, or not known yet (retryable). */
+export type Verification =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly failure: VerificationFailedError };
+
+/**
+ * What every step unit of a rotation is given: the ports, the settings, the claims unit, and the helpers they
+ * share — `step`, the one wrapper that times and logs every external call (one line each: durationMs, outcome,
+ * errorCode), and the builders of the events that end a run.
+ */
+export class StepContext {
+  readonly claims: AttemptClaims;
+
+  constructor(
+    readonly store: SecretStore,
+    readonly atlas: AtlasServiceAccounts,
+    readonly clock: Clock,
+    readonly logger: Logger,
+    readonly settings: RotateSecretSettings,
+    readonly ids: IdGenerator,
+  ) {
+    this.claims = new AttemptClaims(store, ids, logger);
+  }
+
+  async valueOrPlaceholder(arn: string, versionId: string): Promise<SecretValue | undefined> {
+    try {
+      return await this.store.getValue(arn, { versionId });
+    } catch (error) {
+      // The one listed version without a value is RotateSecret's placeholder.
+      if (error instanceof SecretStoreError && error.code === 'SECRET_NOT_FOUND') return undefined;
+      throw error;
+    }
+  }
+  credentialOrUndefined(value: SecretValue | undefined): AtlasCredential | undefined {
+    if (value === undefined || contentOf(value).kind !== 'credential') return undefined;
+    try {
+      return parseCredential(value);
+    } catch (error) {
+      if (error instanceof RotatorError && !error.retryable) return undefined;
+      throw error;
+    }
+  }
+  credentialContent(read: SecretRead, credentialId: string): AtlasSecretId {
+    const content = read.view.contents.get(credentialId);
+    if (content?.kind !== 'credential' || content.atlasSecretId === undefined) {
+      throw new InvalidInputError(
+        'requestId',
+        'names a version of the secret that atlas-rotator did not create',
+      );
+    }
+    return content.atlasSecretId;
+  }
+  async bestEffort(what: string, run: Run, action: () => Promise<unknown>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      this.logger.warn(`could not ${what}`, {
+        rotationId: run.token,
+        secretArn: run.secretArn,
+        stage: run.stage,
+        errorCode: error instanceof RotatorError ? error.code : 'UNEXPECTED',
+      });
+    }
+  }
+  /** Runs one external call and logs it: one line per call, with its duration and outcome. */
+  async step<T>(
+    run: Run,
+    stage: RotationStage,
+    action: () => Promise<T>,
+    fields: Readonly<Record<string, string | number>> = {},
+  ): Promise<T> {
+    const started = this.clock.now().getTime();
+    const base = { rotationId: run.token, secretArn: run.secretArn, stage };
+    try {
+      const result = await action();
+      this.logger.info('rotation step', {
+        ...base,
+        durationMs: this.clock.now().getTime() - started,
+        outcome: 'ok',
+        ...fields,
+      });
+      return result;
+    } catch (error) {
+      this.logger.warn('rotation step', {
+        ...base,
+        durationMs: this.clock.now().getTime() - started,
+        outcome: 'error',
+        errorCode: error instanceof RotatorError ? error.code : 'UNEXPECTED',
+        retryable: error instanceof RotatorError ? error.retryable : true,
+        ...fields,
+      });
+      throw error;
+    }
+  }
+  /** The event of a completion (and its log line). */
+  completed(
+    read: SecretRead,
+    run: Run,
+    credential: AtlasCredential,
+    newSecretId: AtlasSecretId,
+    newSecretExpiresAt: string | undefined,
+    deleted: readonly AtlasSecretId[],
+    alreadyCompleted: boolean,
+  ): RotationCompletedEvent {
+    this.logger.info('rotation completed', {
+      rotationId: run.token,
+      secretArn: read.description.arn,
+      newAtlasSecretId: newSecretId,
+      deletedAtlasSecretIds: deleted,
+      alreadyCompleted,
+    });
+    return {
+      type: 'rotation-completed',
+      facts: {
+        secretArn: read.description.arn,
+        secretName: read.description.name,
+        orgId: credential.orgId,
+        clientId: credential.clientId,
+        mode: read.metadata.mode,
+        newAtlasSecretId: newSecretId,
+        newSecretExpiresAt,
+        deletedAtlasSecretIds: deleted,
+        alreadyCompleted,
+      },
+    };
+  }
+
+  /** The event of a pause at a durable point (and its log line). */
+  inProgress(
+    read: SecretRead,
+    run: Run,
+    credential: AtlasCredential,
+    newSecretId: AtlasSecretId,
+    reached: 'pending-stored' | 'verified',
+  ): RotationPausedEvent {
+    this.logger.info('rotation paused', { rotationId: run.token, secretArn: read.description.arn, reached });
+    return {
+      type: 'rotation-paused',
+      facts: {
+        secretArn: read.description.arn,
+        secretName: read.description.name,
+        orgId: credential.orgId,
+        clientId: credential.clientId,
+        newAtlasSecretId: newSecretId,
+        reached,
+      },
+    };
+  }
+
+  /**
+   * The event of a failure: what was thrown (a domain error, an infrastructure error, a bug) as data, so that
+   * no infrastructure error reaches the domain (and its log line).
+   */
+  failed(run: Run, thrown: unknown): RotationFailedEvent {
+    const error = thrown instanceof KeepSecret ? thrown.error : thrown;
+    const known = error instanceof RotatorError;
+    const atlas =
+      error instanceof AtlasApiError
+        ? error
+        : error instanceof VerificationFailedError && error.cause instanceof AtlasApiError
+          ? error.cause
+          : undefined;
+    const facts: FailureFacts = {
+      secretArn: run.secretArn,
+      stage: run.stage,
+      errorCode: known ? error.code : 'INTERNAL_ERROR',
+      message: known ? error.message : 'An unexpected error occurred; see the logs',
+      retryable: known ? error.retryable : true,
+      atlasStatus: atlas?.atlasStatus,
+      atlasErrorCode: atlas?.atlasErrorCode,
+      ...(error instanceof RotationInProgressError && error.retryAt !== undefined
+        ? { retryAt: error.retryAt }
+        : {}),
+    };
+    this.logger.error('rotation failed', {
+      rotationId: run.token,
+      secretArn: facts.secretArn,
+      stage: facts.stage,
+      errorCode: facts.errorCode,
+      retryable: facts.retryable,
+      atlasStatus: facts.atlasStatus,
+      atlasErrorCode: facts.atlasErrorCode,
+      errorName: error instanceof Error ? error.name : typeof error,
+    });
+    return { type: 'rotation-failed', facts };
+  }
+}
+
+/** A store failure after which the new Atlas secret must stay: whether it was stored is not known. */
+export class KeepSecret extends Error {
+  constructor(readonly error: unknown) {
+    super('the new Atlas secret is kept: its store may have landed');
+  }
+}
