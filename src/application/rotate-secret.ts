@@ -1,3 +1,4 @@
+import { parseAdminBinding, requireAdminBinding } from '../domain/admin-binding.js';
 import {
   type AdminCredential,
   type AtlasCredential,
@@ -13,11 +14,14 @@ import {
   RotationConflictError,
   RotationInProgressError,
   RotationRolledBackError,
+  RotationTooSoonError,
   RotatorError,
+  SecretIdentityChangedError,
   SecretNotManagedError,
   VerificationFailedError,
 } from '../domain/errors.js';
 import type { AtlasSecretId, RotationToken } from '../domain/identifiers.js';
+import { checkIdentityPin, pinCandidates } from '../domain/identity-pin.js';
 import {
   type AtlasSecretInfo,
   type ClaimFact,
@@ -27,6 +31,7 @@ import {
   planRoom,
 } from '../domain/room-plan.js';
 import type { RotationStage } from '../domain/rotation.js';
+import { checkMinInterval } from '../domain/rotation-interval.js';
 import {
   isAllowedAdminSecret,
   isManaged,
@@ -78,6 +83,8 @@ export interface RotateSecretSettings {
   readonly adminSecretAllowList: readonly string[];
   /** Whether an Atlas secret that belongs to no version may be deleted to make room. */
   readonly deleteUnknownSecrets: boolean;
+  /** Least time between completed rotations of one secret (ROTATION_MIN_INTERVAL_MINUTES); 0: no limit. */
+  readonly minIntervalMs: number;
   /** How long an open claim (no credential version yet) is taken to belong to a live run (ROTATION_LEASE_SECONDS). */
   readonly leaseMs: number;
   /** Waits between verification attempts while Atlas still answers `invalid_client` for a new secret. */
@@ -112,6 +119,8 @@ export interface RotateSecretCommand {
 
 /** AWS rotates a managed external secret itself (facts: Secrets Manager managed external secrets). */
 const MANAGED_EXTERNAL_TYPE = 'MongoDBAtlasServiceAccount';
+/** Versions read at a time while looking for the identity pin (only when AWSCURRENT is not atlas-rotator's). */
+const PIN_READ_BATCH = 10;
 /** How often one run reads again after a fence, an adoption or a lost swap before it gives way. */
 const MAX_ROUNDS = 5;
 
@@ -187,6 +196,7 @@ export class RotateSecret {
           read.currentValue,
           (id) => read.values.get(id),
         );
+        this.intervalGuard(step, read);
         this.logger.debug('rotation next step', {
           rotationId: run.token,
           secretArn: read.description.arn,
@@ -340,7 +350,8 @@ export class RotateSecret {
     const admin =
       metadata.adminSecretArn === undefined
         ? undefined
-        : parseAdminCredential(await this.store.getValue(metadata.adminSecretArn, { stage: 'AWSCURRENT' }));
+        : await this.boundAdmin(metadata.adminSecretArn, description.arn);
+    await this.identityGuard(description, versions, values, current);
     const target: AtlasTarget = {
       baseUrl: resolveOrigin(metadata, this.settings.origins),
       flavor: metadata.apiFlavor,
@@ -362,6 +373,49 @@ export class RotateSecret {
       admin,
       target,
     };
+  }
+
+  /** The admin credential, once its own secret's `serves` covers the managed secret (before it is used). */
+  private async boundAdmin(adminArn: string, managedArn: string): Promise<AdminCredential> {
+    const value = await this.store.getValue(adminArn, { stage: 'AWSCURRENT' });
+    requireAdminBinding(parseAdminBinding(value), adminArn, managedArn);
+    return parseAdminCredential(value);
+  }
+
+  /** A hand-written AWSCURRENT naming another account than atlas-rotator's last value: refused, nothing written. */
+  private async identityGuard(
+    description: SecretDescription,
+    versions: readonly ListedVersion[],
+    known: ReadonlyMap<string, SecretValue | undefined>,
+    current: AtlasCredential,
+  ): Promise<void> {
+    const candidates = pinCandidates(versions, current);
+    const values = new Map(known);
+    for (let i = 0; i < candidates.length; i += PIN_READ_BATCH) {
+      const batch = candidates.slice(i, i + PIN_READ_BATCH);
+      await Promise.all(
+        batch
+          .filter((v) => !values.has(v.versionId))
+          .map(async (v) =>
+            values.set(v.versionId, await this.valueOrPlaceholder(description.arn, v.versionId)),
+          ),
+      );
+      const read = candidates.slice(0, i + PIN_READ_BATCH).map((v) => ({
+        versionId: v.versionId,
+        credential: this.credentialOrUndefined(values.get(v.versionId)),
+      }));
+      const check = checkIdentityPin(current, read);
+      if (!check.ok)
+        throw new SecretIdentityChangedError(description.name, check.changed, check.pinnedVersionId);
+      if (check.pinnedVersionId !== undefined) return;
+    }
+  }
+
+  /** A new rotation inside ROTATION_MIN_INTERVAL_MINUTES of the last completed one is refused (it says when). */
+  private intervalGuard(step: NextStep, read: SecretRead): void {
+    const check = checkMinInterval(step, read.view, this.settings.minIntervalMs);
+    if (!check.ok)
+      throw new RotationTooSoonError(read.description.name, check.lastCompletedAt, check.notBefore);
   }
 
   /** Two rotators on one secret would fight: refused before anything is written. */
