@@ -382,7 +382,11 @@ async function main(): Promise<void> {
   try {
     progress(`seeding ${options.secrets + options.tokenCacheSecrets + 1} secrets under ${prefix}/`);
     const { orgId } = simulator.createOrg();
-    const admin = await seedAdminSecret(simulator, secretsClient, { orgId, name: `${prefix}/admin` });
+    const admin = await seedAdminSecret(simulator, secretsClient, {
+      orgId,
+      name: `${prefix}/admin`,
+      servesNamePrefix: `${prefix}/`,
+    });
     seeded.push(admin);
     const selfSecrets: SeededSecret[] = [];
     const adminSecrets: SeededSecret[] = [];

@@ -1,6 +1,7 @@
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
+  PutSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { TAG_ADMIN_SECRET_ARN, TAG_MANAGED } from '../../src/domain/rotation-metadata.js';
@@ -41,7 +42,7 @@ export async function seedManagedSecret(
 export async function seedAdminSecret(
   simulator: AtlasSimulator,
   secrets: SecretsManagerClient,
-  options: { readonly orgId: string; readonly name: string },
+  options: { readonly orgId: string; readonly name: string; readonly servesNamePrefix: string },
 ): Promise<SeededSecret & { readonly clientId: string }> {
   const admin = simulator.createServiceAccount(options.orgId, { roles: ['ORG_OWNER'] });
   const created = await secrets.send(
@@ -51,6 +52,18 @@ export async function seedAdminSecret(
     }),
   );
   if (created.ARN === undefined) throw new Error(`CreateSecret ${options.name} returned no ARN`);
+  // The admin serves the bench's secrets: its own ARN tells the partition, region and account.
+  const accountSecrets = created.ARN.slice(0, created.ARN.indexOf(':secret:') + ':secret:'.length);
+  await secrets.send(
+    new PutSecretValueCommand({
+      SecretId: created.ARN,
+      SecretString: JSON.stringify({
+        clientId: admin.clientId,
+        clientSecret: admin.secret,
+        serves: [`${accountSecrets}${options.servesNamePrefix}*`],
+      }),
+    }),
+  );
   return { name: options.name, arn: created.ARN, clientId: admin.clientId };
 }
 

@@ -53,6 +53,8 @@ export function secretStatements(scope: IConstruct, props: SecretPermissionsProp
       conditions: managed,
     }),
   ];
+  // The admin secret's `serves` list is part of its value (read by this GetSecretValue), and the identity pin
+  // reads older versions of managed secrets by VersionId (GetSecretValue above): tenant isolation needs no action.
   if (props.adminSecretArns.length > 0) {
     statements.push(
       new iam.PolicyStatement({

@@ -1,4 +1,5 @@
-import { RotationInProgressError, RotatorError } from '../domain/errors.js';
+import { RotationInProgressError, RotationTooSoonError, RotatorError } from '../domain/errors.js';
+import { checkMinInterval } from '../domain/rotation-interval.js';
 import type { RotationCompleted, RotationFailed, RotationStepOutcome } from '../domain/rotation-outcome.js';
 import { type NextStep, nextStep } from '../domain/rotation-protocol.js';
 import {
@@ -97,6 +98,11 @@ export class RotateSecret {
         read.currentValue,
         (id) => read.values.get(id),
       );
+      // A new rotation inside ROTATION_MIN_INTERVAL_MINUTES of the last completed one is refused (it says when).
+      const interval = checkMinInterval(step, read.view, this.ctx.settings.minIntervalMs);
+      if (!interval.ok) {
+        throw new RotationTooSoonError(read.description.name, interval.lastCompletedAt, interval.notBefore);
+      }
       return await this.logged(step, read, run);
     } catch (error) {
       return this.ctx.failed(run, error);

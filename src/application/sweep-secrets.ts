@@ -1,3 +1,4 @@
+import { type AdminBinding, parseAdminBinding, requireAdminBinding } from '../domain/admin-binding.js';
 import {
   type AdminCredential,
   type AtlasCredential,
@@ -53,10 +54,17 @@ export type SkipReason =
   | 'invalid-value'
   | 'invalid-metadata'
   | 'admin-not-allowed'
+  | 'admin-not-bound'
   | 'origin-not-allowed'
   | 'atlas-error'
   | 'secret-store-error'
   | 'internal-error';
+
+/** An admin secret as read: what its owner lets it serve, and its credential. */
+interface BoundAdmin {
+  readonly binding: AdminBinding;
+  readonly credential: AdminCredential;
+}
 
 interface Named {
   readonly secretArn: string;
@@ -196,6 +204,7 @@ const SKIP_REASONS: Readonly<Record<string, SkipReason>> = {
   SECRET_STORE_INVALID_REQUEST: 'invalid-value',
   INVALID_ROTATION_METADATA: 'invalid-metadata',
   ADMIN_SECRET_NOT_ALLOWED: 'admin-not-allowed',
+  ADMIN_SECRET_NOT_BOUND: 'admin-not-bound',
   ATLAS_ORIGIN_NOT_ALLOWED: 'origin-not-allowed',
 };
 
@@ -257,7 +266,7 @@ export class SweepSecrets {
       rotateBeforeExpiryHours: this.settings.rotateBeforeExpiryHours,
       namePrefix: command.namePrefix,
     });
-    const admins = new Map<string, Promise<AdminCredential>>();
+    const admins = new Map<string, Promise<BoundAdmin>>();
     const entries = await mapLimited(listed, this.settings.concurrency, (secret) =>
       this.sweepOne(secret, command, admins),
     );
@@ -285,7 +294,7 @@ export class SweepSecrets {
   private async sweepOne(
     listed: ListedSecret,
     command: SweepCommand,
-    admins: Map<string, Promise<AdminCredential>>,
+    admins: Map<string, Promise<BoundAdmin>>,
   ): Promise<SweepEntry> {
     const named: Named = { secretArn: listed.arn, secretName: listed.name };
     let entry: SweepEntry;
@@ -312,7 +321,7 @@ export class SweepSecrets {
     named: Named,
     listed: ListedSecret,
     command: SweepCommand,
-    admins: Map<string, Promise<AdminCredential>>,
+    admins: Map<string, Promise<BoundAdmin>>,
   ): Promise<SweepEntry> {
     // ListSecrets' tag-key and tag-value filters match independently: the tags decide.
     if (!isManaged(listed.tags)) return this.unmanaged(named);
@@ -322,7 +331,8 @@ export class SweepSecrets {
     const adminArn = allowedAdminSecretArn(metadata, this.settings.adminSecretAllowList);
     const credential = parseCredential(await this.store.getValue(description.arn, { stage: 'AWSCURRENT' }));
     const target = atlasTargetFor(metadata, credential, this.settings.origins);
-    const acting: ActingCredential = adminArn === undefined ? credential : await this.admin(adminArn, admins);
+    const acting: ActingCredential =
+      adminArn === undefined ? credential : await this.admin(adminArn, description.arn, admins);
     let secrets: Awaited<ReturnType<AtlasServiceAccounts['listSecrets']>>;
     try {
       secrets = await this.atlas.listSecrets(target, acting);
@@ -473,11 +483,26 @@ export class SweepSecrets {
     }
   }
 
-  /** One read of each admin secret per sweep; a failed read is not kept, so the next secret tries again. */
-  private admin(arn: string, admins: Map<string, Promise<AdminCredential>>): Promise<AdminCredential> {
+  /**
+   * One read of each admin secret per sweep; a failed read is not kept, so the next secret tries again. The
+   * credential is handed out only for a managed secret the admin secret serves (as RotateSecret checks it).
+   */
+  private async admin(
+    arn: string,
+    managedArn: string,
+    admins: Map<string, Promise<BoundAdmin>>,
+  ): Promise<AdminCredential> {
+    const bound = await this.readAdmin(arn, admins);
+    requireAdminBinding(bound.binding, arn, managedArn);
+    return bound.credential;
+  }
+
+  private readAdmin(arn: string, admins: Map<string, Promise<BoundAdmin>>): Promise<BoundAdmin> {
     let read = admins.get(arn);
     if (read === undefined) {
-      read = this.store.getValue(arn, { stage: 'AWSCURRENT' }).then(parseAdminCredential);
+      read = this.store
+        .getValue(arn, { stage: 'AWSCURRENT' })
+        .then((value) => ({ binding: parseAdminBinding(value), credential: parseAdminCredential(value) }));
       admins.set(arn, read);
       read.catch(() => {
         if (admins.get(arn) === read) admins.delete(arn);

@@ -151,3 +151,57 @@ export class InvalidConfigError extends RotatorError {
     super(`Invalid configuration: ${problems.join('; ')}`);
   }
 }
+
+/**
+ * The admin secret's owner has not bound it to this managed secret: its `serves` list (ARNs, or prefixes ending
+ * in `*`) does not cover it. Refused before the admin credential is used or any Atlas call is made.
+ */
+export class AdminSecretNotBoundError extends RotatorError {
+  readonly code = 'ADMIN_SECRET_NOT_BOUND';
+  readonly retryable = false;
+  constructor(adminSecretArn: string, managedSecretArn: string, hasServes: boolean) {
+    super(
+      hasServes
+        ? `Admin secret ${adminSecretArn} does not serve ${managedSecretArn}: its owner must add that ARN ` +
+            '(or a prefix of it ending in *) to the "serves" list in the admin secret\'s value'
+        : `Admin secret ${adminSecretArn} serves nothing: its owner must add "serves": ["${managedSecretArn}"] ` +
+            "(ARNs, or prefixes ending in *) to the admin secret's value",
+    );
+  }
+}
+
+/**
+ * AWSCURRENT names another Atlas account (clientId, orgId or projectId) than the last version atlas-rotator wrote,
+ * and atlas-rotator did not write it: someone swapped the identity by hand. Nothing is changed.
+ */
+export class SecretIdentityChangedError extends RotatorError {
+  readonly code = 'SECRET_IDENTITY_CHANGED';
+  readonly retryable = false;
+  constructor(
+    secretName: string,
+    readonly changedFields: readonly string[],
+    pinnedVersionId: string,
+  ) {
+    super(
+      `Secret ${secretName}'s AWSCURRENT names another ${changedFields.join(', ')} than version ${pinnedVersionId}, ` +
+        'the last one atlas-rotator wrote; nothing was changed. To re-bind the secret on purpose, see ' +
+        '"Re-binding a secret to another account" in the README',
+    );
+  }
+}
+
+/** The secret's last rotation completed less than ROTATION_MIN_INTERVAL_MINUTES ago. Permanent: it says when. */
+export class RotationTooSoonError extends RotatorError {
+  readonly code = 'ROTATION_TOO_SOON';
+  readonly retryable = false;
+  constructor(
+    secretName: string,
+    lastCompletedAt: string,
+    readonly notBefore: string,
+  ) {
+    super(
+      `Secret ${secretName} was last rotated at ${lastCompletedAt}; ROTATION_MIN_INTERVAL_MINUTES allows the next ` +
+        `rotation from ${notBefore}; request it again then`,
+    );
+  }
+}

@@ -149,6 +149,23 @@ export function holderOf(view: SecretView, stage: string): VersionFact | undefin
   return view.versions.find((v) => v.stages.includes(stage));
 }
 
+/**
+ * How far in the future a claim's CreatedDate may lie and still count (the store's clock against this process's):
+ * a claim dated later is not one atlas-rotator just wrote, and is ignored.
+ */
+export const CLAIM_FUTURE_TOLERANCE_MS = 5_000;
+
+/**
+ * Whether a claim dated `createdAt` still belongs to a live run. Only the store's CreatedDate counts, never what
+ * the claim's value says (anyone who may write the secret can forge a value): a claim goes stale `leaseMs` after
+ * it was written, one dated more than {@link CLAIM_FUTURE_TOLERANCE_MS} ahead or with no valid date is stale at
+ * once. So no claim blocks a secret for longer than the lease plus that tolerance.
+ */
+export function claimIsFresh(view: Pick<SecretView, 'nowMs' | 'leaseMs'>, createdAt: string): boolean {
+  const ageMs = view.nowMs - Date.parse(createdAt);
+  return ageMs > -CLAIM_FUTURE_TOLERANCE_MS && ageMs < view.leaseMs;
+}
+
 /** The state of one attempt (ADR 0007 "The state of an attempt"). */
 export type AttemptState =
   | { readonly status: 'new' }
@@ -190,8 +207,7 @@ export function attemptState(view: SecretView, credentialId: string): AttemptSta
   }
   const claim = versionOf(view, claimVersionId(credentialId));
   if (claim !== undefined) {
-    const fresh = view.nowMs - Date.parse(claim.createdAt) < view.leaseMs;
-    return { status: 'claimed', fresh, claimedAt: claim.createdAt };
+    return { status: 'claimed', fresh: claimIsFresh(view, claim.createdAt), claimedAt: claim.createdAt };
   }
   return { status: 'new' };
 }
@@ -245,7 +261,7 @@ export function openClaims(view: SecretView): OpenClaim[] {
     open.push({
       credentialId,
       claimedAt: v.createdAt,
-      fresh: view.nowMs - Date.parse(v.createdAt) < view.leaseMs,
+      fresh: claimIsFresh(view, v.createdAt),
     });
   }
   return open;

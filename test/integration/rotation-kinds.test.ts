@@ -16,6 +16,7 @@ import {
   openClaims,
   plainSecrets,
   processAdapters,
+  region,
   rotateSecret,
   secretsManagerClient,
   stagesOf,
@@ -48,6 +49,8 @@ interface Kind {
 }
 
 let counter = 0;
+/** What the admin secrets here serve: the managed secrets of this suite. */
+const KINDS_SECRETS = `arn:aws:secretsmanager:${region}:000000000000:secret:kinds/*`;
 
 async function storeSecret(name: string, value: Record<string, unknown>, tags: Record<string, string> = {}) {
   const created = await client.send(
@@ -82,13 +85,23 @@ async function seed(
   if (options.admin === 'oauth') {
     const admin = simulator.createServiceAccount(orgId, { roles: ['ORG_OWNER'] });
     plainSecrets.add(admin.secret);
-    adminArn = (await storeSecret('kinds-admin', { clientId: admin.clientId, clientSecret: admin.secret }))
-      .arn;
+    adminArn = (
+      await storeSecret('kinds-admin', {
+        clientId: admin.clientId,
+        clientSecret: admin.secret,
+        serves: [KINDS_SECRETS],
+      })
+    ).arn;
   } else if (options.admin === 'api-key') {
     const key = simulator.createApiKey(orgId, { roles: ['ORG_OWNER'] });
     plainSecrets.add(key.privateKey);
-    adminArn = (await storeSecret('kinds-admin', { publicKey: key.publicKey, privateKey: key.privateKey }))
-      .arn;
+    adminArn = (
+      await storeSecret('kinds-admin', {
+        publicKey: key.publicKey,
+        privateKey: key.privateKey,
+        serves: [KINDS_SECRETS],
+      })
+    ).arn;
   }
   const tags: Record<string, string> = { [TAG_MANAGED]: 'true', [TAG_API_FLAVOR]: options.flavor };
   if (adminArn !== undefined) tags[TAG_ADMIN_SECRET_ARN] = adminArn;

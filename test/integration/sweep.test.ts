@@ -76,6 +76,9 @@ function sweepEnv(overrides: Record<string, string> = {}): Record<string, string
     ATLAS_ALLOW_INSECURE_HTTP: 'true',
     ATLAS_MAX_ATTEMPTS: '2',
     VERIFY_RETRY_DELAYS_MS: '50,100',
+    // The seeded values record an atlasSecretId, so each poses as a rotation atlas-rotator completed just now;
+    // the interval's own refusals are tested in tenant-isolation.test.ts.
+    ROTATION_MIN_INTERVAL_MINUTES: '0',
     LOG_LEVEL: 'debug',
     ...overrides,
   };

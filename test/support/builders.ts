@@ -52,6 +52,9 @@ export function aSettings(overrides: Partial<RotateSecretSettings> = {}): Rotate
     secretExpiresAfterHours: 720,
     adminSecretAllowList: [],
     deleteUnknownSecrets: false,
+    // Off in the shared builder (the tests rotate one secret many times on a fixed clock); the limit's own
+    // tests set it.
+    minIntervalMs: 0,
     leaseMs: 15 * 60_000,
     verifyRetryDelaysMs: [1_000, 2_000, 4_000],
     orphanSkewMs: 60_000,
@@ -162,14 +165,18 @@ export function seedManagedSecret(
 }
 
 /** Seeds the admin secret (admin-assisted mode) and its ORG_OWNER service account. */
-export function seedAdminSecret(store: InMemorySecretStore, world: AtlasWorld): void {
+export function seedAdminSecret(
+  store: InMemorySecretStore,
+  world: AtlasWorld,
+  serves: readonly string[] = [SECRET_ARN],
+): void {
   store.seed({
     arn: ADMIN_SECRET_ARN,
     name: 'atlas/admin',
     versions: [
       {
         versionId: '22222222-2222-4222-8222-222222222222',
-        value: JSON.stringify({ clientId: ADMIN_CLIENT_ID, clientSecret: ADMIN_SECRET_VALUE }),
+        value: JSON.stringify({ clientId: ADMIN_CLIENT_ID, clientSecret: ADMIN_SECRET_VALUE, serves }),
         stages: ['AWSCURRENT'],
       },
     ],

@@ -190,6 +190,7 @@ const applicationModule = new ContainerModule(({ bind }) => {
           secretExpiresAfterHours: config.secretExpiresAfterHours,
           adminSecretAllowList: config.adminSecretArns,
           deleteUnknownSecrets: config.deleteUnknownSecrets,
+          minIntervalMs: config.rotationMinIntervalMinutes * 60_000,
           leaseMs: config.rotationLeaseSeconds * 1000,
           verifyRetryDelaysMs: config.verifyRetryDelaysMs,
           orphanSkewMs: 5 * 60_000,

@@ -19,6 +19,8 @@ export interface Config {
   readonly adminSecretArns: readonly string[];
   readonly deleteUnknownSecrets: boolean;
   readonly rotationLeaseSeconds: number;
+  /** Least time between completed rotations of one secret; 0 turns the limit off. */
+  readonly rotationMinIntervalMinutes: number;
   readonly verifyRetryDelaysMs: readonly number[];
   readonly logLevel: LogLevel;
   /** The request queue; required by `worker` only. */
@@ -174,6 +176,8 @@ export function loadConfig(env: Env): Config {
     adminSecretArns,
     deleteUnknownSecrets: bool('ATLAS_DELETE_UNKNOWN_SECRETS', false),
     rotationLeaseSeconds: integer('ROTATION_LEASE_SECONDS', 900, 30, 86_400),
+    // An hour by default: above any retry or schedule of one request, below any sane rotation period; up to 30 days.
+    rotationMinIntervalMinutes: integer('ROTATION_MIN_INTERVAL_MINUTES', 60, 0, 43_200),
     verifyRetryDelaysMs,
     logLevel: logLevel as LogLevel,
     rotationQueueUrl,

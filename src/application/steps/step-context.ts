@@ -31,6 +31,8 @@ export interface RotateSecretSettings {
   readonly adminSecretAllowList: readonly string[];
   /** Whether an Atlas secret that belongs to no version may be deleted to make room. */
   readonly deleteUnknownSecrets: boolean;
+  /** Least time between completed rotations of one secret (ROTATION_MIN_INTERVAL_MINUTES); 0: no limit. */
+  readonly minIntervalMs: number;
   /** How long an open claim (no credential version yet) is taken to belong to a live run (ROTATION_LEASE_SECONDS). */
   readonly leaseMs: number;
   /** Waits between verification attempts while Atlas still answers `invalid_client` for a new secret. */

@@ -451,6 +451,9 @@ export class EventDrivenInfra {
       ATLAS_MAX_ATTEMPTS: '2',
       ATLAS_REQUEST_TIMEOUT_MS: '10000',
       VERIFY_RETRY_DELAYS_MS: '50,100',
+      // These suites rotate one secret many times a minute (ordering, duplicates, rivals); the interval's own
+      // refusals are tested in tenant-isolation.test.ts.
+      ROTATION_MIN_INTERVAL_MINUTES: '0',
       LOG_LEVEL: 'debug',
       MAX_CONCURRENCY: '4',
       WAIT_TIME_SECONDS: '1',

@@ -26,6 +26,8 @@ import {
 import type { AtlasSimulator } from '../../../src/simulator/atlas-simulator.js';
 
 export const region = 'us-east-1';
+/** Every secret of the emulator's account: what the suite's admin secrets serve unless a test says otherwise. */
+export const EMULATOR_ACCOUNT_SECRETS = `arn:aws:secretsmanager:${region}:000000000000:secret:*`;
 
 export function secretsManagerClient(): SecretsManagerClient {
   return new SecretsManagerClient({ region });
@@ -40,6 +42,7 @@ export const testSettings: Omit<RotateSecretSettings, 'origins'> = {
   secretExpiresAfterHours: 720,
   adminSecretAllowList: [],
   deleteUnknownSecrets: false,
+  minIntervalMs: 0,
   leaseMs: 15 * 60_000,
   verifyRetryDelaysMs: [20, 40],
   orphanSkewMs: 5 * 60_000,
@@ -142,13 +145,14 @@ export async function seedAdminSecret(
   simulator: AtlasSimulator,
   client: SecretsManagerClient,
   orgId: string,
+  serves: readonly string[] = [EMULATOR_ACCOUNT_SECRETS],
 ) {
   const admin = simulator.createServiceAccount(orgId, { roles: ['ORG_OWNER'] });
   plainSecrets.add(admin.secret);
   const created = await client.send(
     new CreateSecretCommand({
       Name: `it-admin/${randomUUID()}`,
-      SecretString: JSON.stringify({ clientId: admin.clientId, clientSecret: admin.secret }),
+      SecretString: JSON.stringify({ clientId: admin.clientId, clientSecret: admin.secret, serves }),
     }),
   );
   return { arn: created.ARN ?? '', clientId: admin.clientId };

@@ -79,3 +79,21 @@ describe('loadConfig: sweep keys', () => {
     expect(problemsOf({ ROTATE_BEFORE_EXPIRY_HOURS: '8767' })).toHaveLength(1);
   });
 });
+
+describe('loadConfig: ROTATION_MIN_INTERVAL_MINUTES', () => {
+  it('defaults to an hour, and 0 turns the limit off', () => {
+    expect(loadConfig(BASE).rotationMinIntervalMinutes).toBe(60);
+    expect(loadConfig({ ...BASE, ROTATION_MIN_INTERVAL_MINUTES: '0' }).rotationMinIntervalMinutes).toBe(0);
+    expect(loadConfig({ ...BASE, ROTATION_MIN_INTERVAL_MINUTES: '43200' }).rotationMinIntervalMinutes).toBe(
+      43_200,
+    );
+  });
+
+  it('names the key for anything else', () => {
+    for (const raw of ['-1', '43201', '1h']) {
+      expect(problemsOf({ ROTATION_MIN_INTERVAL_MINUTES: raw })).toEqual([
+        `ROTATION_MIN_INTERVAL_MINUTES must be a whole number from 0 to 43200 (got "${raw}")`,
+      ]);
+    }
+  });
+});

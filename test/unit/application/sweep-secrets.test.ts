@@ -48,6 +48,8 @@ const clientIdOf = (n: number) => `mdb_sa_id_c1${n.toString(16).padStart(22, '0'
 const atlasSecretIdOf = (n: number) => `5ec0${n.toString(16).padStart(20, '0')}` as AtlasSecretId;
 const secretValueOf = (n: number) => `mdb_sa_sk_sweep_value_${n.toString().padStart(4, '0')}`;
 const nameOf = (n: number) => `sweep/s${n.toString().padStart(3, '0')}`;
+/** Every secret of this suite (what an admin secret here may serve). */
+const SWEEP_SECRETS = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sweep/*';
 const arnOf = (n: number) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${nameOf(n)}-AbCdEf`;
 
 interface Fixture {
@@ -250,7 +252,7 @@ describe('SweepSecrets: which secrets are due', () => {
     const f = aFixture();
     seedAccount(f, 1, { expiresInHours: -3 });
     // An expired secret mints no token: only an admin could list it. Atlas's GET is done as the admin here.
-    seedAdminSecret(f.store, f.world);
+    seedAdminSecret(f.store, f.world, [arnOf(1)]);
     f.store.secret(arnOf(1)).tags['atlas-rotator:adminSecretArn'] = ADMIN_SECRET_ARN;
     const report = await sweepRequests(f, { adminSecretAllowList: [ADMIN_SECRET_ARN] });
     expect(entryOf(report, 1)).toMatchObject({
@@ -362,6 +364,25 @@ describe('SweepSecrets: skipped secrets', () => {
       retryable: false,
     });
     expect(report.summary.permanentFailures).toBe(1);
+    expectNoSecretValue(f, report);
+  });
+
+  it('skips a secret its admin secret does not serve, without listing the account in Atlas', async () => {
+    const f = aFixture();
+    seedAdminSecret(f.store, f.world, [arnOf(2)]);
+    seedAccount(f, 1, { expiresInHours: 1, tags: { 'atlas-rotator:adminSecretArn': ADMIN_SECRET_ARN } });
+    seedAccount(f, 2, { expiresInHours: 2000, tags: { 'atlas-rotator:adminSecretArn': ADMIN_SECRET_ARN } });
+    const report = await sweepRequests(f, { adminSecretAllowList: [ADMIN_SECRET_ARN] });
+    expect(entryOf(report, 1)).toMatchObject({
+      action: 'skipped',
+      reason: 'admin-not-bound',
+      errorCode: 'ADMIN_SECRET_NOT_BOUND',
+    });
+    expect(entryOf(report, 2)).toMatchObject({ action: 'not-due' });
+    // One listing: the served secret's; the admin read once for both.
+    expect(f.atlas.calls.filter((c) => c.op === 'get')).toHaveLength(1);
+    expect(f.store.calls.filter((c) => c.secretId === ADMIN_SECRET_ARN)).toHaveLength(1);
+    expect(f.requests.sent).toEqual([]);
     expectNoSecretValue(f, report);
   });
 
@@ -619,7 +640,7 @@ describe('SweepSecrets at scale', () => {
 
   it('reads an admin secret once and mints one admin token for all its secrets', async () => {
     const f = aFixture();
-    seedAdminSecret(f.store, f.world);
+    seedAdminSecret(f.store, f.world, [SWEEP_SECRETS]);
     for (let n = 1; n <= 10; n++) {
       seedAccount(f, n, { expiresInHours: 2000, tags: { 'atlas-rotator:adminSecretArn': ADMIN_SECRET_ARN } });
     }
