@@ -16,6 +16,7 @@ import {
 import type { RotationToken } from '../domain/identifiers.js';
 import { isManaged, rotationMetadataFrom } from '../domain/rotation-metadata.js';
 import { allowedAdminSecretArn, atlasTargetFor, type OriginPolicy } from './atlas-target.js';
+import { requirePinnedIdentity } from './identity-guard.js';
 import { AtlasApiError, SecretStoreError } from './infrastructure-errors.js';
 import type { ActingCredential, AtlasServiceAccounts } from './ports/atlas-service-accounts.js';
 import type { Clock } from './ports/clock.js';
@@ -55,6 +56,7 @@ export type SkipReason =
   | 'invalid-metadata'
   | 'admin-not-allowed'
   | 'admin-not-bound'
+  | 'identity-changed'
   | 'origin-not-allowed'
   | 'atlas-error'
   | 'secret-store-error'
@@ -205,6 +207,7 @@ const SKIP_REASONS: Readonly<Record<string, SkipReason>> = {
   INVALID_ROTATION_METADATA: 'invalid-metadata',
   ADMIN_SECRET_NOT_ALLOWED: 'admin-not-allowed',
   ADMIN_SECRET_NOT_BOUND: 'admin-not-bound',
+  SECRET_IDENTITY_CHANGED: 'identity-changed',
   ATLAS_ORIGIN_NOT_ALLOWED: 'origin-not-allowed',
 };
 
@@ -331,6 +334,11 @@ export class SweepSecrets {
     const adminArn = allowedAdminSecretArn(metadata, this.settings.adminSecretAllowList);
     const credential = parseCredential(await this.store.getValue(description.arn, { stage: 'AWSCURRENT' }));
     const target = atlasTargetFor(metadata, credential, this.settings.origins);
+    // As RotateSecret: a hand-written AWSCURRENT naming another account is refused before any credential is used.
+    if (credential.atlasSecretId === undefined) {
+      const versions = await this.store.listVersions(description.arn);
+      await requirePinnedIdentity(this.store, description, versions, new Map(), credential);
+    }
     const acting: ActingCredential =
       adminArn === undefined ? credential : await this.admin(adminArn, description.arn, admins);
     let secrets: Awaited<ReturnType<AtlasServiceAccounts['listSecrets']>>;

@@ -1,10 +1,20 @@
+import { randomUUID } from 'node:crypto';
+import { CreateEventBusCommand, DeleteEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
   CreateSecretCommand,
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventBridgeRotationEventPublisher } from '../../src/adapters/outbound/aws/event-bridge-rotation-event-publisher.js';
+import { SystemClock } from '../../src/adapters/outbound/system/system-clock.js';
+import { HandleRotationRequest } from '../../src/application/handle-rotation-request.js';
+import { KeyedSerializer } from '../../src/application/keyed-serializer.js';
+import type { RotateSecret } from '../../src/application/rotate-secret.js';
+import { parseRotationToken } from '../../src/domain/identifiers.js';
+import { DETAIL_TYPE_COMPLETED, DETAIL_TYPE_FAILED } from '../../src/domain/rotation-events.js';
 import {
   TAG_ADMIN_SECRET_ARN,
   TAG_API_BASE_URL,
@@ -14,6 +24,15 @@ import {
 import type { RotationOutcome } from '../../src/domain/rotation-outcome.js';
 import { CLAIM_LABEL } from '../../src/domain/rotation-protocol.js';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
+import { validateEventDetail } from '../support/event-schemas.js';
+import {
+  both,
+  type CapturedEvent,
+  EventCapture,
+  forRequest,
+  isFailed,
+} from './support/event-driven-harness.js';
+import { type Cleanups, createQueue, routeToQueue } from './support/event-routing.js';
 import {
   logLines,
   newToken,
@@ -28,14 +47,57 @@ import {
 /**
  * The attack suite of the tenant-isolation issue: someone who may create and tag managed secrets tries to make
  * atlas-rotator act on another team's Atlas account, or to stop or churn a secret's rotation. Every attempt is
- * refused as a failed outcome (what the worker publishes as RotationFailed), and nothing changes in Atlas or in
- * Secrets Manager for anyone.
+ * refused as a failed outcome, and nothing changes in Atlas or in Secrets Manager for anyone. Each refusal goes
+ * through HandleRotationRequest (what the worker, both Lambdas and the CLI run) and the EventBridge publisher to a
+ * real bus: the failed event arrives with the refusal's errorCode, matches its schema and carries no secret.
  */
 let atlas: AtlasSimulator;
 let client: SecretsManagerClient;
 const opened: { close: () => Promise<void> }[] = [];
 let counter = 0;
 const ACCOUNT = `arn:aws:secretsmanager:${region}:000000000000:secret:`;
+const SOURCE = 'atlas-rotator';
+const suffix = randomUUID().slice(0, 8);
+const cleanups: Cleanups = [];
+let sqs: SQSClient;
+let eventBridge: EventBridgeClient;
+let bus: string;
+let capture: EventCapture;
+const serializer = new KeyedSerializer();
+const BACKOFF = { backoffBaseSeconds: 1, backoffMaxSeconds: 60 };
+
+/**
+ * Runs `rotate` as one delivery of a request (first delivery unless `lastAttempt`), publishing to the suite's
+ * bus, and returns the outcome with the failed events that arrived on the bus for it.
+ */
+async function requested(rotate: RotateSecret, secretId: string, options: { lastAttempt?: boolean } = {}) {
+  const requestId = `attack-${randomUUID()}`;
+  const publisher = new EventBridgeRotationEventPublisher({
+    client: eventBridge,
+    eventBusName: bus,
+    source: SOURCE,
+    clock: new SystemClock(),
+  });
+  const result = await new HandleRotationRequest(rotate, publisher, serializer, BACKOFF).execute(
+    { secretId, requestId, token: parseRotationToken(randomUUID()), reason: 'attack suite' },
+    { attempt: 1, lastAttempt: options.lastAttempt ?? false },
+  );
+  const wanted = both(isFailed, forRequest(requestId));
+  // A failure that is not final publishes nothing: wait a little for an event that should not come.
+  const events = await capture.captureEvents(wanted, result.decision.kind === 'retry-after' ? 1_500 : 15_000);
+  return { outcome: result.outcome, decision: result.decision, events, requestId };
+}
+
+/** The refusal is visible: exactly one final failed event with its errorCode, valid, and without a secret. */
+function expectFailedEvent(events: readonly CapturedEvent[], errorCode: string, retryable = false) {
+  expect(events).toHaveLength(1);
+  const [event] = events as [CapturedEvent];
+  expect(event.source).toBe(SOURCE);
+  expect(event.detail).toMatchObject({ errorCode, retryable, final: true });
+  expect(validateEventDetail(DETAIL_TYPE_FAILED, event.detail)).toEqual([]);
+  for (const secret of plainSecrets) expect(event.body).not.toContain(secret);
+  expect(event.body).not.toMatch(/clientSecret|privateKey|mdb_sa_sk_/);
+}
 
 function adapters() {
   const a = processAdapters(atlas, client);
@@ -110,10 +172,32 @@ async function victimTeam(flavor: 'atlas-org' | 'atlas-project' | 'cloud-manager
 beforeAll(async () => {
   atlas = await AtlasSimulator.start();
   client = secretsManagerClient();
+  sqs = new SQSClient({ region });
+  eventBridge = new EventBridgeClient({ region });
+  bus = `attack-bus-${suffix}`;
+  await eventBridge.send(new CreateEventBusCommand({ Name: bus }));
+  cleanups.push(() => eventBridge.send(new DeleteEventBusCommand({ Name: bus })));
+  const queue = await createQueue(sqs, `attack-capture-${suffix}`, {}, cleanups);
+  const targets = await routeToQueue(
+    { sqs, eventBridge },
+    {
+      bus,
+      rule: `attack-rule-${suffix}`,
+      pattern: { source: [SOURCE], 'detail-type': [DETAIL_TYPE_COMPLETED, DETAIL_TYPE_FAILED] },
+      queue,
+      targetId: 'capture',
+    },
+    cleanups,
+  );
+  expect(targets.FailedEntryCount).toBe(0);
+  capture = new EventCapture(sqs, queue.url);
 });
 
 afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   await Promise.all(opened.map((a) => a.close()));
+  sqs.destroy();
+  eventBridge.destroy();
   client.destroy();
   await atlas.close();
 });
@@ -130,10 +214,12 @@ describe('cross-tenant: a secret of team B names team A account and team A admin
       const accounts = [[team.orgId, team.victim.clientId]] as const;
       const before = await snapshot([attacker.arn, team.victimSecret.arn], accounts);
       const atlasCalls = atlas.requests.length;
-      const outcome = await rotateSecret(adapters(), {
-        adminSecretAllowList: [`${ACCOUNT}team-a-admin/*`],
-      }).execute({ secretId: attacker.name, token: newToken() });
+      const { outcome, events } = await requested(
+        rotateSecret(adapters(), { adminSecretAllowList: [`${ACCOUNT}team-a-admin/*`] }),
+        attacker.name,
+      );
       expectRefused(outcome, 'ADMIN_SECRET_NOT_BOUND');
+      expectFailedEvent(events, 'ADMIN_SECRET_NOT_BOUND');
       expect(outcome.status === 'failed' && outcome.message).toContain(attacker.arn);
       expect(atlas.requests.length).toBe(atlasCalls);
       expect(await snapshot([attacker.arn, team.victimSecret.arn], accounts)).toEqual(before);
@@ -160,11 +246,12 @@ describe('cross-tenant: a secret of team B names team A account and team A admin
       { [TAG_MANAGED]: 'true', [TAG_ADMIN_SECRET_ARN]: admin.arn },
     );
     const atlasCalls = atlas.requests.length;
-    const outcome = await rotateSecret(adapters(), { adminSecretAllowList: [admin.arn] }).execute({
-      secretId: secret.name,
-      token: newToken(),
-    });
+    const { outcome, events } = await requested(
+      rotateSecret(adapters(), { adminSecretAllowList: [admin.arn] }),
+      secret.name,
+    );
     expectRefused(outcome, 'ADMIN_SECRET_NOT_BOUND');
+    expectFailedEvent(events, 'ADMIN_SECRET_NOT_BOUND');
     expect(outcome.status === 'failed' && outcome.message).toContain(`"serves": ["${secret.arn}"]`);
     expect(atlas.requests.length).toBe(atlasCalls);
   });
@@ -196,11 +283,9 @@ describe('a clientId swapped into a managed secret by hand', () => {
     ] as const;
     const before = await snapshot([team.victimSecret.arn], accounts);
     const atlasCalls = atlas.requests.length;
-    const outcome = await rotateSecret(adapters(), settings).execute({
-      secretId: team.victimSecret.name,
-      token: newToken(),
-    });
+    const { outcome, events } = await requested(rotateSecret(adapters(), settings), team.victimSecret.name);
     expectRefused(outcome, 'SECRET_IDENTITY_CHANGED');
+    expectFailedEvent(events, 'SECRET_IDENTITY_CHANGED');
     expect(outcome.status === 'failed' && outcome.message).toContain('clientId');
     expect(atlas.requests.length).toBe(atlasCalls);
     expect(await snapshot([team.victimSecret.arn], accounts)).toEqual(before);
@@ -229,12 +314,11 @@ describe('abuse limits', () => {
     const accounts = [[orgId, account.clientId]] as const;
     const before = await snapshot([secret.arn], accounts);
     const flood = await Promise.all(
-      Array.from({ length: 5 }, () =>
-        rotateSecret(adapters(), settings).execute({ secretId: secret.name, token: newToken() }),
-      ),
+      Array.from({ length: 5 }, () => requested(rotateSecret(adapters(), settings), secret.name)),
     );
-    for (const outcome of flood) {
+    for (const { outcome, events } of flood) {
       expectRefused(outcome, 'ROTATION_TOO_SOON');
+      expectFailedEvent(events, 'ROTATION_TOO_SOON');
       expect(outcome.status === 'failed' && outcome.message).toMatch(/from \d{4}-\d\d-\d\dT/);
     }
     expect(await snapshot([secret.arn], accounts)).toEqual(before);
@@ -244,7 +328,8 @@ describe('abuse limits', () => {
 
   it('lets a forged claim hold the secret only for the lease, then rotates', async () => {
     const { secret } = await selfManaged();
-    const leaseMs = 1_500;
+    // Long enough for two deliveries (the first waits to see that no event comes) inside the lease.
+    const leaseMs = 8_000;
     await client.send(
       new PutSecretValueCommand({
         SecretId: secret.arn,
@@ -256,15 +341,18 @@ describe('abuse limits', () => {
       }),
     );
     const before = await versionsOf(secret.arn);
-    const held = await rotateSecret(adapters(), { leaseMs }).execute({
-      secretId: secret.name,
-      token: newToken(),
-    });
+    // Held for the lease: a first delivery is retried later (no event yet); the last one says so on the bus.
+    const first = await requested(rotateSecret(adapters(), { leaseMs }), secret.name);
+    expect(first.decision.kind).toBe('retry-after');
+    expect(first.events).toEqual([]);
+    const last = await requested(rotateSecret(adapters(), { leaseMs }), secret.name, { lastAttempt: true });
+    const held = last.outcome;
     expect(held).toMatchObject({ status: 'failed', errorCode: 'ROTATION_IN_PROGRESS', retryable: true });
+    expectFailedEvent(last.events, 'ROTATION_IN_PROGRESS', true);
     const retryAt = held.status === 'failed' ? Date.parse(held.retryAt ?? '') : Number.NaN;
     expect(retryAt - Date.now()).toBeLessThanOrEqual(leaseMs);
     expect(await versionsOf(secret.arn)).toEqual(before);
-    await new Promise((r) => setTimeout(r, leaseMs + 200));
+    await new Promise((r) => setTimeout(r, Math.max(0, retryAt - Date.now()) + 200));
     const after = await rotateSecret(adapters(), { leaseMs }).execute({
       secretId: secret.name,
       token: newToken(),
@@ -277,8 +365,9 @@ describe('abuse limits', () => {
     const accounts = [[orgId, account.clientId]] as const;
     const before = await snapshot([secret.arn], accounts);
     const atlasCalls = atlas.requests.length;
-    const outcome = await rotateSecret(adapters()).execute({ secretId: secret.name, token: newToken() });
+    const { outcome, events } = await requested(rotateSecret(adapters()), secret.name);
     expectRefused(outcome, 'ATLAS_ORIGIN_NOT_ALLOWED');
+    expectFailedEvent(events, 'ATLAS_ORIGIN_NOT_ALLOWED');
     expect(atlas.requests.length).toBe(atlasCalls);
     expect(await snapshot([secret.arn], accounts)).toEqual(before);
     expect((await valueAt(client, secret.arn, 'AWSCURRENT')).json.clientId).toBe(account.clientId);

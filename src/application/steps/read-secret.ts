@@ -1,19 +1,12 @@
 import { parseAdminBinding, requireAdminBinding } from '../../domain/admin-binding.js';
-import {
-  type AdminCredential,
-  type AtlasCredential,
-  parseAdminCredential,
-  parseCredential,
-} from '../../domain/credential.js';
+import { type AdminCredential, parseAdminCredential, parseCredential } from '../../domain/credential.js';
 import {
   AdminSecretNotAllowedError,
   InvalidInputError,
   RotationConflictError,
   RotatorError,
-  SecretIdentityChangedError,
   SecretNotManagedError,
 } from '../../domain/errors.js';
-import { checkIdentityPin, pinCandidates } from '../../domain/identity-pin.js';
 import {
   isAllowedAdminSecret,
   isManaged,
@@ -29,13 +22,11 @@ import {
   type VersionContent,
 } from '../../domain/rotation-protocol.js';
 import type { SecretValue } from '../../domain/secret-value.js';
+import { requirePinnedIdentity } from '../identity-guard.js';
 import { SecretStoreError } from '../infrastructure-errors.js';
 import type { AtlasTarget } from '../ports/atlas-service-accounts.js';
 import type { ListedVersion, SecretDescription } from '../ports/secret-store.js';
 import type { Run, SecretRead, StepContext } from './step-context.js';
-
-/** Versions read at a time while looking for the identity pin (only when AWSCURRENT is not atlas-rotator's). */
-const PIN_READ_BATCH = 10;
 
 /** AWS rotates a managed external secret itself (facts: Secrets Manager managed external secrets). */
 const MANAGED_EXTERNAL_TYPE = 'MongoDBAtlasServiceAccount';
@@ -109,7 +100,7 @@ export async function readSecret(ctx: StepContext, secretId: string, run: Run): 
     metadata.adminSecretArn === undefined
       ? undefined
       : await boundAdmin(ctx, metadata.adminSecretArn, description.arn);
-  await identityGuard(ctx, description, versions, values, current);
+  await requirePinnedIdentity(ctx.store, description, versions, values, current);
   const target: AtlasTarget = {
     baseUrl: resolveOrigin(metadata, ctx.settings.origins),
     flavor: metadata.apiFlavor,
@@ -138,36 +129,6 @@ async function boundAdmin(ctx: StepContext, adminArn: string, managedArn: string
   const value = await ctx.store.getValue(adminArn, { stage: 'AWSCURRENT' });
   requireAdminBinding(parseAdminBinding(value), adminArn, managedArn);
   return parseAdminCredential(value);
-}
-
-/** A hand-written AWSCURRENT naming another account than atlas-rotator's last value: refused, nothing written. */
-async function identityGuard(
-  ctx: StepContext,
-  description: SecretDescription,
-  versions: readonly ListedVersion[],
-  known: ReadonlyMap<string, SecretValue | undefined>,
-  current: AtlasCredential,
-): Promise<void> {
-  const candidates = pinCandidates(versions, current);
-  const values = new Map(known);
-  for (let i = 0; i < candidates.length; i += PIN_READ_BATCH) {
-    const batch = candidates.slice(i, i + PIN_READ_BATCH);
-    await Promise.all(
-      batch
-        .filter((v) => !values.has(v.versionId))
-        .map(async (v) =>
-          values.set(v.versionId, await ctx.valueOrPlaceholder(description.arn, v.versionId)),
-        ),
-    );
-    const read = candidates.slice(0, i + PIN_READ_BATCH).map((v) => ({
-      versionId: v.versionId,
-      credential: ctx.credentialOrUndefined(values.get(v.versionId)),
-    }));
-    const check = checkIdentityPin(current, read);
-    if (!check.ok)
-      throw new SecretIdentityChangedError(description.name, check.changed, check.pinnedVersionId);
-    if (check.pinnedVersionId !== undefined) return;
-  }
 }
 
 /** Two rotators on one secret would fight: refused before anything is written. */

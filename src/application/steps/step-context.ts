@@ -1,4 +1,4 @@
-import { type AdminCredential, type AtlasCredential, parseCredential } from '../../domain/credential.js';
+import type { AdminCredential, AtlasCredential } from '../../domain/credential.js';
 import {
   InvalidInputError,
   RotationInProgressError,
@@ -8,7 +8,7 @@ import {
 import type { AtlasSecretId, RotationToken } from '../../domain/identifiers.js';
 import type { RotationStage } from '../../domain/rotation.js';
 import type { RotationMetadata } from '../../domain/rotation-metadata.js';
-import { contentOf, type SecretView } from '../../domain/rotation-protocol.js';
+import type { SecretView } from '../../domain/rotation-protocol.js';
 import type {
   FailureFacts,
   RotationCompletedEvent,
@@ -17,7 +17,8 @@ import type {
 } from '../../domain/rotation-run.js';
 import type { SecretValue } from '../../domain/secret-value.js';
 import { AttemptClaims } from '../attempt-claims.js';
-import { AtlasApiError, SecretStoreError } from '../infrastructure-errors.js';
+import { credentialOrUndefined, valueOrPlaceholder } from '../identity-guard.js';
+import { AtlasApiError } from '../infrastructure-errors.js';
 import type { AtlasServiceAccounts, AtlasTarget } from '../ports/atlas-service-accounts.js';
 import type { Clock } from '../ports/clock.js';
 import type { IdGenerator } from '../ports/id-generator.js';
@@ -115,23 +116,11 @@ export class StepContext {
     this.claims = new AttemptClaims(store, ids, logger);
   }
 
-  async valueOrPlaceholder(arn: string, versionId: string): Promise<SecretValue | undefined> {
-    try {
-      return await this.store.getValue(arn, { versionId });
-    } catch (error) {
-      // The one listed version without a value is RotateSecret's placeholder.
-      if (error instanceof SecretStoreError && error.code === 'SECRET_NOT_FOUND') return undefined;
-      throw error;
-    }
+  valueOrPlaceholder(arn: string, versionId: string): Promise<SecretValue | undefined> {
+    return valueOrPlaceholder(this.store, arn, versionId);
   }
   credentialOrUndefined(value: SecretValue | undefined): AtlasCredential | undefined {
-    if (value === undefined || contentOf(value).kind !== 'credential') return undefined;
-    try {
-      return parseCredential(value);
-    } catch (error) {
-      if (error instanceof RotatorError && !error.retryable) return undefined;
-      throw error;
-    }
+    return credentialOrUndefined(value);
   }
   credentialContent(read: SecretRead, credentialId: string): AtlasSecretId {
     const content = read.view.contents.get(credentialId);

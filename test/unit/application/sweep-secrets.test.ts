@@ -386,6 +386,38 @@ describe('SweepSecrets: skipped secrets', () => {
     expectNoSecretValue(f, report);
   });
 
+  it('skips a secret whose AWSCURRENT was swapped by hand to another account, before its admin lists anything', async () => {
+    const f = aFixture();
+    seedAdminSecret(f.store, f.world, [SWEEP_SECRETS]);
+    seedAccount(f, 1, { expiresInHours: 1, tags: { 'atlas-rotator:adminSecretArn': ADMIN_SECRET_ARN } });
+    seedAccount(f, 2, { expiresInHours: 1 });
+    // Secret 1's AWSCURRENT moves to a value atlas-rotator did not write, naming account 2 (AWSPREVIOUS keeps the pin).
+    const stored = f.store.secret(arnOf(1));
+    const pinned = stored.versions[0];
+    if (pinned === undefined) throw new Error('seeded');
+    pinned.stages.splice(0, pinned.stages.length, 'AWSPREVIOUS');
+    stored.versions.push({
+      versionId: '22222222-2222-4222-8222-000000000001',
+      value: SecretValue.of(JSON.stringify({ clientId: clientIdOf(2), clientSecret: 'x', orgId: ORG_ID })),
+      stages: ['AWSCURRENT'],
+      createdAt: inHours(1),
+    });
+    const report = await sweepRequests(f, { adminSecretAllowList: [ADMIN_SECRET_ARN] });
+    expect(entryOf(report, 1)).toMatchObject({
+      action: 'skipped',
+      reason: 'identity-changed',
+      errorCode: 'SECRET_IDENTITY_CHANGED',
+      retryable: false,
+    });
+    expect(report.summary.permanentFailures).toBe(1);
+    // Account 2 is listed once, by its own secret in self mode; never with the admin's credential.
+    const listings = f.atlas.calls.filter((c) => c.op === 'get');
+    expect(listings).toHaveLength(1);
+    expect(f.store.calls.filter((c) => c.secretId === ADMIN_SECRET_ARN)).toEqual([]);
+    expect(f.requests.sent.map((r) => r.secretId)).toEqual([arnOf(2)]);
+    expectNoSecretValue(f, report);
+  });
+
   it('skips a secret whose admin secret is not on the allow-list, without reading the admin secret', async () => {
     const f = aFixture();
     seedAdminSecret(f.store, f.world);
