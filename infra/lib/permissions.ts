@@ -88,7 +88,7 @@ export interface SweepPermissionsProps extends SecretPermissionsProps {
 
 /**
  * What the scheduled sweep needs, and nothing more: it lists the secrets, reads the managed ones (and the
- * allow-listed admin secrets) to learn from Atlas when their secret expires, and sends a rotation request for
+ * allow-listed admin secrets, and the versions the identity pin needs) to learn from Atlas when their secret expires, and sends a rotation request for
  * each one due. It writes nothing to Secrets Manager — no PutSecretValue, no staging, no tagging: the worker
  * rotates (only `sweep --now` would rotate in the sweep's process, and the schedule never passes it).
  */
@@ -102,9 +102,15 @@ export function sweepStatements(scope: IConstruct, props: SweepPermissionsProps)
       actions: ['secretsmanager:ListSecrets'],
       resources: ['*'],
     }),
+    // ListSecretVersionIds: the identity pin (a hand-written AWSCURRENT is checked against atlas-rotator's last
+    // value before any credential is used for it), as in a rotation.
     new iam.PolicyStatement({
       sid: 'ReadManagedSecrets',
-      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+      actions: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:ListSecretVersionIds',
+        'secretsmanager:GetSecretValue',
+      ],
       resources: [managedSecretsArn(scope, props.managedSecretNamePattern)],
       conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: 'true' } },
     }),

@@ -28,7 +28,11 @@ const listSecrets = {
 };
 const readManaged = (pattern?: string) => ({
   Sid: 'ReadManagedSecrets',
-  Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+  Action: [
+    'secretsmanager:DescribeSecret',
+    'secretsmanager:ListSecretVersionIds',
+    'secretsmanager:GetSecretValue',
+  ],
   Condition: { StringEquals: { 'aws:ResourceTag/atlas-rotator:managed': 'true' } },
   Effect: 'Allow',
   Resource: managedSecrets(pattern),
@@ -335,6 +339,7 @@ describe("the sweep's role", () => {
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
         ...(JSON.stringify(props).includes(ADMIN) ? ['secretsmanager:GetSecretValue'] : []),
+        'secretsmanager:ListSecretVersionIds',
         'secretsmanager:ListSecrets',
       ]);
       expect(actions.some((a) => /^(sqs:(?!SendMessage$)|events:|iam:|ecs:)/.test(a))).toBe(false);
