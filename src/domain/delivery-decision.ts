@@ -26,6 +26,12 @@ export interface DeliveryAttempt {
 export interface Backoff {
   readonly backoffBaseSeconds: number;
   readonly backoffMaxSeconds: number;
+  /**
+   * A fraction in [0, 1), drawn anew for every decision (the composition root passes `Math.random`), that spreads
+   * the backoff over its upper half so that requests failing together (an Atlas or AWS outage) do not come back
+   * together. Absent: no jitter (the exact backoff; tests and the rotation function, whose retries AWS schedules).
+   */
+  readonly jitter?: () => number;
 }
 
 /**
@@ -37,10 +43,17 @@ export type Delivered = RotationStepOutcome | 'rejected' | 'unsettled';
 /** SQS's largest visibility timeout: no wait is longer. */
 const MAX_RETRY_SECONDS = 43_200;
 
-/** Growing backoff per attempt: base, 2×base, 4×base … up to the maximum. */
+/**
+ * Growing backoff per attempt: base, 2×base, 4×base … up to the maximum — then, with `jitter`, spread over
+ * [half of it, all of it] ("equal jitter": a retry still waits at least half its backoff, and never longer than
+ * the maximum). Whole seconds, as ChangeMessageVisibility takes them.
+ */
 export function backoffSeconds(attempt: number, policy: Backoff): number {
   const exponent = Math.min(Math.max(attempt - 1, 0), 20);
-  return Math.min(policy.backoffMaxSeconds, policy.backoffBaseSeconds * 2 ** exponent);
+  const capped = Math.min(policy.backoffMaxSeconds, policy.backoffBaseSeconds * 2 ** exponent);
+  if (policy.jitter === undefined) return capped;
+  const fraction = Math.min(Math.max(policy.jitter(), 0), 1);
+  return Math.min(capped, Math.ceil(capped / 2 + (fraction * capped) / 2));
 }
 
 /**

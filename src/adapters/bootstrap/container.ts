@@ -110,6 +110,7 @@ const eventsModule = new ContainerModule(({ bind }) => {
       new HandleRotationRequest(rotateSecret, publisher, new KeyedSerializer(), {
         backoffBaseSeconds: config.retryBackoffBaseSeconds,
         backoffMaxSeconds: config.retryBackoffMaxSeconds,
+        jitter: Math.random,
       }),
     [TOKENS.config, TOKENS.rotateSecret, TOKENS.publisher],
   );
@@ -128,6 +129,7 @@ const eventsModule = new ContainerModule(({ bind }) => {
       new RotationMessageProcessor(handle, reject, logger, {
         backoffBaseSeconds: config.retryBackoffBaseSeconds,
         backoffMaxSeconds: config.retryBackoffMaxSeconds,
+        jitter: Math.random,
         maxReceiveCount:
           config.maxReceiveCount ??
           (config.rotationQueueUrl === undefined

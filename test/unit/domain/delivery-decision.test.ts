@@ -105,6 +105,38 @@ describe('backoffSeconds', () => {
     expect([1, 2, 3, 4, 5, 6].map((n) => backoffSeconds(n, BACKOFF))).toEqual([30, 60, 120, 240, 480, 900]);
     expect(backoffSeconds(100, BACKOFF)).toBe(900);
   });
+
+  it('spreads the backoff over its upper half with jitter, never past the maximum', () => {
+    const at = (fraction: number) => ({ ...BACKOFF, jitter: () => fraction });
+    expect([1, 2, 3].map((n) => backoffSeconds(n, at(0)))).toEqual([15, 30, 60]);
+    expect([1, 2, 3].map((n) => backoffSeconds(n, at(0.5)))).toEqual([23, 45, 90]);
+    expect([1, 2, 3].map((n) => backoffSeconds(n, at(0.999_999)))).toEqual([30, 60, 120]);
+    expect(backoffSeconds(100, at(0.999_999))).toBe(900);
+    expect(backoffSeconds(100, at(0))).toBe(450);
+  });
+
+  it('lets retries after an outage come back spread out, not together', () => {
+    // 1,000 requests failing on their first delivery at once, with a real random source.
+    const policy = { ...BACKOFF, jitter: Math.random };
+    const waits = Array.from({ length: 1_000 }, () => backoffSeconds(1, policy));
+    expect(Math.min(...waits)).toBeGreaterThanOrEqual(15);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(30);
+    // 16 possible whole seconds (15..30): without jitter all 1,000 would share one; no second holds a third.
+    const perSecond = new Map<number, number>();
+    for (const w of waits) perSecond.set(w, (perSecond.get(w) ?? 0) + 1);
+    expect(perSecond.size).toBeGreaterThanOrEqual(12);
+    expect(Math.max(...perSecond.values())).toBeLessThan(334);
+  });
+});
+
+describe('decideDelivery with jitter', () => {
+  it('jitters the backoff of a retry but still waits until the failure says trying again can succeed', () => {
+    const policy = { ...BACKOFF, jitter: () => 0 };
+    expect(decideDelivery(aFailure(), FIRST, policy)).toEqual({ kind: 'retry-after', seconds: 15 });
+    const busy = aFailure({ errorCode: 'ROTATION_IN_PROGRESS', retryAt: '2026-01-01T00:10:00.000Z' });
+    expect(decideDelivery(busy, FIRST, policy)).toEqual({ kind: 'retry-after', seconds: 591 });
+    expect(decideDelivery('unsettled', SECOND, policy)).toEqual({ kind: 'retry-after', seconds: 30 });
+  });
 });
 
 describe('retryAfterSeconds', () => {
