@@ -135,7 +135,7 @@ describe('the SQS Lambda handler', () => {
     simulator.clearFaults();
 
     expect(failed.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]?.messageId }]);
-    // Invisible for the first attempt's backoff (7 s), not the queue's 30 s visibility timeout.
+    // Invisible for the first attempt's backoff (7 s, jittered to 4–7 s), not the queue's 30 s visibility timeout.
     expect((await infra.depth(queue.url)).visible).toBe(0);
     expect((await infra.waitForDepth(queue.url, (d) => d.visible === 1, 15_000)).visible).toBe(1);
 

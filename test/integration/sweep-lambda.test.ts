@@ -157,6 +157,37 @@ describe('the sweep Lambda handler', () => {
     expectNoSecretIn(output.all());
   });
 
+  it('puts the Lambda request id, function name and cold start on every log line, at AWS_LAMBDA_LOG_LEVEL', async () => {
+    const prefix = `sweep-lambda/${randomUUID().slice(0, 8)}`;
+    const orgId = simulator.createOrg().orgId;
+    await seedSecret(prefix, orgId, 100);
+    // The function's advanced logging controls say DEBUG: they decide over LOG_LEVEL.
+    configure(prefix, { LOG_LEVEL: 'error', AWS_LAMBDA_LOG_LEVEL: 'DEBUG' });
+    vi.resetModules();
+    const fresh = await import('../../src/adapters/bootstrap/sweep-lambda.js');
+    const output = captureOutput();
+    const functionName = 'atlas-rotator-sweep';
+    await fresh.handler({}, { awsRequestId: 'sweep-invocation-1', functionName });
+    await fresh.handler({}, { awsRequestId: 'sweep-invocation-2', functionName });
+    vi.restoreAllMocks();
+    await drain();
+    const lines = output
+      .all()
+      .split('\n')
+      .filter((l) => l.startsWith('{"time"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.length).toBeGreaterThan(4);
+    expect(lines.some((l) => l.level === 'info')).toBe(true);
+    for (const line of lines) {
+      expect(line).toMatchObject({ functionName });
+      expect(line.coldStart).toBe(line.lambdaRequestId === 'sweep-invocation-1');
+    }
+    expect(new Set(lines.map((l) => l.lambdaRequestId))).toEqual(
+      new Set(['sweep-invocation-1', 'sweep-invocation-2']),
+    );
+    expectNoSecretIn(output.all());
+  });
+
   it('fails the invocation (permanent) when a secret cannot be handled for good, with the report written', async () => {
     const prefix = `sweep-lambda/${randomUUID().slice(0, 8)}`;
     const orgId = simulator.createOrg().orgId;

@@ -7,7 +7,7 @@ import { HandleRotationRequest } from '../../application/handle-rotation-request
 import { KeyedSerializer } from '../../application/keyed-serializer.js';
 import type { AtlasServiceAccounts } from '../../application/ports/atlas-service-accounts.js';
 import type { Clock } from '../../application/ports/clock.js';
-import type { Logger } from '../../application/ports/logger.js';
+import type { LogFields, Logger } from '../../application/ports/logger.js';
 import type { RotationEventPublisher } from '../../application/ports/rotation-event-publisher.js';
 import type { SecretStore } from '../../application/ports/secret-store.js';
 import { RejectRotationRequest } from '../../application/reject-rotation-request.js';
@@ -33,6 +33,8 @@ import { TOKENS } from './tokens.js';
 export interface ContainerOverrides {
   /** Where log lines go; stderr by default. */
   readonly logSink?: (line: string) => void;
+  /** Fields for every log line, asked for per line (the Lambda entries: the invocation's). */
+  readonly logContext?: () => LogFields;
 }
 
 const awsClientOptions = (config: Config) => ({
@@ -45,7 +47,14 @@ const coreModule = (config: Config, overrides: ContainerOverrides) =>
     bind(TOKENS.config).toConstantValue(config);
     bind(TOKENS.clock).toResolvedValue(() => new SystemClock());
     bind(TOKENS.logger).toResolvedValue(
-      () => new JsonLogger(config.logLevel, overrides.logSink ?? ((line) => process.stderr.write(line))),
+      () =>
+        new JsonLogger(
+          config.logLevel,
+          overrides.logSink ?? ((line) => process.stderr.write(line)),
+          {},
+          undefined,
+          overrides.logContext,
+        ),
     );
   });
 

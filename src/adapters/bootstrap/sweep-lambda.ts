@@ -4,8 +4,11 @@ import { RotatorError } from '../../domain/errors.js';
 import { loadConfig } from '../config/load-config.js';
 import { EXIT } from '../inbound/cli/rotate-cli.js';
 import { sweepExitCode } from '../inbound/cli/sweep-cli.js';
+import { type LambdaContext, LambdaInvocations } from '../inbound/lambda/lambda-invocations.js';
 import { buildContainer, disposeContainer } from './container.js';
 import { TOKENS } from './tokens.js';
+
+const invocations = new LambdaInvocations();
 
 /**
  * The sweep left secrets it could not settle: the invocation fails, so Lambda counts an error (the alarm) —
@@ -73,18 +76,22 @@ export function createSweepHandler(deps: SweepHandlerDeps): () => Promise<SweepR
 /**
  * Lambda entry for the scheduled sweep (EventBridge Scheduler invokes it; the event is ignored). Unlike the
  * SQS handler it builds the container per invocation and disposes it after: a sweep runs once a day, and
- * disposing revokes the admin tokens the sweep minted and closes the Atlas pools, as the CLI does.
+ * disposing revokes the admin tokens the sweep minted and closes the Atlas pools, as the CLI does. Every log line
+ * of an invocation carries its `lambdaRequestId`, `functionName` and `coldStart` (the first invocation of the
+ * execution environment; the cold start is the environment's, not the container's).
  */
-export async function handler(): Promise<SweepReport> {
-  const config = loadConfig(process.env);
-  const container = buildContainer(config);
-  try {
-    return await createSweepHandler({
-      sweep: container.get(TOKENS.sweepSecrets),
-      namePrefix: config.sweepNamePrefix,
-      out: (text) => process.stdout.write(text),
-    })();
-  } finally {
-    await disposeContainer(container);
-  }
+export async function handler(_event?: unknown, context?: LambdaContext): Promise<SweepReport> {
+  return invocations.run(context, async () => {
+    const config = loadConfig(process.env);
+    const container = buildContainer(config, { logContext: () => invocations.fields() });
+    try {
+      return await createSweepHandler({
+        sweep: container.get(TOKENS.sweepSecrets),
+        namePrefix: config.sweepNamePrefix,
+        out: (text) => process.stdout.write(text),
+      })();
+    } finally {
+      await disposeContainer(container);
+    }
+  });
 }

@@ -49,6 +49,16 @@ type Env = Readonly<Record<string, string | undefined>>;
  * Validates the environment and returns a frozen config. Throws one `InvalidConfigError` that names every
  * missing or invalid key. Pure: the entry point passes `process.env`.
  */
+/** Lambda's application log levels (advanced logging controls) as ours: TRACE is our debug, FATAL our error. */
+const LAMBDA_LOG_LEVELS: Readonly<Record<string, LogLevel>> = {
+  TRACE: 'debug',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+  FATAL: 'error',
+};
+
 export function loadConfig(env: Env): Config {
   const problems: string[] = [];
   const text = (key: string, fallback: string) => {
@@ -139,9 +149,20 @@ export function loadConfig(env: Env): Config {
     );
   }
 
-  const logLevel = text('LOG_LEVEL', 'info').toLowerCase();
+  let logLevel = text('LOG_LEVEL', 'info').toLowerCase();
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
     problems.push(`LOG_LEVEL must be debug, info, warn, error or silent (got "${logLevel}")`);
+  }
+  // Lambda's advanced logging controls set AWS_LAMBDA_LOG_LEVEL (JSON log format) and drop lines below it: it
+  // decides over LOG_LEVEL, so that the function's configuration is the one place the level is set.
+  const lambdaLogLevel = env.AWS_LAMBDA_LOG_LEVEL?.trim().toUpperCase() || undefined;
+  if (lambdaLogLevel !== undefined) {
+    const mapped = LAMBDA_LOG_LEVELS[lambdaLogLevel];
+    if (mapped === undefined) {
+      problems.push(
+        `AWS_LAMBDA_LOG_LEVEL must be TRACE, DEBUG, INFO, WARN, ERROR or FATAL (got "${lambdaLogLevel}")`,
+      );
+    } else logLevel = mapped;
   }
 
   const rotationQueueUrl = env.ROTATION_QUEUE_URL?.trim() || undefined;

@@ -97,3 +97,24 @@ describe('loadConfig: ROTATION_MIN_INTERVAL_MINUTES', () => {
     }
   });
 });
+
+describe('loadConfig: AWS_LAMBDA_LOG_LEVEL (Lambda advanced logging controls)', () => {
+  it('decides the level over LOG_LEVEL, TRACE as debug and FATAL as error', () => {
+    const levelOf = (env: Record<string, string>) => loadConfig({ ...BASE, ...env }).logLevel;
+    expect(levelOf({})).toBe('info');
+    expect(levelOf({ LOG_LEVEL: 'warn' })).toBe('warn');
+    expect(levelOf({ LOG_LEVEL: 'error', AWS_LAMBDA_LOG_LEVEL: 'DEBUG' })).toBe('debug');
+    expect(levelOf({ LOG_LEVEL: 'debug', AWS_LAMBDA_LOG_LEVEL: 'WARN' })).toBe('warn');
+    expect(levelOf({ AWS_LAMBDA_LOG_LEVEL: 'TRACE' })).toBe('debug');
+    expect(levelOf({ AWS_LAMBDA_LOG_LEVEL: 'INFO' })).toBe('info');
+    expect(levelOf({ AWS_LAMBDA_LOG_LEVEL: 'ERROR' })).toBe('error');
+    expect(levelOf({ AWS_LAMBDA_LOG_LEVEL: 'fatal' })).toBe('error');
+    expect(levelOf({ LOG_LEVEL: 'debug', AWS_LAMBDA_LOG_LEVEL: '' })).toBe('debug');
+  });
+
+  it('names the key for a level Lambda does not have', () => {
+    expect(problemsOf({ AWS_LAMBDA_LOG_LEVEL: 'VERBOSE' })).toEqual([
+      'AWS_LAMBDA_LOG_LEVEL must be TRACE, DEBUG, INFO, WARN, ERROR or FATAL (got "VERBOSE")',
+    ]);
+  });
+});

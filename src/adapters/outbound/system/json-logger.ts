@@ -93,13 +93,18 @@ function scrubbed(value: unknown, depth = 0, seen = new WeakSet<object>()): unkn
   return out;
 }
 
-/** One JSON object per line. Writes to the given sink (stderr by default, keeping stdout for results). */
+/**
+ * One JSON object per line. Writes to the given sink (stderr by default, keeping stdout for results).
+ * `context` is asked for fields on every line (in Lambda: the invocation's request id, function name and cold
+ * start); they come after `base` and before the line's own fields, and are scrubbed like them.
+ */
 export class JsonLogger implements Logger {
   constructor(
     private readonly level: LogLevel,
     private readonly write: (line: string) => void,
     private readonly base: LogFields = {},
     private readonly now: () => Date = () => new Date(),
+    private readonly context: () => LogFields = () => ({}),
   ) {}
 
   debug(message: string, fields?: LogFields): void {
@@ -118,7 +123,7 @@ export class JsonLogger implements Logger {
   private log(level: Exclude<LogLevel, 'silent'>, message: string, fields: LogFields | undefined): void {
     if (RANK[level] < RANK[this.level]) return;
     // Redacted value by value (keys too), before serialisation: a mask never cuts through the JSON syntax.
-    const entry = scrubbed({ ...this.base, ...fields }) as Record<string, unknown>;
+    const entry = scrubbed({ ...this.base, ...this.context(), ...fields }) as Record<string, unknown>;
     const line = JSON.stringify({
       time: this.now().toISOString(),
       level,
