@@ -14,6 +14,7 @@ import type { Clock } from './ports/clock.js';
 import type { IdGenerator } from './ports/id-generator.js';
 import type { Logger } from './ports/logger.js';
 import type { SecretStore } from './ports/secret-store.js';
+import { NO_TRACING, type Tracer } from './ports/tracer.js';
 import { adopt, finishOthersRollback } from './steps/adopt.js';
 import { startAttempt } from './steps/attempt.js';
 import { verifyPending } from './steps/conclude.js';
@@ -49,6 +50,7 @@ export class RotateSecret {
     private readonly logger: Logger,
     settings: RotateSecretSettings,
     private readonly ids: IdGenerator,
+    private readonly tracer: Tracer = NO_TRACING,
   ) {
     this.ctx = new StepContext(store, atlas, clock, logger, settings, ids);
   }
@@ -67,16 +69,37 @@ export class RotateSecret {
       startedAt: this.clock.now().toISOString(),
       secretArn: undefined,
     };
-    let state: RotationRunState = INITIAL_RUN_STATE;
-    while (state.status === 'reading') {
-      state = applyStepEvent(state, await this.round(command, run, state.round));
-    }
-    return rotationOutcome(state, {
-      secretId: command.secretId,
-      rotationId: run.token,
-      startedAt: run.startedAt,
-      endedAt: this.clock.now().toISOString(),
-    });
+    // One span per rotation run, child of the request's (or of the current span); one per read and per step.
+    return this.tracer.inSpan(
+      'atlas-rotator.rotation',
+      {
+        attributes: {
+          'atlas_rotator.rotation_id': run.token,
+          'atlas_rotator.secret_id': command.secretId,
+          'atlas_rotator.entry': run.entry,
+          'atlas_rotator.stop_after': command.stopAfter,
+        },
+      },
+      async (span) => {
+        let state: RotationRunState = INITIAL_RUN_STATE;
+        while (state.status === 'reading') {
+          state = applyStepEvent(state, await this.round(command, run, state.round));
+        }
+        const outcome = rotationOutcome(state, {
+          secretId: command.secretId,
+          rotationId: run.token,
+          startedAt: run.startedAt,
+          endedAt: this.clock.now().toISOString(),
+        });
+        span.setAttributes({
+          'atlas_rotator.secret_arn': run.secretArn,
+          'atlas_rotator.status': outcome.status,
+          'atlas_rotator.stage': run.stage,
+        });
+        if (outcome.status === 'failed') span.fail(outcome.errorCode);
+        return outcome;
+      },
+    );
   }
 
   /** One round: read the secret, then the step the protocol names. A thrown error becomes a failed event. */
@@ -90,7 +113,11 @@ export class RotateSecret {
         );
       }
       run.stage = 'read-secret';
-      const read = await readSecret(this.ctx, command.secretId, run);
+      const read = await this.tracer.inSpan(
+        'atlas-rotator.read-secret',
+        { attributes: { 'atlas_rotator.round': round } },
+        () => readSecret(this.ctx, command.secretId, run),
+      );
       const step = nextStep(
         read.view,
         run.token,
@@ -109,7 +136,7 @@ export class RotateSecret {
     }
   }
 
-  /** The one wrapper around every step unit: one line per step, with its duration, event and error code. */
+  /** The one wrapper around every step unit: one span and one line per step, with its duration, event and error code. */
   private async logged(step: NextStep, read: SecretRead, run: Run): Promise<RotationStepEvent> {
     const started = this.clock.now().getTime();
     const line = (outcome: string, errorCode?: string) =>
@@ -122,7 +149,18 @@ export class RotateSecret {
         ...(errorCode === undefined ? {} : { errorCode }),
       });
     try {
-      const event = await this.perform(step, read, run);
+      const event = await this.tracer.inSpan(
+        `atlas-rotator.step ${step.kind}`,
+        { attributes: { 'atlas_rotator.step': step.kind, 'atlas_rotator.secret_arn': read.description.arn } },
+        async (span) => {
+          const stepEvent = await this.perform(step, read, run);
+          span.setAttributes({
+            'atlas_rotator.step_event': stepEvent.type,
+            'atlas_rotator.stage': run.stage,
+          });
+          return stepEvent;
+        },
+      );
       line(event.type);
       return event;
     } catch (error) {

@@ -1,4 +1,5 @@
 import type { RotationCompleted, RotationFailed } from './rotation-outcome.js';
+import { isTraceparent, type Traceparent } from './trace-context.js';
 
 export const EVENT_SCHEMA_VERSION = 1;
 export const DETAIL_TYPE_REQUESTED = 'Atlas Secret Rotation Requested';
@@ -21,6 +22,8 @@ export interface RotationCompletedDetail {
   readonly startedAt: string;
   readonly completedAt: string;
   readonly attempts: number;
+  /** W3C traceparent of the rotation's trace (the request's when tracing is off); absent when there is none. */
+  readonly traceparent?: Traceparent;
 }
 
 /** Detail of `Atlas Secret Rotation Failed`, schema version 1. */
@@ -39,6 +42,8 @@ export interface RotationFailedDetail {
   readonly atlasErrorCode?: string;
   readonly failedAt: string;
   readonly attempts: number;
+  /** W3C traceparent of the rotation's trace (the request's when tracing is off); absent when there is none. */
+  readonly traceparent?: Traceparent;
 }
 
 export type RotationEventDetail =
@@ -55,6 +60,12 @@ export interface PublishedEvent {
 export interface DeliveryContext {
   readonly requestId: string;
   readonly attempts: number;
+  /** The trace the event belongs to; kept only when it is a valid traceparent. */
+  readonly traceparent?: string | undefined;
+}
+
+function traceOf(delivery: DeliveryContext): { readonly traceparent?: Traceparent } {
+  return isTraceparent(delivery.traceparent) ? { traceparent: delivery.traceparent } : {};
 }
 
 export function completedEvent(outcome: RotationCompleted, delivery: DeliveryContext): PublishedEvent {
@@ -73,6 +84,7 @@ export function completedEvent(outcome: RotationCompleted, delivery: DeliveryCon
     startedAt: outcome.startedAt,
     completedAt: outcome.completedAt,
     attempts: delivery.attempts,
+    ...traceOf(delivery),
   };
   return { detailType: DETAIL_TYPE_COMPLETED, detail, resources: [outcome.secretArn] };
 }
@@ -116,6 +128,7 @@ export function failedEvent(
     ...(failure.atlasErrorCode === undefined ? {} : { atlasErrorCode: failure.atlasErrorCode }),
     failedAt: failure.failedAt,
     attempts: delivery.attempts,
+    ...traceOf(delivery),
   };
   return {
     detailType: DETAIL_TYPE_FAILED,

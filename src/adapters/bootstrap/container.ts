@@ -1,3 +1,4 @@
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import 'reflect-metadata';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -28,13 +29,17 @@ import { SqsRotationRequests } from '../outbound/aws/sqs-rotation-requests.js';
 import { NodeCryptoIdGenerator } from '../outbound/crypto/node-crypto-id-generator.js';
 import { JsonLogger } from '../outbound/system/json-logger.js';
 import { SystemClock } from '../outbound/system/system-clock.js';
+import { traceAwsSdkClient } from '../outbound/telemetry/aws-sdk-tracing.js';
 import { TOKENS } from './tokens.js';
+import { type Tracing, tracingFor } from './tracing.js';
 
 export interface ContainerOverrides {
   /** Where log lines go; stderr by default. */
   readonly logSink?: (line: string) => void;
   /** Fields for every log line, asked for per line (the Lambda entries: the invocation's). */
   readonly logContext?: () => LogFields;
+  /** Where spans go when tracing is on, instead of OTLP (tests: an in-memory exporter). */
+  readonly spanExporter?: SpanExporter;
 }
 
 const awsClientOptions = (config: Config) => ({
@@ -56,11 +61,28 @@ const coreModule = (config: Config, overrides: ContainerOverrides) =>
           overrides.logContext,
         ),
     );
+    bind(TOKENS.tracing)
+      .toResolvedValue(() => tracingFor(config, overrides.spanExporter))
+      .onDeactivation((tracing) => tracing.shutdown());
   });
+
+/** An AWS SDK client, with a span per call when tracing is on. */
+function traced<C extends Parameters<typeof traceAwsSdkClient>[0]>(
+  client: C,
+  tracing: Tracing,
+  service: string,
+): C {
+  if (tracing.otelTracer !== undefined) traceAwsSdkClient(client, tracing.otelTracer, service);
+  return client;
+}
 
 const awsModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.secretsManagerClient)
-    .toResolvedValue((config: Config) => new SecretsManagerClient(awsClientOptions(config)), [TOKENS.config])
+    .toResolvedValue(
+      (config: Config, tracing: Tracing) =>
+        traced(new SecretsManagerClient(awsClientOptions(config)), tracing, 'SecretsManager'),
+      [TOKENS.config, TOKENS.tracing],
+    )
     .onDeactivation((client) => client.destroy());
   bind(TOKENS.secretStore).toResolvedValue(
     (client: SecretsManagerClient) => new SecretsManagerSecretStore(client),
@@ -96,10 +118,17 @@ const atlasModule = new ContainerModule(({ bind }) => {
 
 const eventsModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.sqsClient)
-    .toResolvedValue((config: Config) => new SQSClient(awsClientOptions(config)), [TOKENS.config])
+    .toResolvedValue(
+      (config: Config, tracing: Tracing) => traced(new SQSClient(awsClientOptions(config)), tracing, 'SQS'),
+      [TOKENS.config, TOKENS.tracing],
+    )
     .onDeactivation((client) => client.destroy());
   bind(TOKENS.eventBridgeClient)
-    .toResolvedValue((config: Config) => new EventBridgeClient(awsClientOptions(config)), [TOKENS.config])
+    .toResolvedValue(
+      (config: Config, tracing: Tracing) =>
+        traced(new EventBridgeClient(awsClientOptions(config)), tracing, 'EventBridge'),
+      [TOKENS.config, TOKENS.tracing],
+    )
     .onDeactivation((client) => client.destroy());
   bind(TOKENS.publisher)
     .toResolvedValue(
@@ -115,13 +144,19 @@ const eventsModule = new ContainerModule(({ bind }) => {
     // Publish what is pending before the client goes.
     .onDeactivation((publisher) => publisher.close());
   bind(TOKENS.handleRotationRequest).toResolvedValue(
-    (config: Config, rotateSecret: RotateSecret, publisher: RotationEventPublisher) =>
-      new HandleRotationRequest(rotateSecret, publisher, new KeyedSerializer(), {
-        backoffBaseSeconds: config.retryBackoffBaseSeconds,
-        backoffMaxSeconds: config.retryBackoffMaxSeconds,
-        jitter: Math.random,
-      }),
-    [TOKENS.config, TOKENS.rotateSecret, TOKENS.publisher],
+    (config: Config, rotateSecret: RotateSecret, publisher: RotationEventPublisher, tracing: Tracing) =>
+      new HandleRotationRequest(
+        rotateSecret,
+        publisher,
+        new KeyedSerializer(),
+        {
+          backoffBaseSeconds: config.retryBackoffBaseSeconds,
+          backoffMaxSeconds: config.retryBackoffMaxSeconds,
+          jitter: Math.random,
+        },
+        tracing.tracer,
+      ),
+    [TOKENS.config, TOKENS.rotateSecret, TOKENS.publisher, TOKENS.tracing],
   );
   bind(TOKENS.rejectRotationRequest).toResolvedValue(
     (publisher: RotationEventPublisher, clock: Clock) => new RejectRotationRequest(publisher, clock),
@@ -191,7 +226,14 @@ const eventsModule = new ContainerModule(({ bind }) => {
 
 const applicationModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.rotateSecret).toResolvedValue(
-    (store: SecretStore, atlas: AtlasServiceAccounts, clock: Clock, logger: Logger, config: Config) =>
+    (
+      store: SecretStore,
+      atlas: AtlasServiceAccounts,
+      clock: Clock,
+      logger: Logger,
+      config: Config,
+      tracing: Tracing,
+    ) =>
       new RotateSecret(
         store,
         atlas,
@@ -212,8 +254,9 @@ const applicationModule = new ContainerModule(({ bind }) => {
           },
         },
         new NodeCryptoIdGenerator(),
+        tracing.tracer,
       ),
-    [TOKENS.secretStore, TOKENS.atlas, TOKENS.clock, TOKENS.logger, TOKENS.config],
+    [TOKENS.secretStore, TOKENS.atlas, TOKENS.clock, TOKENS.logger, TOKENS.config, TOKENS.tracing],
   );
 });
 

@@ -20,7 +20,12 @@ export async function handler(event: SqsEvent, context?: LambdaContext): Promise
       container ??= buildContainer(loadConfig(process.env), { logContext: () => invocations.fields() });
       handle = await container.getAsync(TOKENS.lambdaHandler);
     }
-    // Every publish resolves only once its events were accepted, so nothing is pending when this returns.
-    return handle(event);
+    // Every publish resolves only once its events were accepted, so nothing is pending when this returns;
+    // the spans are exported before it does (a frozen environment exports nothing).
+    try {
+      return await handle(event);
+    } finally {
+      await container?.get(TOKENS.tracing).flush();
+    }
   });
 }

@@ -16,6 +16,10 @@ export async function handler(event: RotationFunctionEvent, context?: LambdaCont
   await invocations.run(context, async () => {
     container ??= buildContainer(loadConfig(process.env), { logContext: () => invocations.fields() });
     const handle = await container.getAsync(TOKENS.rotationFunctionHandler);
-    await handle(event);
+    try {
+      await handle(event);
+    } finally {
+      await container.get(TOKENS.tracing).flush();
+    }
   });
 }

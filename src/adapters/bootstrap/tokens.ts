@@ -16,6 +16,7 @@ import type { RotationMessageProcessor } from '../inbound/sqs/rotation-message-p
 import type { SqsRotationWorker } from '../inbound/sqs/sqs-rotation-worker.js';
 import type { AtlasAdminApiClient } from '../outbound/atlas/atlas-admin-api-client.js';
 import type { EventBridgeRotationEventPublisher } from '../outbound/aws/event-bridge-rotation-event-publisher.js';
+import type { Tracing } from './tracing.js';
 
 const token = <T>(name: string) => Symbol.for(`atlas-rotator.${name}`) as ServiceIdentifier<T>;
 
@@ -24,6 +25,7 @@ export const TOKENS = {
   config: token<Config>('Config'),
   clock: token<Clock>('Clock'),
   logger: token<Logger>('Logger'),
+  tracing: token<Tracing>('Tracing'),
   secretsManagerClient: token<SecretsManagerClient>('SecretsManagerClient'),
   sqsClient: token<SQSClient>('SQSClient'),
   eventBridgeClient: token<EventBridgeClient>('EventBridgeClient'),

@@ -23,6 +23,14 @@ export interface Config {
   readonly rotationMinIntervalMinutes: number;
   readonly verifyRetryDelaysMs: readonly number[];
   readonly logLevel: LogLevel;
+  /**
+   * OpenTelemetry tracing: off unless ATLAS_ROTATOR_TRACING=on or an OTLP endpoint is configured
+   * (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces); ATLAS_ROTATOR_TRACING=off
+   * wins over both.
+   */
+  readonly tracing:
+    | { readonly enabled: false }
+    | { readonly enabled: true; readonly endpoint: string | undefined; readonly serviceName: string };
   /** The request queue; required by `worker` only. */
   readonly rotationQueueUrl: string | undefined;
   readonly maxConcurrency: number;
@@ -165,6 +173,26 @@ export function loadConfig(env: Env): Config {
     } else logLevel = mapped;
   }
 
+  const tracingSwitch = env.ATLAS_ROTATOR_TRACING?.trim().toLowerCase() || undefined;
+  if (tracingSwitch !== undefined && tracingSwitch !== 'on' && tracingSwitch !== 'off') {
+    problems.push(`ATLAS_ROTATOR_TRACING must be on or off (got "${tracingSwitch}")`);
+  }
+  const otlpBase = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || undefined;
+  const otlpEndpoint =
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() ||
+    (otlpBase === undefined ? undefined : `${otlpBase.replace(/\/+$/, '')}/v1/traces`);
+  if (otlpEndpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(otlpEndpoint)) {
+    problems.push('OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be http(s) URLs');
+  }
+  const tracing: Config['tracing'] =
+    tracingSwitch === 'off' || (tracingSwitch !== 'on' && otlpEndpoint === undefined)
+      ? { enabled: false }
+      : {
+          enabled: true,
+          endpoint: otlpEndpoint,
+          serviceName: env.OTEL_SERVICE_NAME?.trim() || 'atlas-rotator',
+        };
+
   const rotationQueueUrl = env.ROTATION_QUEUE_URL?.trim() || undefined;
   if (rotationQueueUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(rotationQueueUrl)) {
     problems.push('ROTATION_QUEUE_URL must be an SQS queue URL');
@@ -201,6 +229,7 @@ export function loadConfig(env: Env): Config {
     rotationMinIntervalMinutes: integer('ROTATION_MIN_INTERVAL_MINUTES', 60, 0, 43_200),
     verifyRetryDelaysMs,
     logLevel: logLevel as LogLevel,
+    tracing,
     rotationQueueUrl,
     maxConcurrency: integer('MAX_CONCURRENCY', 4, 1, 64),
     eventBusName,

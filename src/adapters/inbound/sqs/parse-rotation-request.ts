@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isRotationToken, parseRotationToken, type RotationToken } from '../../../domain/identifiers.js';
 import { DETAIL_TYPE_REQUESTED } from '../../../domain/rotation-events.js';
+import { isTraceparent } from '../../../domain/trace-context.js';
 
 /** Requests are small; anything larger is refused before parsing. */
 export const MAX_REQUEST_BYTES = 16 * 1024;
@@ -18,6 +19,8 @@ export interface ParsedRotationRequest {
   readonly secretId: string;
   readonly requestId: string;
   readonly reason: string | undefined;
+  /** W3C traceparent (version 00) the requester sent, carried to the completed/failed event; an invalid one is dropped. */
+  readonly traceparent: string | undefined;
   readonly token: RotationToken;
   readonly via: 'direct' | 'eventbridge';
 }
@@ -78,7 +81,7 @@ export function parseRotationRequest(body: string, messageId: string): ParseResu
     if (isRequestId(json.id)) fallbackId = json.id;
   }
 
-  const { secretId, requestId, reason } = fields;
+  const { secretId, requestId, reason, traceparent } = fields;
   const readableSecretId = isSecretId(secretId) ? secretId : '';
   const readableRequestId =
     typeof requestId === 'string' && REQUEST_ID.test(requestId) ? requestId : fallbackId;
@@ -105,6 +108,8 @@ export function parseRotationRequest(body: string, messageId: string): ParseResu
       secretId,
       requestId: readableRequestId,
       reason,
+      // As W3C Trace Context says of a traceparent a receiver cannot parse: ignored, never a refusal.
+      traceparent: isTraceparent(traceparent) ? traceparent : undefined,
       token: tokenForRequestId(readableRequestId),
       via,
     },
