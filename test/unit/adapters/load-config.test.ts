@@ -118,3 +118,39 @@ describe('loadConfig: AWS_LAMBDA_LOG_LEVEL (Lambda advanced logging controls)', 
     ]);
   });
 });
+
+describe('loadConfig: tracing', () => {
+  it('is off unless ATLAS_ROTATOR_TRACING=on or an OTLP endpoint is set; off wins', () => {
+    const tracingOf = (env: Record<string, string>) => loadConfig({ ...BASE, ...env }).tracing;
+    expect(tracingOf({})).toEqual({ enabled: false });
+    expect(tracingOf({ ATLAS_ROTATOR_TRACING: 'on' })).toEqual({
+      enabled: true,
+      endpoint: undefined,
+      serviceName: 'atlas-rotator',
+    });
+    expect(tracingOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' })).toEqual({
+      enabled: true,
+      endpoint: 'http://collector:4318/v1/traces',
+      serviceName: 'atlas-rotator',
+    });
+    expect(
+      tracingOf({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/v1/traces',
+        OTEL_SERVICE_NAME: 'rotator-eu',
+      }),
+    ).toEqual({ enabled: true, endpoint: 'https://traces.example/v1/traces', serviceName: 'rotator-eu' });
+    expect(
+      tracingOf({ ATLAS_ROTATOR_TRACING: 'OFF', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }),
+    ).toEqual({ enabled: false });
+  });
+
+  it('names the keys for a switch or an endpoint it cannot use', () => {
+    expect(problemsOf({ ATLAS_ROTATOR_TRACING: 'yes' })).toEqual([
+      'ATLAS_ROTATOR_TRACING must be on or off (got "yes")',
+    ]);
+    expect(problemsOf({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector:4318' })).toEqual([
+      'OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be http(s) URLs',
+    ]);
+  });
+});

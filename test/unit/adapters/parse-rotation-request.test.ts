@@ -40,6 +40,26 @@ describe('parseRotationRequest', () => {
     });
   });
 
+  it('carries a W3C traceparent, direct or from an EventBridge detail, and drops an invalid one', () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const read = (body: string) => {
+      const result = parseRotationRequest(body, MESSAGE_ID);
+      return result.ok ? result.request.traceparent : 'refused';
+    };
+    expect(read(direct({ secretId: 'prod/atlas/sa', traceparent }))).toBe(traceparent);
+    expect(read(viaEventBridge({ secretId: 'prod/atlas/sa', traceparent }))).toBe(traceparent);
+    expect(read(direct({ secretId: 'prod/atlas/sa' }))).toBeUndefined();
+    for (const invalid of [
+      'garbage',
+      42,
+      `00-${'0'.repeat(32)}-00f067aa0ba902b7-01`,
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
+      '01-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01',
+    ]) {
+      expect(read(direct({ secretId: 'prod/atlas/sa', traceparent: invalid }))).toBeUndefined();
+    }
+  });
+
   it('derives the request id from the SQS message id when none is given', () => {
     const result = parseRotationRequest(direct({ secretId: 'prod/atlas/sa' }), MESSAGE_ID);
     expect(result.ok && result.request.requestId).toBe(MESSAGE_ID);
