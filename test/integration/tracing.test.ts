@@ -5,7 +5,6 @@
  * spans of the rotation; nothing secret is in any span.
  */
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
-import type { Container } from 'inversify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildContainer, disposeContainer } from '../../src/adapters/bootstrap/container.js';
 import { TOKENS } from '../../src/adapters/bootstrap/tokens.js';
@@ -22,7 +21,7 @@ import {
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 let simulator: AtlasSimulator;
-let container: Container;
+let container: ReturnType<typeof buildContainer>;
 const exporter = new InMemorySpanExporter();
 const client = secretsManagerClient();
 

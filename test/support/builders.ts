@@ -1,9 +1,13 @@
-import type { RotateSecretSettings } from '../../src/application/rotate-secret.js';
+import { NodeCryptoIdGenerator } from '../../src/adapters/outbound/crypto/node-crypto-id-generator.js';
+import type { Tracer } from '../../src/application/ports/tracer.js';
+import { RotateSecret, type RotateSecretSettings } from '../../src/application/rotate-secret.js';
 import type { AtlasSecretId, ClientId, OrgId, RotationToken } from '../../src/domain/identifiers.js';
 import type { RotationCompleted } from '../../src/domain/rotation-outcome.js';
 import { SecretValue } from '../../src/domain/secret-value.js';
-import type { AtlasWorld } from './fake-atlas.js';
-import type { InMemorySecretStore } from './in-memory-secret-store.js';
+import { AtlasWorld, InMemoryAtlasServiceAccounts } from './fake-atlas.js';
+import { FixedClock } from './fixed-clock.js';
+import { InMemorySecretStore } from './in-memory-secret-store.js';
+import { RecordingLogger } from './recording-logger.js';
 
 export const ORG_ID = '64a1b2c3d4e5f60718293a4b' as OrgId;
 export const CLIENT_ID = 'mdb_sa_id_64a1b2c3d4e5f60718293a4c' as ClientId;
@@ -214,4 +218,22 @@ export function aCompletedOutcome(overrides: Partial<RotationCompleted> = {}): R
     alreadyCompleted: false,
     ...overrides,
   };
+}
+
+/** A managed secret on the fakes and a RotateSecret for it (no verification waits), optionally traced. */
+export function aRotationOnFakes(options: { readonly tracer?: Tracer } = {}) {
+  const clock = new FixedClock();
+  const world = new AtlasWorld(() => clock.now());
+  const store = new InMemorySecretStore();
+  seedManagedSecret(store, world);
+  const rotate = new RotateSecret(
+    store,
+    new InMemoryAtlasServiceAccounts(world),
+    clock,
+    new RecordingLogger(),
+    aSettings({ verifyRetryDelaysMs: [] }),
+    new NodeCryptoIdGenerator(),
+    options.tracer,
+  );
+  return { clock, world, store, rotate };
 }

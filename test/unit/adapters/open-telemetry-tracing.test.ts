@@ -1,18 +1,13 @@
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeCryptoIdGenerator } from '../../../src/adapters/outbound/crypto/node-crypto-id-generator.js';
 import {
   type OpenTelemetryTracing,
   startOpenTelemetryTracing,
 } from '../../../src/adapters/outbound/telemetry/open-telemetry-tracing.js';
 import { HandleRotationRequest } from '../../../src/application/handle-rotation-request.js';
 import { KeyedSerializer } from '../../../src/application/keyed-serializer.js';
-import { RotateSecret } from '../../../src/application/rotate-secret.js';
-import { aSettings, aToken, SECRET_NAME, seedManagedSecret } from '../../support/builders.js';
-import { AtlasWorld, InMemoryAtlasServiceAccounts } from '../../support/fake-atlas.js';
-import { FixedClock } from '../../support/fixed-clock.js';
-import { InMemorySecretStore } from '../../support/in-memory-secret-store.js';
-import { RecordingLogger } from '../../support/recording-logger.js';
+import { aRotationOnFakes, aToken, SECRET_NAME } from '../../support/builders.js';
+import type { InMemorySecretStore } from '../../support/in-memory-secret-store.js';
 import { RecordingRotationEventPublisher } from '../../support/recording-publisher.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -31,19 +26,7 @@ afterAll(async () => {
 });
 
 function aRotation() {
-  const clock = new FixedClock();
-  const world = new AtlasWorld(() => clock.now());
-  const store = new InMemorySecretStore();
-  seedManagedSecret(store, world);
-  const rotate = new RotateSecret(
-    store,
-    new InMemoryAtlasServiceAccounts(world),
-    clock,
-    new RecordingLogger(),
-    aSettings({ verifyRetryDelaysMs: [] }),
-    new NodeCryptoIdGenerator(),
-    tracing.tracer,
-  );
+  const { store, rotate } = aRotationOnFakes({ tracer: tracing.tracer });
   const publisher = new RecordingRotationEventPublisher();
   const handle = new HandleRotationRequest(
     rotate,
