@@ -1,7 +1,6 @@
-import { RotationInProgressError, RotationTooSoonError, RotatorError } from '../domain/errors.js';
-import { checkMinInterval } from '../domain/rotation-interval.js';
+import { RotationInProgressError, RotatorError } from '../domain/errors.js';
 import type { RotationCompleted, RotationFailed, RotationStepOutcome } from '../domain/rotation-outcome.js';
-import { type NextStep, nextStep } from '../domain/rotation-protocol.js';
+import type { NextStep } from '../domain/rotation-protocol.js';
 import {
   applyStepEvent,
   INITIAL_RUN_STATE,
@@ -18,7 +17,7 @@ import { adopt, finishOthersRollback } from './steps/adopt.js';
 import { startAttempt } from './steps/attempt.js';
 import { verifyPending } from './steps/conclude.js';
 import { fence } from './steps/fence.js';
-import { readSecret } from './steps/read-secret.js';
+import { readAndDecide } from './steps/read-secret.js';
 import { finish } from './steps/retire.js';
 import { alreadyCompleted, rolledBack, wait } from './steps/settled.js';
 import {
@@ -89,20 +88,7 @@ export class RotateSecret {
           'now: other runs keep changing the secret',
         );
       }
-      run.stage = 'read-secret';
-      const read = await readSecret(this.ctx, command.secretId, run);
-      const step = nextStep(
-        read.view,
-        run.token,
-        (text) => this.ids.digestId(text),
-        read.currentValue,
-        (id) => read.values.get(id),
-      );
-      // A new rotation inside ROTATION_MIN_INTERVAL_MINUTES of the last completed one is refused (it says when).
-      const interval = checkMinInterval(step, read.view, this.ctx.settings.minIntervalMs);
-      if (!interval.ok) {
-        throw new RotationTooSoonError(read.description.name, interval.lastCompletedAt, interval.notBefore);
-      }
+      const { read, step } = await readAndDecide(this.ctx, command.secretId, run);
       return await this.logged(step, read, run);
     } catch (error) {
       return this.ctx.failed(run, error);

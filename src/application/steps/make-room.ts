@@ -1,6 +1,6 @@
 import { AtlasSecretLimitError, RotationInProgressError } from '../../domain/errors.js';
 import type { AtlasSecretId } from '../../domain/identifiers.js';
-import { type AtlasSecretInfo, type ClaimFact, planRoom } from '../../domain/room-plan.js';
+import { type AtlasSecretInfo, type ClaimFact, planRoom, type RoomPlanInput } from '../../domain/room-plan.js';
 import {
   attemptState,
   claimedCredentialId,
@@ -31,17 +31,7 @@ export async function makeRoom(
   ]);
   let claims = facts;
   for (let round = 0; round < 2; round++) {
-    const plan = planRoom({
-      secrets,
-      nowMs: ctx.clock.now().getTime(),
-      current: read.current,
-      previous: read.previous,
-      replacedSecretIds: replaced,
-      claims,
-      skewMs: ctx.settings.orphanSkewMs,
-      currentProvenAtMs: provenAtMs,
-      deleteUnknown: ctx.settings.deleteUnknownSecrets,
-    });
+    const plan = planRoom(roomPlanInput(ctx, read, secrets, replaced, claims, provenAtMs));
     if (plan.ok) {
       await Promise.all(
         plan.value.deletions.map((d) =>
@@ -82,6 +72,28 @@ export async function makeRoom(
     );
   }
   throw new RotationInProgressError(read.description.name, run.token, 'now (read again)');
+}
+
+/** What the domain's room plan is given: the one input RotateSecret acts on and PlanRotation reports. */
+export function roomPlanInput(
+  ctx: StepContext,
+  read: SecretRead,
+  secrets: readonly AtlasSecretInfo[],
+  replacedSecretIds: readonly AtlasSecretId[],
+  claims: readonly ClaimFact[],
+  provenAtMs: number | undefined,
+): RoomPlanInput {
+  return {
+    secrets,
+    nowMs: ctx.clock.now().getTime(),
+    current: read.current,
+    previous: read.previous,
+    replacedSecretIds,
+    claims,
+    skewMs: ctx.settings.orphanSkewMs,
+    currentProvenAtMs: provenAtMs,
+    deleteUnknown: ctx.settings.deleteUnknownSecrets,
+  };
 }
 
 /**

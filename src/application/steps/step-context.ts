@@ -246,25 +246,7 @@ export class StepContext {
    */
   failed(run: Run, thrown: unknown): RotationFailedEvent {
     const error = thrown instanceof KeepSecret ? thrown.error : thrown;
-    const known = error instanceof RotatorError;
-    const atlas =
-      error instanceof AtlasApiError
-        ? error
-        : error instanceof VerificationFailedError && error.cause instanceof AtlasApiError
-          ? error.cause
-          : undefined;
-    const facts: FailureFacts = {
-      secretArn: run.secretArn,
-      stage: run.stage,
-      errorCode: known ? error.code : 'INTERNAL_ERROR',
-      message: known ? error.message : 'An unexpected error occurred; see the logs',
-      retryable: known ? error.retryable : true,
-      atlasStatus: atlas?.atlasStatus,
-      atlasErrorCode: atlas?.atlasErrorCode,
-      ...(error instanceof RotationInProgressError && error.retryAt !== undefined
-        ? { retryAt: error.retryAt }
-        : {}),
-    };
+    const facts = failureFacts(run, error);
     this.logger.error('rotation failed', {
       rotationId: run.token,
       secretArn: facts.secretArn,
@@ -284,4 +266,31 @@ export class KeepSecret extends Error {
   constructor(readonly error: unknown) {
     super('the new Atlas secret is kept: its store may have landed');
   }
+}
+
+/**
+ * What was thrown (a domain error, an infrastructure error, a bug) as data, so that no infrastructure error reaches
+ * the domain: the one mapping a rotation's failure and a plan's refusal share.
+ */
+export function failureFacts(run: Pick<Run, 'secretArn' | 'stage'>, thrown: unknown): FailureFacts {
+  const error = thrown instanceof KeepSecret ? thrown.error : thrown;
+  const known = error instanceof RotatorError;
+  const atlas =
+    error instanceof AtlasApiError
+      ? error
+      : error instanceof VerificationFailedError && error.cause instanceof AtlasApiError
+        ? error.cause
+        : undefined;
+  return {
+    secretArn: run.secretArn,
+    stage: run.stage,
+    errorCode: known ? error.code : 'INTERNAL_ERROR',
+    message: known ? error.message : 'An unexpected error occurred; see the logs',
+    retryable: known ? error.retryable : true,
+    atlasStatus: atlas?.atlasStatus,
+    atlasErrorCode: atlas?.atlasErrorCode,
+    ...(error instanceof RotationInProgressError && error.retryAt !== undefined
+      ? { retryAt: error.retryAt }
+      : {}),
+  };
 }
