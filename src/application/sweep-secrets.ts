@@ -22,6 +22,7 @@ import type { Clock } from './ports/clock.js';
 import type { Logger } from './ports/logger.js';
 import type { RotationRequests } from './ports/rotation-requests.js';
 import type { ListedSecret, SecretDescription, SecretStore } from './ports/secret-store.js';
+import { mapLimited } from './map-limited.js';
 import type { RotateSecret } from './rotate-secret.js';
 
 export interface SweepSettings {
@@ -217,20 +218,6 @@ function skipReasonOf(error: RotatorError): SkipReason {
         ? 'secret-store-error'
         : 'internal-error')
   );
-}
-
-/** Runs `task` over `items`, at most `limit` at once; results in the order of `items`. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>) {
-  const results: R[] = [];
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await task(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
-  return results;
 }
 
 /**
