@@ -1,6 +1,11 @@
 import { AtlasSecretLimitError, RotationInProgressError } from '../domain/errors.js';
 import type { AtlasSecretId, RotationToken } from '../domain/identifiers.js';
-import { type AtlasSecretInfo, type DeletionReason, MIN_SECRET_HOURS, planRoom } from '../domain/room-plan.js';
+import {
+  type AtlasSecretInfo,
+  type DeletionReason,
+  MIN_SECRET_HOURS,
+  planRoom,
+} from '../domain/room-plan.js';
 import type { RotationMode } from '../domain/rotation-metadata.js';
 import type { FailureFacts } from '../domain/rotation-run.js';
 import type { ActingCredential, AtlasServiceAccounts } from './ports/atlas-service-accounts.js';
@@ -28,7 +33,11 @@ export interface PlanRotationCommand {
 
 /** One thing the rotation would do, in order. */
 export type PlannedAction =
-  | { readonly action: 'delete-atlas-secret'; readonly atlasSecretId: AtlasSecretId; readonly reason: DeletionReason }
+  | {
+      readonly action: 'delete-atlas-secret';
+      readonly atlasSecretId: AtlasSecretId;
+      readonly reason: DeletionReason;
+    }
   | {
       readonly action: 'create-atlas-secret';
       readonly expiresAfterHours: number;
@@ -60,7 +69,9 @@ export interface RotationPlan {
   /** The step the protocol names (ADR 0007), undefined when the read failed. */
   readonly step: string | undefined;
   /** The account's secrets as Atlas listed them (ids and dates only), when the plan got that far. */
-  readonly atlasSecrets: readonly Pick<AtlasSecretInfo, 'id' | 'createdAt' | 'expiresAt' | 'lastUsedAt'>[] | undefined;
+  readonly atlasSecrets:
+    | readonly Pick<AtlasSecretInfo, 'id' | 'createdAt' | 'expiresAt' | 'lastUsedAt'>[]
+    | undefined;
   readonly actions: readonly PlannedAction[];
   /** Why the rotation would stop: the error code, message and retryability a rotation would report. */
   readonly stop: Omit<FailureFacts, 'secretArn'> | undefined;
@@ -98,7 +109,11 @@ export class PlanRotation {
     let step: string | undefined;
     let listed: AtlasSecretInfo[] | undefined;
     const used: ActingCredential[] = [];
-    const plan = (verdict: RotationPlan['verdict'], actions: PlannedAction[], stop?: unknown): RotationPlan => {
+    const plan = (
+      verdict: RotationPlan['verdict'],
+      actions: PlannedAction[],
+      stop?: unknown,
+    ): RotationPlan => {
       const facts = stop === undefined ? undefined : failureFacts(run, stop);
       return {
         secretId: command.secretId,
@@ -141,7 +156,9 @@ export class PlanRotation {
         case 'fence':
           return plan('clear-the-way', [{ action: 'fence-stale-claim', credentialId: next.credentialId }]);
         case 'adopt':
-          return plan('clear-the-way', [{ action: 'adopt-pending-credential', credentialId: next.credentialId }]);
+          return plan('clear-the-way', [
+            { action: 'adopt-pending-credential', credentialId: next.credentialId },
+          ]);
         case 'finish-rollback':
           return plan('clear-the-way', [{ action: 'finish-rollback', credentialId: next.credentialId }]);
         case 'finish':
@@ -178,7 +195,10 @@ export class PlanRotation {
         if (refusal.kind === 'fence') {
           return plan(
             'clear-the-way',
-            refusal.credentialIds.map((credentialId) => ({ action: 'fence-stale-claim' as const, credentialId })),
+            refusal.credentialIds.map((credentialId) => ({
+              action: 'fence-stale-claim' as const,
+              credentialId,
+            })),
           );
         }
         throw refusal.kind === 'limit'
@@ -199,7 +219,11 @@ export class PlanRotation {
           atlasSecretId: d.id,
           reason: d.reason,
         })),
-        { action: 'create-atlas-secret', expiresAfterHours: clamped ?? hours, clampedFromHours: clamped === undefined ? undefined : hours },
+        {
+          action: 'create-atlas-secret',
+          expiresAfterHours: clamped ?? hours,
+          clampedFromHours: clamped === undefined ? undefined : hours,
+        },
         { action: 'store-verify-promote', retireAtlasSecretId: room.value.currentSecretId },
       ]);
     } catch (error) {

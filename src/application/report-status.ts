@@ -4,7 +4,13 @@ import { parseRotationToken } from '../domain/identifiers.js';
 import type { AtlasSecretInfo } from '../domain/room-plan.js';
 import { lastCompletedRotationAt } from '../domain/rotation-interval.js';
 import { isManaged } from '../domain/rotation-metadata.js';
-import { CLAIM_LABEL, claimedCredentialId, contentOf, holderOf, openClaims } from '../domain/rotation-protocol.js';
+import {
+  CLAIM_LABEL,
+  claimedCredentialId,
+  contentOf,
+  holderOf,
+  openClaims,
+} from '../domain/rotation-protocol.js';
 import { mapLimited } from './map-limited.js';
 import type { ActingCredential, AtlasServiceAccounts } from './ports/atlas-service-accounts.js';
 import type { Clock } from './ports/clock.js';
@@ -58,7 +64,12 @@ export interface SecretStatusEntry {
       }[]
     | undefined;
   readonly current:
-    | { readonly atlasSecretId: string; readonly expiresAt: string; readonly hoursToExpiry: number; readonly inferred: boolean }
+    | {
+        readonly atlasSecretId: string;
+        readonly expiresAt: string;
+        readonly hoursToExpiry: number;
+        readonly inferred: boolean;
+      }
     | undefined;
   readonly lastRotation:
     | { readonly at: string; readonly outcome: string; readonly requestId: string | undefined }
@@ -120,7 +131,10 @@ export class ReportStatus {
       generatedAt: this.clock.now().toISOString(),
       rotateBeforeExpiryHours: this.settings.rotateBeforeExpiryHours,
       secrets: entries,
-      summary: { secrets: entries.length, needAttention: entries.filter((e) => e.attention.length > 0).length },
+      summary: {
+        secrets: entries.length,
+        needAttention: entries.filter((e) => e.attention.length > 0).length,
+      },
     };
   }
 
@@ -162,7 +176,8 @@ export class ReportStatus {
       else if (!admins.includes(read.admin)) admins.push(read.admin);
     }
     const previousId = read.previous?.atlasSecretId;
-    const found = secrets === undefined ? undefined : currentAtlasSecret(secrets, read.current.atlasSecretId, nowMs);
+    const found =
+      secrets === undefined ? undefined : currentAtlasSecret(secrets, read.current.atlasSecretId, nowMs);
     const current =
       found === undefined
         ? undefined
@@ -179,7 +194,10 @@ export class ReportStatus {
       });
     }
     if (current !== undefined && current.hoursToExpiry <= 0) {
-      attention.push({ code: 'expired', reason: `AWSCURRENT's Atlas secret ${current.atlasSecretId} has expired: consumers fail now; rotate it` });
+      attention.push({
+        code: 'expired',
+        reason: `AWSCURRENT's Atlas secret ${current.atlasSecretId} has expired: consumers fail now; rotate it`,
+      });
     } else if (current !== undefined && current.hoursToExpiry <= this.settings.rotateBeforeExpiryHours) {
       attention.push({
         code: 'expires-soon',
@@ -187,23 +205,38 @@ export class ReportStatus {
       });
     }
     const awaitingRetirement =
-      secrets !== undefined && previousId !== undefined && previousId !== current?.atlasSecretId && secrets.some((s) => s.id === previousId)
+      secrets !== undefined &&
+      previousId !== undefined &&
+      previousId !== current?.atlasSecretId &&
+      secrets.some((s) => s.id === previousId)
         ? [previousId]
         : [];
     for (const id of awaitingRetirement) {
-      attention.push({ code: 'awaiting-retirement', reason: `AWSPREVIOUS's Atlas secret ${id} is still in Atlas: consumers still using it keep working until it is retired` });
+      attention.push({
+        code: 'awaiting-retirement',
+        reason: `AWSPREVIOUS's Atlas secret ${id} is still in Atlas: the rotation that replaced it did not finish its delete-old step; 'rotate' with that rotation's request id finishes it (the next rotation deletes it to make room)`,
+      });
     }
     const claims = openClaims(read.view);
     const fresh = claims.find((c) => c.fresh);
     if (fresh !== undefined) {
-      attention.push({ code: 'rotation-in-progress', reason: `a rotation claimed the secret at ${fresh.claimedAt}` });
+      attention.push({
+        code: 'rotation-in-progress',
+        reason: `a rotation claimed the secret at ${fresh.claimedAt}`,
+      });
     }
     for (const stale of claims.filter((c) => !c.fresh)) {
-      attention.push({ code: 'stale-claim', reason: `a claim from ${stale.claimedAt} was never closed (its run died); the next rotation fences it` });
+      attention.push({
+        code: 'stale-claim',
+        reason: `a claim from ${stale.claimedAt} was never closed (its run died); the next rotation fences it`,
+      });
     }
     const lastRotation = await this.lastRotation(read);
     if (lastRotation?.outcome.startsWith('failed')) {
-      attention.push({ code: 'last-rotation-failed', reason: `the last attempt (${lastRotation.at}) ${lastRotation.outcome}; see the rotation-failed event or run plan` });
+      attention.push({
+        code: 'last-rotation-failed',
+        reason: `the last attempt (${lastRotation.at}) ${lastRotation.outcome}; see the rotation-failed event or run plan`,
+      });
     }
     return {
       secretId,
@@ -218,11 +251,13 @@ export class ReportStatus {
         createdAt: s.createdAt,
         expiresAt: s.expiresAt,
         lastUsedAt: s.lastUsedAt,
-        heldBy: s.id === current?.atlasSecretId ? 'AWSCURRENT' : s.id === previousId ? 'AWSPREVIOUS' : undefined,
+        heldBy:
+          s.id === current?.atlasSecretId ? 'AWSCURRENT' : s.id === previousId ? 'AWSPREVIOUS' : undefined,
       })),
       current,
       lastRotation,
-      rotationInProgress: fresh === undefined ? undefined : { credentialId: fresh.credentialId, claimedAt: fresh.claimedAt },
+      rotationInProgress:
+        fresh === undefined ? undefined : { credentialId: fresh.credentialId, claimedAt: fresh.claimedAt },
       awaitingRetirement,
       readError: undefined,
       atlasError,
@@ -242,11 +277,24 @@ export class ReportStatus {
       const content = contentOf(await this.ctx.valueOrPlaceholder(read.description.arn, latest.versionId));
       const credentialId = claimedCredentialId(latest.versionId) ?? latest.versionId;
       if (content.kind === 'tombstone') {
-        return { at: latest.createdAt, outcome: `failed (${content.tombstone.reason})`, requestId: content.tombstone.token };
+        return {
+          at: latest.createdAt,
+          outcome: `failed (${content.tombstone.reason})`,
+          requestId: content.tombstone.token,
+        };
       }
       if (content.kind === 'claim') {
-        const outcome = credentialId === currentId ? 'completed' : read.versions.some((v) => v.versionId === credentialId) ? 'stored, not promoted' : 'claimed';
-        return { at: credentialId === currentId && completedAt !== undefined ? completedAt : latest.createdAt, outcome, requestId: content.claim.token };
+        const outcome =
+          credentialId === currentId
+            ? 'completed'
+            : read.versions.some((v) => v.versionId === credentialId)
+              ? 'stored, not promoted'
+              : 'claimed';
+        return {
+          at: credentialId === currentId && completedAt !== undefined ? completedAt : latest.createdAt,
+          outcome,
+          requestId: content.claim.token,
+        };
       }
     }
     if (completedAt === undefined) return undefined;
@@ -255,8 +303,13 @@ export class ReportStatus {
 }
 
 function problemOf(error: unknown): Problem {
-  if (error instanceof RotatorError) return { errorCode: error.code, message: error.message, retryable: error.retryable };
-  return { errorCode: 'INTERNAL_ERROR', message: 'An unexpected error occurred; see the logs', retryable: true };
+  if (error instanceof RotatorError)
+    return { errorCode: error.code, message: error.message, retryable: error.retryable };
+  return {
+    errorCode: 'INTERNAL_ERROR',
+    message: 'An unexpected error occurred; see the logs',
+    retryable: true,
+  };
 }
 
 function empty(secretId: string, secretArn: string | undefined): SecretStatusEntry {

@@ -47,7 +47,7 @@ export class RotateSecret {
     private readonly clock: Clock,
     private readonly logger: Logger,
     settings: RotateSecretSettings,
-    private readonly ids: IdGenerator,
+    ids: IdGenerator,
   ) {
     this.ctx = new StepContext(store, atlas, clock, logger, settings, ids);
   }

@@ -17,12 +17,12 @@ import type { RotationToken } from '../domain/identifiers.js';
 import { isManaged, rotationMetadataFrom } from '../domain/rotation-metadata.js';
 import { allowedAdminSecretArn, atlasTargetFor, type OriginPolicy } from './atlas-target.js';
 import { AtlasApiError, SecretStoreError } from './infrastructure-errors.js';
+import { mapLimited } from './map-limited.js';
 import type { ActingCredential, AtlasServiceAccounts } from './ports/atlas-service-accounts.js';
 import type { Clock } from './ports/clock.js';
 import type { Logger } from './ports/logger.js';
 import type { RotationRequests } from './ports/rotation-requests.js';
 import type { ListedSecret, SecretDescription, SecretStore } from './ports/secret-store.js';
-import { mapLimited } from './map-limited.js';
 import type { RotateSecret } from './rotate-secret.js';
 
 export interface SweepSettings {

@@ -1,6 +1,11 @@
 import { AtlasSecretLimitError, RotationInProgressError } from '../../domain/errors.js';
 import type { AtlasSecretId } from '../../domain/identifiers.js';
-import { type AtlasSecretInfo, type ClaimFact, planRoom, type RoomPlanInput } from '../../domain/room-plan.js';
+import {
+  type AtlasSecretInfo,
+  type ClaimFact,
+  planRoom,
+  type RoomPlanInput,
+} from '../../domain/room-plan.js';
 import {
   attemptState,
   claimedCredentialId,

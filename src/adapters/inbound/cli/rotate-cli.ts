@@ -10,6 +10,11 @@ export const USAGE = `Usage:
   atlas-rotator sweep [--now] [--prefix <name-prefix>]    request a rotation of every managed secret whose
                                                           Atlas secret expires within ROTATE_BEFORE_EXPIRY_HOURS
                                                           (--now: rotate them in this process instead)
+  atlas-rotator status [--json] [secretId…]             every managed secret (or the named ones): mode, Atlas
+                                                          secrets and expiry, last rotation, what needs attention
+                                                          (a table on a terminal; JSON with --json or when piped)
+  atlas-rotator plan <secretId> [--request-id <id>]     dry run of one rotation: what it would delete and create,
+                                                          or why it would stop; reads only
   atlas-rotator demo                                      the embedded default: a rotation on local endpoints
   atlas-rotator help
 
