@@ -1,7 +1,7 @@
 import { RotatorError } from '../domain/errors.js';
 import { currentAtlasSecret, hoursToExpiry } from '../domain/expiry-check.js';
 import { parseRotationToken } from '../domain/identifiers.js';
-import type { AtlasSecretInfo } from '../domain/room-plan.js';
+import { type AtlasSecretInfo, placeCredential } from '../domain/room-plan.js';
 import { lastCompletedRotationAt } from '../domain/rotation-interval.js';
 import { isManaged } from '../domain/rotation-metadata.js';
 import {
@@ -175,9 +175,20 @@ export class ReportStatus {
       if (read.admin === undefined) await this.atlas.endRotation([read.current]);
       else if (!admins.includes(read.admin)) admins.push(read.admin);
     }
-    const previousId = read.previous?.atlasSecretId;
     const found =
       secrets === undefined ? undefined : currentAtlasSecret(secrets, read.current.atlasSecretId, nowMs);
+    // AWSPREVIOUS's Atlas secret: the one its value records, or the one evidence places (a value never rotated).
+    const previousId =
+      secrets === undefined ||
+      read.previous === undefined ||
+      read.previous.clientSecret.equals(read.current.clientSecret)
+        ? undefined
+        : placeCredential(
+            secrets.filter((s) => s.id !== found?.id),
+            read.previous,
+            undefined,
+            this.ctx.settings.orphanSkewMs,
+          );
     const current =
       found === undefined
         ? undefined
