@@ -1,6 +1,7 @@
 import type { RotateSecretSettings } from '../../src/application/rotate-secret.js';
 import type { AtlasSecretId, ClientId, OrgId, RotationToken } from '../../src/domain/identifiers.js';
 import type { RotationCompleted } from '../../src/domain/rotation-outcome.js';
+import { CLAIM_LABEL, claimVersionId } from '../../src/domain/rotation-protocol.js';
 import { SecretValue } from '../../src/domain/secret-value.js';
 import type { AtlasWorld } from './fake-atlas.js';
 import type { InMemorySecretStore } from './in-memory-secret-store.js';
@@ -214,4 +215,18 @@ export function aCompletedOutcome(overrides: Partial<RotationCompleted> = {}): R
     alreadyCompleted: false,
     ...overrides,
   };
+}
+
+/** An open claim of another run (attempt 1 of `token`) on the managed secret, as a live or crashed run leaves it. */
+export function seedOpenClaim(store: InMemorySecretStore, token: RotationToken, claimedAt: string): void {
+  store.secret(SECRET_ARN).versions.push({
+    versionId: claimVersionId(token),
+    value: SecretValue.of(
+      JSON.stringify({
+        atlasRotatorClaim: { token, attempt: 1, execution: 'another-run', basedOn: CURRENT_VERSION_ID },
+      }),
+    ),
+    stages: [CLAIM_LABEL],
+    createdAt: claimedAt,
+  });
 }

@@ -4,19 +4,16 @@ import { PlanRotation } from '../../../src/application/plan-rotation.js';
 import { ReportStatus } from '../../../src/application/report-status.js';
 import { RotateSecret } from '../../../src/application/rotate-secret.js';
 import type { RotationToken } from '../../../src/domain/identifiers.js';
-import { CLAIM_LABEL, claimVersionId } from '../../../src/domain/rotation-protocol.js';
-import { SecretValue } from '../../../src/domain/secret-value.js';
 import {
   aSettings,
   aToken,
   CURRENT_SECRET_ID,
   CURRENT_SECRET_VALUE,
-  CURRENT_VERSION_ID,
   type ManagedSecretOptions,
   PREVIOUS_SECRET_ID,
   PREVIOUS_SECRET_VALUE,
-  SECRET_ARN,
   SECRET_NAME,
+  seedOpenClaim as seedAnOpenClaim,
   seedManagedSecret,
 } from '../../support/builders.js';
 import { AtlasWorld, InMemoryAtlasServiceAccounts } from '../../support/fake-atlas.js';
@@ -64,16 +61,7 @@ function aProcess(world: ReturnType<typeof aWorld>) {
 }
 
 function seedOpenClaim(world: ReturnType<typeof aWorld>, token: RotationToken, claimedAt: string) {
-  world.state.secret(SECRET_ARN).versions.push({
-    versionId: claimVersionId(token),
-    value: SecretValue.of(
-      JSON.stringify({
-        atlasRotatorClaim: { token, attempt: 1, execution: 'another-run', basedOn: CURRENT_VERSION_ID },
-      }),
-    ),
-    stages: [CLAIM_LABEL],
-    createdAt: claimedAt,
-  });
+  seedAnOpenClaim(world.state, token, claimedAt);
 }
 
 function atlasWrites(process: ReturnType<typeof aProcess>): string[] {

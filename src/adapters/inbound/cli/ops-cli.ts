@@ -1,27 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import type { PlanRotation, RotationPlan } from '../../../application/plan-rotation.js';
 import type { ReportStatus, SecretStatusEntry, StatusReport } from '../../../application/report-status.js';
 import { InvalidInputError } from '../../../domain/errors.js';
-import { parseRotationToken, type RotationToken } from '../../../domain/identifiers.js';
-import { EXIT } from './rotate-cli.js';
+import { EXIT, parseRotateArgs, type RotateArgs, secretIdArg } from './rotate-cli.js';
 
 export interface StatusArgs {
   readonly json: boolean;
   readonly secretIds: readonly string[];
 }
 
-export interface PlanArgs {
-  readonly secretId: string;
-  readonly requestId: RotationToken;
-}
-
-function secretIdArg(value: string): string {
-  if (value.trim() === '') throw new InvalidInputError('secretId', 'must not be empty');
-  if (/mdb_sa_sk_/i.test(value)) {
-    throw new InvalidInputError('secretId', 'must be a secret name or ARN, never a secret value');
-  }
-  return value;
-}
+export type PlanArgs = RotateArgs;
 
 export function parseStatusArgs(args: readonly string[]): StatusArgs {
   let json = false;
@@ -35,28 +22,7 @@ export function parseStatusArgs(args: readonly string[]): StatusArgs {
 }
 
 export function parsePlanArgs(args: readonly string[]): PlanArgs {
-  const rest = [...args];
-  let requestId: string | undefined;
-  const positional: string[] = [];
-  while (rest.length > 0) {
-    const arg = rest.shift() as string;
-    if (arg === '--request-id') {
-      const value = rest.shift();
-      if (value === undefined) throw new InvalidInputError('--request-id', 'needs a value');
-      requestId = value;
-    } else if (arg.startsWith('--')) {
-      throw new InvalidInputError(arg, 'is not an option of plan');
-    } else {
-      positional.push(arg);
-    }
-  }
-  if (positional.length !== 1 || positional[0] === undefined) {
-    throw new InvalidInputError('secretId', 'is required, exactly once');
-  }
-  return {
-    secretId: secretIdArg(positional[0]),
-    requestId: parseRotationToken(requestId ?? randomUUID(), '--request-id'),
-  };
+  return parseRotateArgs(args, 'plan');
 }
 
 /** Exit codes like `rotate`'s: 0 the rotation would go ahead (or is done), 1 it would fail for good, 75 it would fail for now. */

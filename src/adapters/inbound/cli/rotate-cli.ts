@@ -31,7 +31,8 @@ export interface RotateArgs {
 /** Exit codes: 0 rotated, 1 failed for good, 2 bad usage or configuration, 75 failed but worth retrying. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, retryLater: 75 } as const;
 
-export function parseRotateArgs(args: readonly string[]): RotateArgs {
+/** `rotate`'s arguments; `plan` takes the same (a dry run of the rotation they name). */
+export function parseRotateArgs(args: readonly string[], command: 'rotate' | 'plan' = 'rotate'): RotateArgs {
   const rest = [...args];
   let requestId: string | undefined;
   const positional: string[] = [];
@@ -42,17 +43,15 @@ export function parseRotateArgs(args: readonly string[]): RotateArgs {
       if (value === undefined) throw new InvalidInputError('--request-id', 'needs a value');
       requestId = value;
     } else if (arg.startsWith('--')) {
-      throw new InvalidInputError(arg, 'is not an option of rotate');
+      throw new InvalidInputError(arg, `is not an option of ${command}`);
     } else {
       positional.push(arg);
     }
   }
-  if (positional.length !== 1 || positional[0] === undefined || positional[0].trim() === '') {
+  if (positional.length !== 1 || positional[0] === undefined) {
     throw new InvalidInputError('secretId', 'is required, exactly once');
   }
-  if (/mdb_sa_sk_/i.test(positional[0])) {
-    throw new InvalidInputError('secretId', 'must be a secret name or ARN, never a secret value');
-  }
+  secretIdArg(positional[0]);
   return {
     secretId: positional[0],
     requestId: parseRotationToken(requestId ?? randomUUID(), '--request-id'),
@@ -81,6 +80,15 @@ export async function runRotate(
   }
   err(`rotation failed at ${outcome.stage}: ${outcome.errorCode}: ${outcome.message}\n`);
   return outcome.retryable ? EXIT.retryLater : EXIT.failed;
+}
+
+/** A secret name or ARN as given on the command line: never empty, never a secret value. */
+export function secretIdArg(value: string): string {
+  if (value.trim() === '') throw new InvalidInputError('secretId', 'is required, exactly once');
+  if (/mdb_sa_sk_/i.test(value)) {
+    throw new InvalidInputError('secretId', 'must be a secret name or ARN, never a secret value');
+  }
+  return value;
 }
 
 export function describeError(error: unknown): string {
