@@ -121,6 +121,16 @@ export function parseRetirement(raw: unknown): RetirementRecord | undefined {
   }
 }
 
+/** What a completed rotation says about the secret it replaced (in its outcome and event). */
+export interface OldSecretRetirementFacts {
+  readonly oldAtlasSecretId: AtlasSecretId;
+  /** From when it may be retired (the grace's end, capped); the promotion's time for "now" or a grace of 0. */
+  readonly retireAfter: string;
+  readonly reason: RetirementReason;
+  /** Whether this run deleted it already. */
+  readonly retired: boolean;
+}
+
 /** The JSON form stored in the credential value. */
 export function serializeRetirement(record: RetirementRecord): Record<string, string> {
   return {

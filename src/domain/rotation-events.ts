@@ -18,6 +18,13 @@ export interface RotationCompletedDetail {
   readonly newAtlasSecretId: string;
   readonly newSecretExpiresAt: string | null;
   readonly deletedAtlasSecretIds: readonly string[];
+  /** The replaced Atlas secret's retirement (ADR 0009): when it is due, why, whether this run did it. */
+  readonly oldSecretRetirement?: {
+    readonly oldAtlasSecretId: string;
+    readonly retireAfter: string;
+    readonly reason: 'grace' | 'now';
+    readonly retired: boolean;
+  };
   readonly startedAt: string;
   readonly completedAt: string;
   readonly attempts: number;
@@ -70,6 +77,9 @@ export function completedEvent(outcome: RotationCompleted, delivery: DeliveryCon
     newAtlasSecretId: outcome.newAtlasSecretId,
     newSecretExpiresAt: outcome.newSecretExpiresAt ?? null,
     deletedAtlasSecretIds: [...outcome.deletedAtlasSecretIds],
+    ...(outcome.oldSecretRetirement === undefined
+      ? {}
+      : { oldSecretRetirement: { ...outcome.oldSecretRetirement } }),
     startedAt: outcome.startedAt,
     completedAt: outcome.completedAt,
     attempts: delivery.attempts,

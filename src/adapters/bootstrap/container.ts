@@ -191,6 +191,7 @@ const applicationModule = new ContainerModule(({ bind }) => {
           adminSecretAllowList: config.adminSecretArns,
           deleteUnknownSecrets: config.deleteUnknownSecrets,
           minIntervalMs: config.rotationMinIntervalMinutes * 60_000,
+          oldSecretGraceHours: config.oldSecretGraceHours,
           leaseMs: config.rotationLeaseSeconds * 1000,
           verifyRetryDelaysMs: config.verifyRetryDelaysMs,
           orphanSkewMs: 5 * 60_000,
