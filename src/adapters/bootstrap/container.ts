@@ -217,6 +217,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
       rotateSecret: RotateSecret,
       clock: Clock,
       logger: Logger,
+      publisher: RotationEventPublisher,
     ) =>
       new SweepSecrets(
         store,
@@ -238,6 +239,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
             allowInsecureHttp: config.atlasAllowInsecureHttp,
           },
         },
+        publisher,
       ),
     [
       TOKENS.config,
@@ -247,6 +249,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
       TOKENS.rotateSecret,
       TOKENS.clock,
       TOKENS.logger,
+      TOKENS.publisher,
     ],
   );
 });
