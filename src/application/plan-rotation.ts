@@ -13,7 +13,7 @@ import type { Clock } from './ports/clock.js';
 import type { IdGenerator } from './ports/id-generator.js';
 import type { Logger } from './ports/logger.js';
 import type { SecretStore } from './ports/secret-store.js';
-import { claimFacts, replacedSecretIds, roomPlanInput } from './steps/make-room.js';
+import { claimFacts, holdOldSecret, replacedSecretIds, roomPlanInput } from './steps/make-room.js';
 import { readAndDecide } from './steps/read-secret.js';
 import { rolledBack, wait } from './steps/settled.js';
 import {
@@ -29,6 +29,8 @@ export interface PlanRotationCommand {
   readonly secretId: string;
   /** The token the planned rotation would run with: a new one predicts a new rotation. */
   readonly token: RotationToken;
+  /** As `rotate --retire-old-now`: the old value leaked, its Atlas secret goes at once (no grace). */
+  readonly retireOldNow?: boolean;
 }
 
 /** One thing the rotation would do, in order. */
@@ -104,6 +106,7 @@ export class PlanRotation {
       entry: 'request',
       startedAt: this.ctx.clock.now().toISOString(),
       secretArn: undefined,
+      retireNow: command.retireOldNow === true,
     };
     let read: SecretRead | undefined;
     let step: string | undefined;
@@ -209,6 +212,8 @@ export class PlanRotation {
               new Date(Date.parse(refusal.claimedAt) + this.settings.leaseMs).toISOString(),
             );
       }
+      // The grace of the secret the last rotation replaced (ADR 0009) holds the slot as it holds the rotation's.
+      holdOldSecret(this.ctx, current, run, secrets, room.value.deletions, room.value.currentSecretId);
       run.stage = 'create';
       const hours = this.settings.secretExpiresAfterHours;
       const max = await this.atlas.maxSecretValidityHours(current.target, acting);

@@ -1,6 +1,7 @@
 import { RotatorError } from '../domain/errors.js';
 import { currentAtlasSecret, hoursToExpiry } from '../domain/expiry-check.js';
-import { parseRotationToken } from '../domain/identifiers.js';
+import { type AtlasSecretId, parseRotationToken } from '../domain/identifiers.js';
+import { decideRetirement } from '../domain/retirement.js';
 import { type AtlasSecretInfo, placeCredential } from '../domain/room-plan.js';
 import { lastCompletedRotationAt } from '../domain/rotation-interval.js';
 import { isManaged } from '../domain/rotation-metadata.js';
@@ -39,8 +40,18 @@ export interface Problem {
   readonly retryable: boolean;
 }
 
+export interface OldSecretState {
+  readonly atlasSecretId: string;
+  /** `in-grace` until `retireAfter`; `in-use` by a consumer since `lastUsedAt`; `due` (the sweep or next rotation deletes it); `unrecorded`: no retirement record (a rotation before ADR 0009, or its delete-old step did not run). */
+  readonly state: 'in-grace' | 'in-use' | 'due' | 'unrecorded';
+  readonly retireAfter: string | undefined;
+  readonly lastUsedAt: string | undefined;
+  /** `grace` or `now` (a leaked credential), as recorded. */
+  readonly reason: string | undefined;
+}
+
 export interface Attention {
-  /** Stable: `read-failed`, `atlas-unreadable`, `expired`, `expires-soon`, `current-unknown`, `rotation-in-progress`, `stale-claim`, `last-rotation-failed`, `awaiting-retirement`. */
+  /** Stable: `read-failed`, `atlas-unreadable`, `expired`, `expires-soon`, `current-unknown`, `rotation-in-progress`, `stale-claim`, `last-rotation-failed`, `awaiting-retirement`, `old-secret-in-use`. */
   readonly code: string;
   readonly reason: string;
 }
@@ -76,7 +87,11 @@ export interface SecretStatusEntry {
     | undefined;
   readonly rotationInProgress: { readonly credentialId: string; readonly claimedAt: string } | undefined;
   /** AWSPREVIOUS's Atlas secret, still listed by Atlas: the next rotation (or its retire step) deletes it. */
-  readonly awaitingRetirement: readonly string[];
+  /**
+   * The Atlas secret the last rotation replaced, while Atlas still lists it: from the retirement the AWSCURRENT
+   * value records (ADR 0009; `state` as `decideRetirement` says), else AWSPREVIOUS's secret (`unrecorded`).
+   */
+  readonly awaitingRetirement: OldSecretState | undefined;
   readonly readError: Problem | undefined;
   readonly atlasError: Problem | undefined;
   readonly attention: readonly Attention[];
@@ -146,6 +161,7 @@ export class ReportStatus {
       entry: 'request',
       startedAt: this.clock.now().toISOString(),
       secretArn: undefined,
+      retireNow: false,
     };
     let read: SecretRead;
     try {
@@ -216,18 +232,11 @@ export class ReportStatus {
       });
     }
     const awaitingRetirement =
-      secrets !== undefined &&
-      previousId !== undefined &&
-      previousId !== current?.atlasSecretId &&
-      secrets.some((s) => s.id === previousId)
-        ? [previousId]
-        : [];
-    for (const id of awaitingRetirement) {
-      attention.push({
-        code: 'awaiting-retirement',
-        reason: `AWSPREVIOUS's Atlas secret ${id} is still in Atlas: the rotation that replaced it did not finish its delete-old step; 'rotate' with that rotation's request id finishes it (the next rotation deletes it to make room)`,
-      });
-    }
+      secrets === undefined
+        ? undefined
+        : this.retirementOf(read, secrets, current?.atlasSecretId, previousId, nowMs);
+    const note = awaitingRetirement === undefined ? undefined : retirementAttention(awaitingRetirement);
+    if (note !== undefined) attention.push(note);
     const claims = openClaims(read.view);
     const fresh = claims.find((c) => c.fresh);
     if (fresh !== undefined) {
@@ -276,6 +285,46 @@ export class ReportStatus {
     };
   }
 
+  private retirementOf(
+    read: SecretRead,
+    secrets: readonly AtlasSecretInfo[],
+    currentId: AtlasSecretId | undefined,
+    previousId: AtlasSecretId | undefined,
+    nowMs: number,
+  ): OldSecretState | undefined {
+    const record = read.current.retirement;
+    if (record !== undefined) {
+      const decision = decideRetirement(record, secrets, read.current.atlasSecretId ?? currentId, nowMs);
+      const base = {
+        atlasSecretId: record.oldAtlasSecretId,
+        retireAfter: record.retireAfter,
+        reason: record.reason,
+        lastUsedAt: undefined,
+      };
+      switch (decision.kind) {
+        case 'gone':
+        case 'current':
+          return undefined;
+        case 'in-grace':
+          return { ...base, state: 'in-grace' };
+        case 'in-use':
+          return { ...base, state: 'in-use', lastUsedAt: decision.lastUsedAt };
+        case 'retire':
+          return { ...base, state: 'due' };
+      }
+    }
+    if (previousId === undefined || previousId === currentId || !secrets.some((s) => s.id === previousId)) {
+      return undefined;
+    }
+    return {
+      atlasSecretId: previousId,
+      state: 'unrecorded',
+      retireAfter: undefined,
+      lastUsedAt: undefined,
+      reason: undefined,
+    };
+  }
+
   /**
    * The last attempt, from the versions: the one labelled `atlas-rotator:claim` (the latest claim or tombstone)
    * says which request tried last; AWSCURRENT's CreatedDate says when the last rotation completed.
@@ -313,6 +362,29 @@ export class ReportStatus {
   }
 }
 
+/** In grace is the plan working; due, in use or unrecorded is worth a look. */
+function retirementAttention(old: OldSecretState): Attention | undefined {
+  switch (old.state) {
+    case 'in-grace':
+      return undefined;
+    case 'in-use':
+      return {
+        code: 'old-secret-in-use',
+        reason: `a consumer minted a token with the replaced Atlas secret ${old.atlasSecretId} at ${old.lastUsedAt ?? '?'}, after the rotation: it still reads the old value; it is kept until it expires (rotate --retire-old-now if the value leaked)`,
+      };
+    case 'due':
+      return {
+        code: 'awaiting-retirement',
+        reason: `the replaced Atlas secret ${old.atlasSecretId} was due for retirement at ${old.retireAfter ?? '?'} and is still in Atlas; the next sweep (or rotation) deletes it`,
+      };
+    case 'unrecorded':
+      return {
+        code: 'awaiting-retirement',
+        reason: `AWSPREVIOUS's Atlas secret ${old.atlasSecretId} is still in Atlas and no retirement is recorded: the rotation that replaced it did not finish its delete-old step; 'rotate' with that rotation's request id finishes it (the next rotation deletes it to make room)`,
+      };
+  }
+}
+
 function problemOf(error: unknown): Problem {
   if (error instanceof RotatorError)
     return { errorCode: error.code, message: error.message, retryable: error.retryable };
@@ -336,7 +408,7 @@ function empty(secretId: string, secretArn: string | undefined): SecretStatusEnt
     current: undefined,
     lastRotation: undefined,
     rotationInProgress: undefined,
-    awaitingRetirement: [],
+    awaitingRetirement: undefined,
     readError: undefined,
     atlasError: undefined,
     attention: [],

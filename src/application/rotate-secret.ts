@@ -63,6 +63,7 @@ export class RotateSecret {
       token: command.token,
       stopAfter: command.stopAfter,
       entry: command.entry ?? 'request',
+      retireNow: command.retireOldSecret === 'now',
       startedAt: this.clock.now().toISOString(),
       secretArn: undefined,
     };

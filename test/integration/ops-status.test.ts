@@ -267,7 +267,7 @@ describe('status', () => {
     expect(ok?.current?.hoursToExpiry).toBeGreaterThan(700);
     expect(ok?.atlasSecrets).toHaveLength(1);
     expect(ok?.atlasSecrets?.[0]).toMatchObject({ heldBy: 'AWSCURRENT' });
-    expect(ok?.awaitingRetirement).toEqual([]);
+    expect(ok?.awaitingRetirement).toBeUndefined();
 
     const member = byName.get(unreadable.secretName);
     expect(member?.atlasError?.errorCode).toMatch(/^ATLAS_/);
@@ -316,9 +316,62 @@ describe('status', () => {
     });
     await own.close();
     const entry = report.secrets[0];
-    expect(entry?.awaitingRetirement).toEqual([account.firstSecretId]);
+    expect(entry?.awaitingRetirement).toMatchObject({ atlasSecretId: account.firstSecretId, state: 'due' });
     expect(entry?.attention.map((a) => a.code)).toContain('awaiting-retirement');
     expect(entry?.atlasSecrets?.find((s) => s.id === account.firstSecretId)?.heldBy).toBe('AWSPREVIOUS');
+  });
+
+  it('shows the replaced secret in its grace (no attention), and plan stops as the rotation would until --retire-old-now', async () => {
+    const account = await seedManagedSecret(simulator, client);
+    const adapters = processAdapters(simulator, client);
+    const first = await rotateSecret(adapters, { oldSecretGraceHours: 24 }).execute({
+      secretId: account.secretName,
+      token: newToken(),
+    });
+    expect(first.status).toBe('completed');
+
+    const { status, plan, commands, adapters: own } = useCases();
+    simulator.clearRequests();
+    const report = await status.execute({ secretIds: [account.secretName], namePrefix: undefined });
+    const entry = report.secrets[0];
+    expect(entry?.awaitingRetirement).toMatchObject({
+      atlasSecretId: account.firstSecretId,
+      state: 'in-grace',
+      reason: 'grace',
+    });
+    expect(entry?.attention).toEqual([]);
+
+    const held = await plan.execute({ secretId: account.secretName, token: newToken() });
+    expect(held).toMatchObject({
+      verdict: 'stop',
+      stop: { errorCode: 'OLD_SECRET_IN_GRACE', retryable: true },
+    });
+    expect(held.stop?.retryAt).toBe(entry?.awaitingRetirement?.retireAfter);
+    const now = await plan.execute({ secretId: account.secretName, token: newToken(), retireOldNow: true });
+    expect(now.verdict).toBe('rotate');
+    expect(now.actions[0]).toEqual({
+      action: 'delete-atlas-secret',
+      atlasSecretId: account.firstSecretId,
+      reason: 'previous-version',
+    });
+    await own.close();
+    expect(commands.filter((c) => !READS.has(c))).toEqual([]);
+    expect(atlasWrites()).toEqual([]);
+
+    // The rotation agrees: held in the grace, and goes ahead "now".
+    const again = processAdapters(simulator, client);
+    const refused = await rotateSecret(again, { oldSecretGraceHours: 24 }).execute({
+      secretId: account.secretName,
+      token: newToken(),
+    });
+    expect(refused).toMatchObject({ status: 'failed', errorCode: 'OLD_SECRET_IN_GRACE' });
+    const forced = await rotateSecret(again, { oldSecretGraceHours: 24 }).execute({
+      secretId: account.secretName,
+      token: newToken(),
+      retireOldSecret: 'now',
+    });
+    await again.close();
+    expect(forced.status).toBe('completed');
   });
 
   it('prints JSON with --json and exits 1 when a secret needs attention, with no secret in the output', async () => {

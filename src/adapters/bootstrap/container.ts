@@ -187,6 +187,7 @@ function rotationSettings(config: Config): RotateSecretSettings {
     adminSecretAllowList: config.adminSecretArns,
     deleteUnknownSecrets: config.deleteUnknownSecrets,
     minIntervalMs: config.rotationMinIntervalMinutes * 60_000,
+    oldSecretGraceHours: config.oldSecretGraceHours,
     leaseMs: config.rotationLeaseSeconds * 1000,
     verifyRetryDelaysMs: config.verifyRetryDelaysMs,
     orphanSkewMs: 5 * 60_000,
@@ -229,6 +230,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
       rotateSecret: RotateSecret,
       clock: Clock,
       logger: Logger,
+      publisher: RotationEventPublisher,
     ) =>
       new SweepSecrets(
         store,
@@ -250,6 +252,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
             allowInsecureHttp: config.atlasAllowInsecureHttp,
           },
         },
+        publisher,
       ),
     [
       TOKENS.config,
@@ -259,6 +262,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
       TOKENS.rotateSecret,
       TOKENS.clock,
       TOKENS.logger,
+      TOKENS.publisher,
     ],
   );
 });

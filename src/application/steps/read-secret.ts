@@ -63,7 +63,8 @@ export async function readAndDecide(
     read.currentValue,
     (id) => read.values.get(id),
   );
-  const interval = checkMinInterval(step, read.view, ctx.settings.minIntervalMs);
+  // A leaked credential (retireOldSecret "now") is not held back: issue 10 item 3.
+  const interval = checkMinInterval(step, read.view, run.retireNow ? 0 : ctx.settings.minIntervalMs);
   if (!interval.ok) {
     throw new RotationTooSoonError(read.description.name, interval.lastCompletedAt, interval.notBefore);
   }

@@ -60,7 +60,7 @@ function entry(overrides: Partial<SecretStatusEntry> = {}): SecretStatusEntry {
     },
     lastRotation: { at: '2026-12-01T00:00:00.000Z', outcome: 'completed', requestId: 'req-1' },
     rotationInProgress: undefined,
-    awaitingRetirement: [],
+    awaitingRetirement: undefined,
     readError: undefined,
     atlasError: undefined,
     attention: [],
@@ -82,7 +82,9 @@ describe('plan arguments', () => {
     expect(parsePlanArgs(['app/db', '--request-id', 'a'.repeat(32)])).toEqual({
       secretId: 'app/db',
       requestId: 'a'.repeat(32),
+      retireOldNow: false,
     });
+    expect(parsePlanArgs(['app/db', '--retire-old-now']).retireOldNow).toBe(true);
     expect(parsePlanArgs(['app/db']).requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 

@@ -165,7 +165,13 @@ describe('status', () => {
       hoursToExpiry: 48,
       inferred: false,
     });
-    expect(entry?.awaitingRetirement).toEqual([PREVIOUS_SECRET_ID]);
+    expect(entry?.awaitingRetirement).toEqual({
+      atlasSecretId: PREVIOUS_SECRET_ID,
+      state: 'unrecorded',
+      retireAfter: undefined,
+      lastUsedAt: undefined,
+      reason: undefined,
+    });
     expect(entry?.attention.map((a) => a.code).sort()).toEqual([
       'awaiting-retirement',
       'expires-soon',

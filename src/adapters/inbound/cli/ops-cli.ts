@@ -38,7 +38,11 @@ export async function runPlan(
   out: (text: string) => void,
   err: (text: string) => void,
 ): Promise<number> {
-  const plan = await planRotation.execute({ secretId: args.secretId, token: args.requestId });
+  const plan = await planRotation.execute({
+    secretId: args.secretId,
+    token: args.requestId,
+    retireOldNow: args.retireOldNow,
+  });
   out(`${JSON.stringify(plan, null, 2)}\n`);
   err(`${planSummary(plan)}\n`);
   return planExitCode(plan);
