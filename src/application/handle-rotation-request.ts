@@ -23,6 +23,8 @@ export interface RotationRequest {
   readonly reason: string | undefined;
   /** W3C traceparent the requester sent, if any: the rotation's spans join that trace. */
   readonly traceparent?: string | undefined;
+  /** "now": the replaced Atlas secret is retired at the promotion (a leaked credential), no grace. */
+  readonly retireOldSecret?: 'now' | undefined;
 }
 
 /** The rotation's outcome, and the one decision of delivery taken on it. */

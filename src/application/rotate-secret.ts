@@ -1,7 +1,6 @@
-import { RotationInProgressError, RotationTooSoonError, RotatorError } from '../domain/errors.js';
-import { checkMinInterval } from '../domain/rotation-interval.js';
+import { RotationInProgressError, RotatorError } from '../domain/errors.js';
 import type { RotationCompleted, RotationFailed, RotationStepOutcome } from '../domain/rotation-outcome.js';
-import { type NextStep, nextStep } from '../domain/rotation-protocol.js';
+import type { NextStep } from '../domain/rotation-protocol.js';
 import {
   applyStepEvent,
   INITIAL_RUN_STATE,
@@ -19,7 +18,7 @@ import { adopt, finishOthersRollback } from './steps/adopt.js';
 import { startAttempt } from './steps/attempt.js';
 import { verifyPending } from './steps/conclude.js';
 import { fence } from './steps/fence.js';
-import { readSecret } from './steps/read-secret.js';
+import { readAndDecide } from './steps/read-secret.js';
 import { finish } from './steps/retire.js';
 import { alreadyCompleted, rolledBack, wait } from './steps/settled.js';
 import {
@@ -49,7 +48,7 @@ export class RotateSecret {
     private readonly clock: Clock,
     private readonly logger: Logger,
     settings: RotateSecretSettings,
-    private readonly ids: IdGenerator,
+    ids: IdGenerator,
     private readonly tracer: Tracer = NO_TRACING,
   ) {
     this.ctx = new StepContext(store, atlas, clock, logger, settings, ids);
@@ -66,6 +65,7 @@ export class RotateSecret {
       token: command.token,
       stopAfter: command.stopAfter,
       entry: command.entry ?? 'request',
+      retireNow: command.retireOldSecret === 'now',
       startedAt: this.clock.now().toISOString(),
       secretArn: undefined,
     };
@@ -112,24 +112,11 @@ export class RotateSecret {
           'now: other runs keep changing the secret',
         );
       }
-      run.stage = 'read-secret';
-      const read = await this.tracer.inSpan(
+      const { read, step } = await this.tracer.inSpan(
         'atlas-rotator.read-secret',
         { attributes: { 'atlas_rotator.round': round } },
-        () => readSecret(this.ctx, command.secretId, run),
+        () => readAndDecide(this.ctx, command.secretId, run),
       );
-      const step = nextStep(
-        read.view,
-        run.token,
-        (text) => this.ids.digestId(text),
-        read.currentValue,
-        (id) => read.values.get(id),
-      );
-      // A new rotation inside ROTATION_MIN_INTERVAL_MINUTES of the last completed one is refused (it says when).
-      const interval = checkMinInterval(step, read.view, this.ctx.settings.minIntervalMs);
-      if (!interval.ok) {
-        throw new RotationTooSoonError(read.description.name, interval.lastCompletedAt, interval.notBefore);
-      }
       return await this.logged(step, read, run);
     } catch (error) {
       return this.ctx.failed(run, error);

@@ -326,6 +326,8 @@ describe('the synthesized messaging stack, deployed with CloudFormation on the e
       ATLAS_MAX_ATTEMPTS: '2',
       ATLAS_REQUEST_TIMEOUT_MS: '10000',
       VERIFY_RETRY_DELAYS_MS: '50,100',
+      // Retire at the promotion (ADR 0009's grace is tested elsewhere): the completed event names the deleted secret.
+      OLD_SECRET_GRACE_HOURS: '0',
       LOG_LEVEL: 'debug',
       WAIT_TIME_SECONDS: '1',
       SHUTDOWN_GRACE_SECONDS: '10',

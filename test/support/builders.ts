@@ -3,6 +3,7 @@ import type { Tracer } from '../../src/application/ports/tracer.js';
 import { RotateSecret, type RotateSecretSettings } from '../../src/application/rotate-secret.js';
 import type { AtlasSecretId, ClientId, OrgId, RotationToken } from '../../src/domain/identifiers.js';
 import type { RotationCompleted } from '../../src/domain/rotation-outcome.js';
+import { CLAIM_LABEL, claimVersionId } from '../../src/domain/rotation-protocol.js';
 import { SecretValue } from '../../src/domain/secret-value.js';
 import { AtlasWorld, InMemoryAtlasServiceAccounts } from './fake-atlas.js';
 import { FixedClock } from './fixed-clock.js';
@@ -59,6 +60,9 @@ export function aSettings(overrides: Partial<RotateSecretSettings> = {}): Rotate
     // Off in the shared builder (the tests rotate one secret many times on a fixed clock); the limit's own
     // tests set it.
     minIntervalMs: 0,
+    // Retire at the promotion in the shared builder (the tests rotate one secret many times); the grace's own
+    // tests set it.
+    oldSecretGraceHours: 0,
     leaseMs: 15 * 60_000,
     verifyRetryDelaysMs: [1_000, 2_000, 4_000],
     orphanSkewMs: 60_000,
@@ -236,4 +240,18 @@ export function aRotationOnFakes(options: { readonly tracer?: Tracer } = {}) {
     options.tracer,
   );
   return { clock, world, store, rotate };
+}
+
+/** An open claim of another run (attempt 1 of `token`) on the managed secret, as a live or crashed run leaves it. */
+export function seedOpenClaim(store: InMemorySecretStore, token: RotationToken, claimedAt: string): void {
+  store.secret(SECRET_ARN).versions.push({
+    versionId: claimVersionId(token),
+    value: SecretValue.of(
+      JSON.stringify({
+        atlasRotatorClaim: { token, attempt: 1, execution: 'another-run', basedOn: CURRENT_VERSION_ID },
+      }),
+    ),
+    stages: [CLAIM_LABEL],
+    createdAt: claimedAt,
+  });
 }

@@ -1,5 +1,6 @@
 import { InvalidConfigError, InvalidInputError } from '../../domain/errors.js';
 import { loadConfig } from '../config/load-config.js';
+import { parsePlanArgs, parseStatusArgs, runPlan, runStatus } from '../inbound/cli/ops-cli.js';
 import { describeError, EXIT, parseRotateArgs, runRotate, USAGE } from '../inbound/cli/rotate-cli.js';
 import { parseSweepArgs, runSweep } from '../inbound/cli/sweep-cli.js';
 import { buildContainer, disposeContainer } from './container.js';
@@ -27,6 +28,33 @@ async function main(argv: readonly string[]): Promise<number> {
       const container = buildContainer(config);
       try {
         return await runSweep(container.get(TOKENS.sweepSecrets), parsed, config.sweepNamePrefix, out, err);
+      } finally {
+        await disposeContainer(container);
+      }
+    }
+    case 'plan': {
+      const parsed = parsePlanArgs(args);
+      const container = buildContainer(loadConfig(process.env));
+      try {
+        return await runPlan(container.get(TOKENS.planRotation), parsed, out, err);
+      } finally {
+        await disposeContainer(container);
+      }
+    }
+    case 'status': {
+      const parsed = parseStatusArgs(args);
+      const config = loadConfig(process.env);
+      const container = buildContainer(config);
+      try {
+        const tty = process.stdout.isTTY === true;
+        return await runStatus(
+          container.get(TOKENS.reportStatus),
+          parsed,
+          config.sweepNamePrefix,
+          tty,
+          out,
+          err,
+        );
       } finally {
         await disposeContainer(container);
       }

@@ -6,13 +6,15 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { Container, ContainerModule } from 'inversify';
 import { HandleRotationRequest } from '../../application/handle-rotation-request.js';
 import { KeyedSerializer } from '../../application/keyed-serializer.js';
+import { PlanRotation } from '../../application/plan-rotation.js';
 import type { AtlasServiceAccounts } from '../../application/ports/atlas-service-accounts.js';
 import type { Clock } from '../../application/ports/clock.js';
 import type { LogFields, Logger } from '../../application/ports/logger.js';
 import type { RotationEventPublisher } from '../../application/ports/rotation-event-publisher.js';
 import type { SecretStore } from '../../application/ports/secret-store.js';
 import { RejectRotationRequest } from '../../application/reject-rotation-request.js';
-import { RotateSecret } from '../../application/rotate-secret.js';
+import { ReportStatus } from '../../application/report-status.js';
+import { RotateSecret, type RotateSecretSettings } from '../../application/rotate-secret.js';
 import { SweepSecrets } from '../../application/sweep-secrets.js';
 import { InvalidConfigError } from '../../domain/errors.js';
 import type { Config } from '../config/load-config.js';
@@ -224,6 +226,25 @@ const eventsModule = new ContainerModule(({ bind }) => {
   );
 });
 
+/** RotateSecret's settings: the dry run and the status read with the very same ones. */
+function rotationSettings(config: Config): RotateSecretSettings {
+  return {
+    secretExpiresAfterHours: config.secretExpiresAfterHours,
+    adminSecretAllowList: config.adminSecretArns,
+    deleteUnknownSecrets: config.deleteUnknownSecrets,
+    minIntervalMs: config.rotationMinIntervalMinutes * 60_000,
+    oldSecretGraceHours: config.oldSecretGraceHours,
+    leaseMs: config.rotationLeaseSeconds * 1000,
+    verifyRetryDelaysMs: config.verifyRetryDelaysMs,
+    orphanSkewMs: 5 * 60_000,
+    origins: {
+      defaultBaseUrl: config.atlasBaseUrl,
+      allowedBaseUrls: config.atlasAllowedBaseUrls,
+      allowInsecureHttp: config.atlasAllowInsecureHttp,
+    },
+  };
+}
+
 const applicationModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.rotateSecret).toResolvedValue(
     (
@@ -239,24 +260,24 @@ const applicationModule = new ContainerModule(({ bind }) => {
         atlas,
         clock,
         logger,
-        {
-          secretExpiresAfterHours: config.secretExpiresAfterHours,
-          adminSecretAllowList: config.adminSecretArns,
-          deleteUnknownSecrets: config.deleteUnknownSecrets,
-          minIntervalMs: config.rotationMinIntervalMinutes * 60_000,
-          leaseMs: config.rotationLeaseSeconds * 1000,
-          verifyRetryDelaysMs: config.verifyRetryDelaysMs,
-          orphanSkewMs: 5 * 60_000,
-          origins: {
-            defaultBaseUrl: config.atlasBaseUrl,
-            allowedBaseUrls: config.atlasAllowedBaseUrls,
-            allowInsecureHttp: config.atlasAllowInsecureHttp,
-          },
-        },
+        rotationSettings(config),
         new NodeCryptoIdGenerator(),
         tracing.tracer,
       ),
     [TOKENS.secretStore, TOKENS.atlas, TOKENS.clock, TOKENS.logger, TOKENS.config, TOKENS.tracing],
+  );
+  bind(TOKENS.planRotation).toResolvedValue(
+    (store: SecretStore, atlas: AtlasServiceAccounts, clock: Clock, logger: Logger, config: Config) =>
+      new PlanRotation(store, atlas, clock, logger, rotationSettings(config), new NodeCryptoIdGenerator()),
+    [TOKENS.secretStore, TOKENS.atlas, TOKENS.clock, TOKENS.logger, TOKENS.config],
+  );
+  bind(TOKENS.reportStatus).toResolvedValue(
+    (store: SecretStore, atlas: AtlasServiceAccounts, clock: Clock, logger: Logger, config: Config) =>
+      new ReportStatus(store, atlas, clock, logger, rotationSettings(config), new NodeCryptoIdGenerator(), {
+        concurrency: config.sweepConcurrency,
+        rotateBeforeExpiryHours: config.rotateBeforeExpiryHours,
+      }),
+    [TOKENS.secretStore, TOKENS.atlas, TOKENS.clock, TOKENS.logger, TOKENS.config],
   );
 });
 
@@ -270,6 +291,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
       rotateSecret: RotateSecret,
       clock: Clock,
       logger: Logger,
+      publisher: RotationEventPublisher,
     ) =>
       new SweepSecrets(
         store,
@@ -291,6 +313,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
             allowInsecureHttp: config.atlasAllowInsecureHttp,
           },
         },
+        publisher,
       ),
     [
       TOKENS.config,
@@ -300,6 +323,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
       TOKENS.rotateSecret,
       TOKENS.clock,
       TOKENS.logger,
+      TOKENS.publisher,
     ],
   );
 });

@@ -3,10 +3,12 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ServiceIdentifier } from 'inversify';
 import type { HandleRotationRequest } from '../../application/handle-rotation-request.js';
+import type { PlanRotation } from '../../application/plan-rotation.js';
 import type { Clock } from '../../application/ports/clock.js';
 import type { Logger } from '../../application/ports/logger.js';
 import type { SecretStore } from '../../application/ports/secret-store.js';
 import type { RejectRotationRequest } from '../../application/reject-rotation-request.js';
+import type { ReportStatus } from '../../application/report-status.js';
 import type { RotateSecret } from '../../application/rotate-secret.js';
 import type { SweepSecrets } from '../../application/sweep-secrets.js';
 import type { Config } from '../config/load-config.js';
@@ -40,4 +42,6 @@ export const TOKENS = {
   rotationFunctionHandler: token<(event: RotationFunctionEvent) => Promise<void>>('RotationFunctionHandler'),
   lambdaHandler: token<(event: SqsEvent) => Promise<SqsBatchResponse>>('SqsLambdaHandler'),
   sweepSecrets: token<SweepSecrets>('SweepSecrets'),
+  planRotation: token<PlanRotation>('PlanRotation'),
+  reportStatus: token<ReportStatus>('ReportStatus'),
 } as const;

@@ -4,9 +4,11 @@ import {
   AdminSecretNotAllowedError,
   InvalidInputError,
   RotationConflictError,
+  RotationTooSoonError,
   RotatorError,
   SecretNotManagedError,
 } from '../../domain/errors.js';
+import { checkMinInterval } from '../../domain/rotation-interval.js';
 import {
   isAllowedAdminSecret,
   isManaged,
@@ -17,6 +19,8 @@ import {
   contentOf,
   credentialVersionId,
   latestAttempt,
+  type NextStep,
+  nextStep,
   pendingVersion,
   type SecretView,
   type VersionContent,
@@ -30,6 +34,33 @@ import type { Run, SecretRead, StepContext } from './step-context.js';
 
 /** AWS rotates a managed external secret itself (facts: Secrets Manager managed external secrets). */
 const MANAGED_EXTERNAL_TYPE = 'MongoDBAtlasServiceAccount';
+
+/**
+ * Step 1 and 2 of every round (ADR 0007): read the secret, let the domain name the next step, and hold a new
+ * rotation back inside ROTATION_MIN_INTERVAL_MINUTES of the last completed one. RotateSecret acts on the step;
+ * PlanRotation reports it: one path, so that a plan cannot drift from the rotation it predicts.
+ */
+export async function readAndDecide(
+  ctx: StepContext,
+  secretId: string,
+  run: Run,
+): Promise<{ readonly read: SecretRead; readonly step: NextStep }> {
+  run.stage = 'read-secret';
+  const read = await readSecret(ctx, secretId, run);
+  const step = nextStep(
+    read.view,
+    run.token,
+    (text) => ctx.ids.digestId(text),
+    read.currentValue,
+    (id) => read.values.get(id),
+  );
+  // A leaked credential (retireOldSecret "now") is not held back: issue 10 item 3.
+  const interval = checkMinInterval(step, read.view, run.retireNow ? 0 : ctx.settings.minIntervalMs);
+  if (!interval.ok) {
+    throw new RotationTooSoonError(read.description.name, interval.lastCompletedAt, interval.notBefore);
+  }
+  return { read, step };
+}
 
 export async function readSecret(ctx: StepContext, secretId: string, run: Run): Promise<SecretRead> {
   const [described, listed, currentValue, previousValue] = await Promise.allSettled([

@@ -1,11 +1,14 @@
 import type { AdminCredential, AtlasCredential } from '../../domain/credential.js';
 import {
   InvalidInputError,
+  OldSecretInGraceError,
+  OldSecretInUseError,
   RotationInProgressError,
   RotatorError,
   VerificationFailedError,
 } from '../../domain/errors.js';
 import type { AtlasSecretId, RotationToken } from '../../domain/identifiers.js';
+import type { OldSecretRetirementFacts } from '../../domain/retirement.js';
 import type { RotationStage } from '../../domain/rotation.js';
 import type { RotationMetadata } from '../../domain/rotation-metadata.js';
 import type { SecretView } from '../../domain/rotation-protocol.js';
@@ -34,6 +37,8 @@ export interface RotateSecretSettings {
   readonly deleteUnknownSecrets: boolean;
   /** Least time between completed rotations of one secret (ROTATION_MIN_INTERVAL_MINUTES); 0: no limit. */
   readonly minIntervalMs: number;
+  /** OLD_SECRET_GRACE_HOURS: how long a replaced Atlas secret stays valid after the promotion (ADR 0009). */
+  readonly oldSecretGraceHours: number;
   /** How long an open claim (no credential version yet) is taken to belong to a live run (ROTATION_LEASE_SECONDS). */
   readonly leaseMs: number;
   /** Waits between verification attempts while Atlas still answers `invalid_client` for a new secret. */
@@ -64,6 +69,11 @@ export interface RotateSecretCommand {
    * conditions instead (rotation enabled, the token a version of the secret). Default `request`.
    */
   readonly entry?: 'request' | 'rotation-function';
+  /**
+   * "now": a leaked credential. The Atlas secret this rotation replaces is deleted at the promotion, and one the
+   * last rotation left in its grace is deleted to make room; ROTATION_MIN_INTERVAL_MINUTES does not apply.
+   */
+  readonly retireOldSecret?: 'now';
 }
 
 /** Mutable context of one run, so that a failure can say how far it got. */
@@ -72,6 +82,7 @@ export interface Run {
   readonly token: RotationToken;
   readonly stopAfter: RotateSecretCommand['stopAfter'];
   readonly entry: 'request' | 'rotation-function';
+  readonly retireNow: boolean;
   readonly startedAt: string;
   secretArn: string | undefined;
 }
@@ -183,6 +194,7 @@ export class StepContext {
     newSecretExpiresAt: string | undefined,
     deleted: readonly AtlasSecretId[],
     alreadyCompleted: boolean,
+    oldSecretRetirement?: OldSecretRetirementFacts,
   ): RotationCompletedEvent {
     this.logger.info('rotation completed', {
       rotationId: run.token,
@@ -190,6 +202,13 @@ export class StepContext {
       newAtlasSecretId: newSecretId,
       deletedAtlasSecretIds: deleted,
       alreadyCompleted,
+      ...(oldSecretRetirement === undefined
+        ? {}
+        : {
+            oldAtlasSecretId: oldSecretRetirement.oldAtlasSecretId,
+            oldSecretRetireAfter: oldSecretRetirement.retireAfter,
+            oldSecretRetirementReason: oldSecretRetirement.reason,
+          }),
     });
     return {
       type: 'rotation-completed',
@@ -203,6 +222,7 @@ export class StepContext {
         newSecretExpiresAt,
         deletedAtlasSecretIds: deleted,
         alreadyCompleted,
+        ...(oldSecretRetirement === undefined ? {} : { oldSecretRetirement }),
       },
     };
   }
@@ -235,25 +255,7 @@ export class StepContext {
    */
   failed(run: Run, thrown: unknown): RotationFailedEvent {
     const error = thrown instanceof KeepSecret ? thrown.error : thrown;
-    const known = error instanceof RotatorError;
-    const atlas =
-      error instanceof AtlasApiError
-        ? error
-        : error instanceof VerificationFailedError && error.cause instanceof AtlasApiError
-          ? error.cause
-          : undefined;
-    const facts: FailureFacts = {
-      secretArn: run.secretArn,
-      stage: run.stage,
-      errorCode: known ? error.code : 'INTERNAL_ERROR',
-      message: known ? error.message : 'An unexpected error occurred; see the logs',
-      retryable: known ? error.retryable : true,
-      atlasStatus: atlas?.atlasStatus,
-      atlasErrorCode: atlas?.atlasErrorCode,
-      ...(error instanceof RotationInProgressError && error.retryAt !== undefined
-        ? { retryAt: error.retryAt }
-        : {}),
-    };
+    const facts = failureFacts(run, error);
     this.logger.error('rotation failed', {
       rotationId: run.token,
       secretArn: facts.secretArn,
@@ -273,4 +275,34 @@ export class KeepSecret extends Error {
   constructor(readonly error: unknown) {
     super('the new Atlas secret is kept: its store may have landed');
   }
+}
+
+/**
+ * What was thrown (a domain error, an infrastructure error, a bug) as data, so that no infrastructure error reaches
+ * the domain: the one mapping a rotation's failure and a plan's refusal share.
+ */
+export function failureFacts(run: Pick<Run, 'secretArn' | 'stage'>, thrown: unknown): FailureFacts {
+  const error = thrown instanceof KeepSecret ? thrown.error : thrown;
+  const known = error instanceof RotatorError;
+  const atlas =
+    error instanceof AtlasApiError
+      ? error
+      : error instanceof VerificationFailedError && error.cause instanceof AtlasApiError
+        ? error.cause
+        : undefined;
+  return {
+    secretArn: run.secretArn,
+    stage: run.stage,
+    errorCode: known ? error.code : 'INTERNAL_ERROR',
+    message: known ? error.message : 'An unexpected error occurred; see the logs',
+    retryable: known ? error.retryable : true,
+    atlasStatus: atlas?.atlasStatus,
+    atlasErrorCode: atlas?.atlasErrorCode,
+    ...((error instanceof RotationInProgressError ||
+      error instanceof OldSecretInGraceError ||
+      error instanceof OldSecretInUseError) &&
+    error.retryAt !== undefined
+      ? { retryAt: error.retryAt }
+      : {}),
+  };
 }

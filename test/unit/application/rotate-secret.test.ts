@@ -15,7 +15,6 @@ import {
   credentialVersionId,
   undoVersionId,
 } from '../../../src/domain/rotation-protocol.js';
-import { SecretValue } from '../../../src/domain/secret-value.js';
 import {
   ADMIN_ATLAS_SECRET_ID,
   ADMIN_CLIENT_ID,
@@ -32,6 +31,7 @@ import {
   SECRET_ARN,
   SECRET_NAME,
   seedAdminSecret,
+  seedOpenClaim as seedAnOpenClaim,
   seedManagedSecret,
 } from '../../support/builders.js';
 import { CallGate } from '../../support/call-gate.js';
@@ -154,16 +154,7 @@ function writes(process: Process): string[] {
 
 /** An open claim of another run (attempt 1 of `token`), as a live or crashed run leaves it. */
 function seedOpenClaim(world: World, token: RotationToken, claimedAt: string) {
-  world.state.secret(SECRET_ARN).versions.push({
-    versionId: claimVersionId(token),
-    value: SecretValue.of(
-      JSON.stringify({
-        atlasRotatorClaim: { token, attempt: 1, execution: 'another-run', basedOn: CURRENT_VERSION_ID },
-      }),
-    ),
-    stages: [CLAIM_LABEL],
-    createdAt: claimedAt,
-  });
+  seedAnOpenClaim(world.state, token, claimedAt);
 }
 
 function current(world: World): Record<string, unknown> {

@@ -5,11 +5,20 @@ import { parseRotationToken, type RotationToken } from '../../../domain/identifi
 import type { RotationOutcome } from '../../../domain/rotation-outcome.js';
 
 export const USAGE = `Usage:
-  atlas-rotator rotate <secretId> [--request-id <id>]   rotate one secret now (name or ARN)
+  atlas-rotator rotate <secretId> [--request-id <id>] [--retire-old-now]
+                                                          rotate one secret now (name or ARN);
+                                                          --retire-old-now: the old value leaked — delete the
+                                                          replaced Atlas secret at once, no grace
   atlas-rotator worker                                    consume rotation requests from ROTATION_QUEUE_URL
   atlas-rotator sweep [--now] [--prefix <name-prefix>]    request a rotation of every managed secret whose
                                                           Atlas secret expires within ROTATE_BEFORE_EXPIRY_HOURS
                                                           (--now: rotate them in this process instead)
+  atlas-rotator status [--json] [secretId…]             every managed secret (or the named ones): mode, Atlas
+                                                          secrets and expiry, last rotation, what needs attention
+                                                          (a table on a terminal; JSON with --json or when piped)
+  atlas-rotator plan <secretId> [--request-id <id>] [--retire-old-now]
+                                                          dry run of one rotation: what it would delete and create,
+                                                          or why it would stop; reads only
   atlas-rotator demo                                      the embedded default: a rotation on local endpoints
   atlas-rotator help
 
@@ -21,14 +30,18 @@ export interface RotateArgs {
   readonly secretId: string;
   /** Checked by {@link parseRotateArgs}: it is the rotation's token as it is. */
   readonly requestId: RotationToken;
+  /** --retire-old-now: a leaked credential, retired at the promotion (no OLD_SECRET_GRACE_HOURS). */
+  readonly retireOldNow: boolean;
 }
 
 /** Exit codes: 0 rotated, 1 failed for good, 2 bad usage or configuration, 75 failed but worth retrying. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, retryLater: 75 } as const;
 
-export function parseRotateArgs(args: readonly string[]): RotateArgs {
+/** `rotate`'s arguments; `plan` takes the same (a dry run of the rotation they name). */
+export function parseRotateArgs(args: readonly string[], command: 'rotate' | 'plan' = 'rotate'): RotateArgs {
   const rest = [...args];
   let requestId: string | undefined;
+  let retireOldNow = false;
   const positional: string[] = [];
   while (rest.length > 0) {
     const arg = rest.shift() as string;
@@ -36,21 +49,22 @@ export function parseRotateArgs(args: readonly string[]): RotateArgs {
       const value = rest.shift();
       if (value === undefined) throw new InvalidInputError('--request-id', 'needs a value');
       requestId = value;
+    } else if (arg === '--retire-old-now') {
+      retireOldNow = true;
     } else if (arg.startsWith('--')) {
-      throw new InvalidInputError(arg, 'is not an option of rotate');
+      throw new InvalidInputError(arg, `is not an option of ${command}`);
     } else {
       positional.push(arg);
     }
   }
-  if (positional.length !== 1 || positional[0] === undefined || positional[0].trim() === '') {
+  if (positional.length !== 1 || positional[0] === undefined) {
     throw new InvalidInputError('secretId', 'is required, exactly once');
   }
-  if (/mdb_sa_sk_/i.test(positional[0])) {
-    throw new InvalidInputError('secretId', 'must be a secret name or ARN, never a secret value');
-  }
+  secretIdArg(positional[0]);
   return {
     secretId: positional[0],
     requestId: parseRotationToken(requestId ?? randomUUID(), '--request-id'),
+    retireOldNow,
   };
 }
 
@@ -64,6 +78,7 @@ export async function runRotate(
   const outcome: RotationOutcome = await rotateSecret.execute({
     secretId: args.secretId,
     token: args.requestId,
+    ...(args.retireOldNow ? { retireOldSecret: 'now' as const } : {}),
   });
   out(`${JSON.stringify(outcome, null, 2)}\n`);
   if (outcome.status === 'completed') {
@@ -76,6 +91,15 @@ export async function runRotate(
   }
   err(`rotation failed at ${outcome.stage}: ${outcome.errorCode}: ${outcome.message}\n`);
   return outcome.retryable ? EXIT.retryLater : EXIT.failed;
+}
+
+/** A secret name or ARN as given on the command line: never empty, never a secret value. */
+export function secretIdArg(value: string): string {
+  if (value.trim() === '') throw new InvalidInputError('secretId', 'is required, exactly once');
+  if (/mdb_sa_sk_/i.test(value)) {
+    throw new InvalidInputError('secretId', 'must be a secret name or ARN, never a secret value');
+  }
+  return value;
 }
 
 export function describeError(error: unknown): string {

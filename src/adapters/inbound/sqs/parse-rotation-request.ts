@@ -21,6 +21,8 @@ export interface ParsedRotationRequest {
   readonly reason: string | undefined;
   /** W3C traceparent (version 00) the requester sent, carried to the completed/failed event; an invalid one is dropped. */
   readonly traceparent: string | undefined;
+  /** `"retireOldSecret": "now"`: a leaked credential — the replaced Atlas secret goes at the promotion. */
+  readonly retireOldSecret: 'now' | undefined;
   readonly token: RotationToken;
   readonly via: 'direct' | 'eventbridge';
 }
@@ -46,7 +48,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Parses an SQS message body: either the direct shape `{secretId, requestId?, reason?}` or an EventBridge
+ * Parses an SQS message body: either the direct shape `{secretId, requestId?, reason?, retireOldSecret?}` or an EventBridge
  * event (as a rule delivers it) with detail-type `Atlas Secret Rotation Requested` and that shape as
  * `detail`. Problems name the field and rule, never the content.
  */
@@ -81,7 +83,7 @@ export function parseRotationRequest(body: string, messageId: string): ParseResu
     if (isRequestId(json.id)) fallbackId = json.id;
   }
 
-  const { secretId, requestId, reason, traceparent } = fields;
+  const { secretId, requestId, reason, traceparent, retireOldSecret } = fields;
   const readableSecretId = isSecretId(secretId) ? secretId : '';
   const readableRequestId =
     typeof requestId === 'string' && REQUEST_ID.test(requestId) ? requestId : fallbackId;
@@ -102,6 +104,9 @@ export function parseRotationRequest(body: string, messageId: string): ParseResu
   if (reason !== undefined && (typeof reason !== 'string' || reason.length > 1024)) {
     return invalid('reason must be a string of at most 1024 characters', readableSecretId, readableRequestId);
   }
+  if (retireOldSecret !== undefined && retireOldSecret !== 'now') {
+    return invalid('retireOldSecret must be "now" when given', readableSecretId, readableRequestId);
+  }
   return {
     ok: true,
     request: {
@@ -110,6 +115,7 @@ export function parseRotationRequest(body: string, messageId: string): ParseResu
       reason,
       // As W3C Trace Context says of a traceparent a receiver cannot parse: ignored, never a refusal.
       traceparent: isTraceparent(traceparent) ? traceparent : undefined,
+      retireOldSecret,
       token: tokenForRequestId(readableRequestId),
       via,
     },
