@@ -13,6 +13,7 @@ import type { AtlasServiceAccounts } from './ports/atlas-service-accounts.js';
 import type { Clock } from './ports/clock.js';
 import type { IdGenerator } from './ports/id-generator.js';
 import type { Logger } from './ports/logger.js';
+import { NO_METRICS, type RotationMetrics } from './ports/rotation-metrics.js';
 import type { SecretStore } from './ports/secret-store.js';
 import { adopt, finishOthersRollback } from './steps/adopt.js';
 import { startAttempt } from './steps/attempt.js';
@@ -49,6 +50,7 @@ export class RotateSecret {
     private readonly logger: Logger,
     settings: RotateSecretSettings,
     private readonly ids: IdGenerator,
+    private readonly metrics: RotationMetrics = NO_METRICS,
   ) {
     this.ctx = new StepContext(store, atlas, clock, logger, settings, ids);
   }
@@ -71,12 +73,14 @@ export class RotateSecret {
     while (state.status === 'reading') {
       state = applyStepEvent(state, await this.round(command, run, state.round));
     }
-    return rotationOutcome(state, {
+    const outcome = rotationOutcome(state, {
       secretId: command.secretId,
       rotationId: run.token,
       startedAt: run.startedAt,
       endedAt: this.clock.now().toISOString(),
     });
+    this.metrics.rotationRan(outcome, { mode: run.mode ?? 'unknown', flavour: run.flavour ?? 'unknown' });
+    return outcome;
   }
 
   /** One round: read the secret, then the step the protocol names. A thrown error becomes a failed event. */
@@ -91,6 +95,8 @@ export class RotateSecret {
       }
       run.stage = 'read-secret';
       const read = await readSecret(this.ctx, command.secretId, run);
+      run.mode = read.metadata.mode;
+      run.flavour = read.target.flavor;
       const step = nextStep(
         read.view,
         run.token,

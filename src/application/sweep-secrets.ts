@@ -20,6 +20,7 @@ import { AtlasApiError, SecretStoreError } from './infrastructure-errors.js';
 import type { ActingCredential, AtlasServiceAccounts } from './ports/atlas-service-accounts.js';
 import type { Clock } from './ports/clock.js';
 import type { Logger } from './ports/logger.js';
+import { NO_METRICS, type RotationMetrics } from './ports/rotation-metrics.js';
 import type { RotationRequests } from './ports/rotation-requests.js';
 import type { ListedSecret, SecretDescription, SecretStore } from './ports/secret-store.js';
 import type { RotateSecret } from './rotate-secret.js';
@@ -248,6 +249,7 @@ export class SweepSecrets {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly settings: SweepSettings,
+    private readonly metrics: RotationMetrics = NO_METRICS,
   ) {}
 
   /** Rejects only when the secrets cannot be listed (or the queue is not configured); each secret's own failure is in the report. */
@@ -281,6 +283,7 @@ export class SweepSecrets {
       secrets: entries,
       summary: summarise(entries),
     };
+    this.metrics.sweepCompleted({ ...report.summary, durationMs: report.durationMs });
     this.logger.info('sweep completed', {
       secrets: report.summary.secrets,
       due: report.summary.due,
@@ -339,6 +342,12 @@ export class SweepSecrets {
     } catch (error) {
       const expired = adminArn === undefined ? this.expiredByValue(error, credential) : undefined;
       if (expired === undefined) throw error;
+      this.metrics.secretExpiry({
+        secretArn: description.arn,
+        hoursToExpiry: hoursToExpiry(expired.expiresAt, this.clock.now().getTime()),
+        oldSecretsAwaitingRetirement: undefined,
+        source: 'sweep',
+      });
       return this.due(named, description, expired, 'value', adminArn, command);
     } finally {
       // In self mode the token served this one call; an admin's serves the whole sweep (revoked on close).
@@ -356,6 +365,15 @@ export class SweepSecrets {
         atlasSecretIds: secrets.map((s) => s.id),
       };
     }
+    this.metrics.secretExpiry({
+      secretArn: description.arn,
+      hoursToExpiry: hoursToExpiry(current.expiresAt, nowMs),
+      // The account's other live secrets: left for consumers by earlier rotations, retired by a later one.
+      oldSecretsAwaitingRetirement: secrets.filter(
+        (s) => s.id !== current.id && Date.parse(s.expiresAt) > nowMs,
+      ).length,
+      source: 'sweep',
+    });
     if (!isRotationDue(current.expiresAt, nowMs, this.settings.rotateBeforeExpiryHours)) {
       if (adminArn === undefined && command.rotateNow) await this.atlas.endRotation([credential]);
       return { ...named, ...this.expiry(current, nowMs, 'atlas'), action: 'not-due' };

@@ -9,6 +9,7 @@ import type { AtlasServiceAccounts } from '../../application/ports/atlas-service
 import type { Clock } from '../../application/ports/clock.js';
 import type { Logger } from '../../application/ports/logger.js';
 import type { RotationEventPublisher } from '../../application/ports/rotation-event-publisher.js';
+import type { RotationMetrics } from '../../application/ports/rotation-metrics.js';
 import type { SecretStore } from '../../application/ports/secret-store.js';
 import { RejectRotationRequest } from '../../application/reject-rotation-request.js';
 import { RotateSecret } from '../../application/rotate-secret.js';
@@ -26,6 +27,8 @@ import { EventBridgeRotationEventPublisher } from '../outbound/aws/event-bridge-
 import { SecretsManagerSecretStore } from '../outbound/aws/secrets-manager-secret-store.js';
 import { SqsRotationRequests } from '../outbound/aws/sqs-rotation-requests.js';
 import { NodeCryptoIdGenerator } from '../outbound/crypto/node-crypto-id-generator.js';
+import { EmfRotationMetrics } from '../outbound/metrics/emf-rotation-metrics.js';
+import { UdpLineSink } from '../outbound/metrics/udp-line-sink.js';
 import { JsonLogger } from '../outbound/system/json-logger.js';
 import { SystemClock } from '../outbound/system/system-clock.js';
 import { TOKENS } from './tokens.js';
@@ -33,6 +36,25 @@ import { TOKENS } from './tokens.js';
 export interface ContainerOverrides {
   /** Where log lines go; stderr by default. */
   readonly logSink?: (line: string) => void;
+  /** Where EMF documents go; METRICS_SINK by default. */
+  readonly metricsSink?: (line: string) => void;
+}
+
+/** The writer for METRICS_SINK, and what closes it. */
+function metricsWriter(config: Config): { write: (line: string) => void; close: () => Promise<void> } {
+  const sink = config.metricsSink;
+  switch (sink.kind) {
+    case 'stdout':
+      return { write: (line) => process.stdout.write(line), close: async () => {} };
+    case 'stderr':
+      return { write: (line) => process.stderr.write(line), close: async () => {} };
+    case 'off':
+      return { write: () => {}, close: async () => {} };
+    case 'udp': {
+      const udp = new UdpLineSink(sink.host, sink.port);
+      return { write: (line) => udp.write(line), close: () => udp.close() };
+    }
+  }
 }
 
 const awsClientOptions = (config: Config) => ({
@@ -47,6 +69,22 @@ const coreModule = (config: Config, overrides: ContainerOverrides) =>
     bind(TOKENS.logger).toResolvedValue(
       () => new JsonLogger(config.logLevel, overrides.logSink ?? ((line) => process.stderr.write(line))),
     );
+    const writer = overrides.metricsSink === undefined ? metricsWriter(config) : undefined;
+    bind(TOKENS.metrics)
+      .toResolvedValue(
+        () =>
+          new EmfRotationMetrics({
+            namespace: config.metricsNamespace,
+            service: config.metricsService,
+            write: overrides.metricsSink ?? writer?.write ?? (() => {}),
+            now: () => new Date(),
+          }),
+      )
+      // The Atlas counters of runs not yet reported, then the sink.
+      .onDeactivation(async (metrics) => {
+        metrics.flush();
+        await writer?.close();
+      });
   });
 
 const awsModule = new ContainerModule(({ bind }) => {
@@ -62,7 +100,7 @@ const awsModule = new ContainerModule(({ bind }) => {
 const atlasModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.atlas)
     .toResolvedValue(
-      (config: Config, clock: Clock) =>
+      (config: Config, clock: Clock, metrics: EmfRotationMetrics) =>
         new AtlasAdminApiClient({
           baseUrl: config.atlasBaseUrl,
           // One pool per allow-listed origin, built on first use; the client closes them in close().
@@ -74,12 +112,13 @@ const atlasModule = new ContainerModule(({ bind }) => {
               allowInsecureHttp: config.atlasAllowInsecureHttp,
             }),
           clock,
+          observer: metrics,
           requestTimeoutMs: config.atlasRequestTimeoutMs,
           maxAttempts: config.atlasMaxAttempts,
           maxResponseBytes: config.atlasMaxResponseBytes,
           allowInsecureHttp: config.atlasAllowInsecureHttp,
         }),
-      [TOKENS.config, TOKENS.clock],
+      [TOKENS.config, TOKENS.clock, TOKENS.metrics],
     )
     // Revokes cached tokens at their origins, then closes the pools.
     .onDeactivation((client) => client.close());
@@ -180,7 +219,14 @@ const eventsModule = new ContainerModule(({ bind }) => {
 
 const applicationModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.rotateSecret).toResolvedValue(
-    (store: SecretStore, atlas: AtlasServiceAccounts, clock: Clock, logger: Logger, config: Config) =>
+    (
+      store: SecretStore,
+      atlas: AtlasServiceAccounts,
+      clock: Clock,
+      logger: Logger,
+      config: Config,
+      metrics: RotationMetrics,
+    ) =>
       new RotateSecret(
         store,
         atlas,
@@ -201,8 +247,9 @@ const applicationModule = new ContainerModule(({ bind }) => {
           },
         },
         new NodeCryptoIdGenerator(),
+        metrics,
       ),
-    [TOKENS.secretStore, TOKENS.atlas, TOKENS.clock, TOKENS.logger, TOKENS.config],
+    [TOKENS.secretStore, TOKENS.atlas, TOKENS.clock, TOKENS.logger, TOKENS.config, TOKENS.metrics],
   );
 });
 
@@ -216,6 +263,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
       rotateSecret: RotateSecret,
       clock: Clock,
       logger: Logger,
+      metrics: RotationMetrics,
     ) =>
       new SweepSecrets(
         store,
@@ -237,6 +285,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
             allowInsecureHttp: config.atlasAllowInsecureHttp,
           },
         },
+        metrics,
       ),
     [
       TOKENS.config,
@@ -246,6 +295,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
       TOKENS.rotateSecret,
       TOKENS.clock,
       TOKENS.logger,
+      TOKENS.metrics,
     ],
   );
 });

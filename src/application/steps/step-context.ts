@@ -7,7 +7,7 @@ import {
 } from '../../domain/errors.js';
 import type { AtlasSecretId, RotationToken } from '../../domain/identifiers.js';
 import type { RotationStage } from '../../domain/rotation.js';
-import type { RotationMetadata } from '../../domain/rotation-metadata.js';
+import type { ApiFlavor, RotationMetadata, RotationMode } from '../../domain/rotation-metadata.js';
 import { contentOf, type SecretView } from '../../domain/rotation-protocol.js';
 import type {
   FailureFacts,
@@ -73,6 +73,9 @@ export interface Run {
   readonly entry: 'request' | 'rotation-function';
   readonly startedAt: string;
   secretArn: string | undefined;
+  /** Known once the secret was read: what the run's metrics are broken down by. */
+  mode?: RotationMode;
+  flavour?: ApiFlavor;
 }
 
 /** Everything one read of the secret gave (ADR 0007 step 1). */
