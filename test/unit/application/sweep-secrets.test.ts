@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { tokenForRequestId } from '../../../src/adapters/inbound/sqs/parse-rotation-request.js';
 import { NodeCryptoIdGenerator } from '../../../src/adapters/outbound/crypto/node-crypto-id-generator.js';
+import { EmfRotationMetrics } from '../../../src/adapters/outbound/metrics/emf-rotation-metrics.js';
 import { AtlasApiError, SecretStoreError } from '../../../src/application/infrastructure-errors.js';
 import type {
   ActingCredential,
   AtlasServiceAccounts,
   AtlasTarget,
 } from '../../../src/application/ports/atlas-service-accounts.js';
+import { NO_METRICS, type RotationMetrics } from '../../../src/application/ports/rotation-metrics.js';
 import { RotateSecret, type RotateSecretSettings } from '../../../src/application/rotate-secret.js';
 import {
   type SweepEntry,
@@ -27,6 +29,7 @@ import {
   ORG_ID,
   seedAdminSecret,
 } from '../../support/builders.js';
+import { emfProblems, parseLines } from '../../support/emf-validator.js';
 import {
   AtlasWorld,
   type AtlasWorldOptions,
@@ -150,6 +153,7 @@ function sweepOf(
   settings: Partial<SweepSettings> = {},
   atlas: AtlasServiceAccounts = f.atlas,
   rotation: Partial<RotateSecretSettings> = {},
+  metrics: RotationMetrics = NO_METRICS,
 ): SweepSecrets {
   return new SweepSecrets(
     f.store,
@@ -165,6 +169,7 @@ function sweepOf(
       origins: aSettings().origins,
       ...settings,
     },
+    metrics,
   );
 }
 
@@ -659,5 +664,84 @@ describe('SweepSecrets at scale', () => {
     const report = await sweepOf(f).execute({ rotateNow: false, namePrefix: 'sweep/s01' });
     expect(report.secrets.map((e) => e.secretName)).toEqual([nameOf(12)]);
     expect(report.namePrefix).toBe('sweep/s01');
+  });
+});
+
+describe('SweepSecrets: metrics', () => {
+  function recording() {
+    const lines: string[] = [];
+    const metrics = new EmfRotationMetrics({
+      namespace: 'AtlasRotator',
+      service: 'test',
+      write: (line) => lines.push(line),
+      now: () => new Date(0),
+    });
+    return { metrics, lines, docs: () => parseLines(lines) };
+  }
+
+  it('emits hours to expiry and old secrets awaiting retirement per secret, and the counts of the sweep', async () => {
+    const f = aFixture();
+    seedAccount(f, 1, { expiresInHours: 337, otherSecretsExpireInHours: [100, -5] });
+    seedAccount(f, 2, { expiresInHours: 10 });
+    const rec = recording();
+    await sweepOf(f, {}, f.atlas, {}, rec.metrics).execute({ rotateNow: false, namePrefix: undefined });
+    const docs = rec.docs();
+    for (const doc of docs) expect(emfProblems(doc)).toEqual([]);
+    const expiry = docs.filter((d) => 'HoursToExpiry' in d);
+    expect(expiry.map((d) => [d.secretArn, d.HoursToExpiry, d.OldSecretsAwaitingRetirement]).sort()).toEqual(
+      [
+        [arnOf(1), 337, 1],
+        [arnOf(2), 10, 0],
+      ].sort(),
+    );
+    // The id is a property, never a dimension: one series for the fleet, its minimum the soonest expiry.
+    for (const doc of expiry) {
+      expect(
+        (doc._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] }).CloudWatchMetrics[0]?.Dimensions,
+      ).toEqual([['Service']]);
+    }
+    expect(docs.find((d) => 'SweepSecrets' in d)).toMatchObject({
+      SweepSecrets: 2,
+      SweepDue: 1,
+      SweepExpired: 0,
+    });
+    const text = rec.lines.join('');
+    expectNoSecretValue(f, text);
+  });
+
+  it('emits the rotations a sweep --now runs as completed rotations', async () => {
+    const f = aFixture();
+    seedAccount(f, 1, { expiresInHours: 10 });
+    const rec = recording();
+    const sweep = new SweepSecrets(
+      f.store,
+      f.atlas,
+      f.requests,
+      {
+        rotateSecret: new RotateSecret(
+          f.store,
+          f.atlas,
+          f.clock,
+          f.logger,
+          aSettings(),
+          new NodeCryptoIdGenerator(),
+          rec.metrics,
+        ),
+        tokenFor: tokenForRequestId,
+      },
+      f.clock,
+      f.logger,
+      {
+        rotateBeforeExpiryHours: 336,
+        concurrency: 4,
+        adminSecretAllowList: [],
+        origins: aSettings().origins,
+      },
+      rec.metrics,
+    );
+    const report = await sweep.execute({ rotateNow: true, namePrefix: undefined });
+    expect(entryOf(report, 1).action).toBe('rotated');
+    expect(rec.docs().filter((d) => d.RotationsCompleted === 1)).toHaveLength(1);
+    expectNoSecretValue(f, rec.lines.join(''));
   });
 });
