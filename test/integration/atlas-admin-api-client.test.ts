@@ -214,14 +214,17 @@ describe('AtlasAdminApiClient against the Atlas simulator', () => {
     expect(clock.sleeps).toEqual([]);
   });
 
+  /** A 429 with `Retry-After: 3` on the next list of secrets. */
+  const LIST_RATE_LIMITED_3S = {
+    method: 'GET',
+    path: '/api/atlas/v2/orgs',
+    status: 429,
+    headers: { 'retry-after': '3' },
+  } as const;
+
   it('waits for Retry-After on 429 and then succeeds', async () => {
     const account = seedAccount(sim);
-    sim.injectFault({
-      method: 'GET',
-      path: '/api/atlas/v2/orgs',
-      status: 429,
-      headers: { 'retry-after': '3' },
-    });
+    sim.injectFault(LIST_RATE_LIMITED_3S);
     const listed = await client().listSecrets(account.target, account.credential);
     expect(listed).toHaveLength(1);
     expect(clock.sleeps).toEqual([3_000]);
@@ -230,12 +233,7 @@ describe('AtlasAdminApiClient against the Atlas simulator', () => {
 
   it('tells its observer of every request sent, every retry and every rate-limit wait (the metrics)', async () => {
     const account = seedAccount(sim);
-    sim.injectFault({
-      method: 'GET',
-      path: '/api/atlas/v2/orgs',
-      status: 429,
-      headers: { 'retry-after': '3' },
-    });
+    sim.injectFault(LIST_RATE_LIMITED_3S);
     sim.injectFault({ method: 'GET', path: '/api/atlas/v2/orgs', status: 503 });
     const seen: string[] = [];
     const observer = {

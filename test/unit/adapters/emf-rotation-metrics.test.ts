@@ -110,7 +110,8 @@ describe('EmfRotationMetrics', () => {
       retryable: false,
     });
     expect(
-      (doc?._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] }).CloudWatchMetrics[0]?.Dimensions,
+      ((doc as Record<string, unknown>)._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] })
+        .CloudWatchMetrics[0]?.Dimensions,
     ).toEqual([['Service'], ['Service', 'ErrorCode'], ['Service', 'Mode', 'Flavour']]);
   });
 

@@ -137,7 +137,11 @@ function seedAccount(f: Fixture, n: number, options: AccountOptions): void {
   });
 }
 
-function rotateSecretOf(f: Fixture, settings: Partial<RotateSecretSettings> = {}): RotateSecret {
+function rotateSecretOf(
+  f: Fixture,
+  settings: Partial<RotateSecretSettings> = {},
+  metrics: RotationMetrics = NO_METRICS,
+): RotateSecret {
   return new RotateSecret(
     f.store,
     f.atlas,
@@ -145,6 +149,7 @@ function rotateSecretOf(f: Fixture, settings: Partial<RotateSecretSettings> = {}
     f.logger,
     aSettings(settings),
     new NodeCryptoIdGenerator(),
+    metrics,
   );
 }
 
@@ -159,7 +164,7 @@ function sweepOf(
     f.store,
     atlas,
     f.requests,
-    { rotateSecret: rotateSecretOf(f, rotation), tokenFor: tokenForRequestId },
+    { rotateSecret: rotateSecretOf(f, rotation, metrics), tokenFor: tokenForRequestId },
     f.clock,
     f.logger,
     {
@@ -713,32 +718,7 @@ describe('SweepSecrets: metrics', () => {
     const f = aFixture();
     seedAccount(f, 1, { expiresInHours: 10 });
     const rec = recording();
-    const sweep = new SweepSecrets(
-      f.store,
-      f.atlas,
-      f.requests,
-      {
-        rotateSecret: new RotateSecret(
-          f.store,
-          f.atlas,
-          f.clock,
-          f.logger,
-          aSettings(),
-          new NodeCryptoIdGenerator(),
-          rec.metrics,
-        ),
-        tokenFor: tokenForRequestId,
-      },
-      f.clock,
-      f.logger,
-      {
-        rotateBeforeExpiryHours: 336,
-        concurrency: 4,
-        adminSecretAllowList: [],
-        origins: aSettings().origins,
-      },
-      rec.metrics,
-    );
+    const sweep = sweepOf(f, {}, f.atlas, {}, rec.metrics);
     const report = await sweep.execute({ rotateNow: true, namePrefix: undefined });
     expect(entryOf(report, 1).action).toBe('rotated');
     expect(rec.docs().filter((d) => d.RotationsCompleted === 1)).toHaveLength(1);

@@ -162,26 +162,18 @@ export class EmfRotationMetrics implements RotationMetrics, AtlasCallObserver {
     this.#atlasRetries = 0;
     this.#rateLimitWaits = 0;
     this.#rateLimitWaitMs = 0;
-    this.#write([[]], {}, metrics, {});
+    this.#emit([[]], {}, metrics, {}, false);
   }
 
-  /** A document, after the Atlas counters so far (they belong to the runs that end with it). */
+  /** One document; first the Atlas counters so far, unless it is theirs (they belong to the runs ending here). */
   #emit(
     dimensionSets: readonly (readonly string[])[],
     dimensions: Readonly<Record<string, string>>,
     metrics: readonly (readonly [string, EmfUnit, number])[],
     properties: Readonly<Record<string, string | boolean>>,
+    afterCounters = true,
   ): void {
-    this.flush();
-    this.#write(dimensionSets, dimensions, metrics, properties);
-  }
-
-  #write(
-    dimensionSets: readonly (readonly string[])[],
-    dimensions: Readonly<Record<string, string>>,
-    metrics: readonly (readonly [string, EmfUnit, number])[],
-    properties: Readonly<Record<string, string | boolean>>,
-  ): void {
+    if (afterCounters) this.flush();
     const scrubbed = Object.fromEntries(
       Object.entries(properties).map(([key, value]) => [
         key,
