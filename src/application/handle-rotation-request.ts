@@ -20,6 +20,8 @@ export interface RotationRequest {
   /** The new version's VersionId, derived from `requestId`: the same request resumes the same rotation. */
   readonly token: RotationToken;
   readonly reason: string | undefined;
+  /** "now": the replaced Atlas secret is retired at the promotion (a leaked credential), no grace. */
+  readonly retireOldSecret?: 'now' | undefined;
 }
 
 /** The rotation's outcome, and the one decision of delivery taken on it. */
@@ -44,7 +46,11 @@ export class HandleRotationRequest {
   async execute(request: RotationRequest, delivery: DeliveryAttempt): Promise<RequestResult> {
     // By name or by ARN, one secret is one key: its rotations wait for each other in this process.
     const outcome = await this.serializer.run(secretKey(request.secretId), () =>
-      this.rotateSecret.execute({ secretId: request.secretId, token: request.token }),
+      this.rotateSecret.execute({
+        secretId: request.secretId,
+        token: request.token,
+        ...(request.retireOldSecret === 'now' ? { retireOldSecret: 'now' as const } : {}),
+      }),
     );
     const context = { requestId: request.requestId, attempts: delivery.attempt };
     const decision = decideDelivery(outcome, delivery, this.backoff);

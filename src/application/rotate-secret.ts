@@ -66,6 +66,7 @@ export class RotateSecret {
       token: command.token,
       stopAfter: command.stopAfter,
       entry: command.entry ?? 'request',
+      retireNow: command.retireOldSecret === 'now',
       startedAt: this.clock.now().toISOString(),
       secretArn: undefined,
     };
@@ -105,7 +106,8 @@ export class RotateSecret {
         (id) => read.values.get(id),
       );
       // A new rotation inside ROTATION_MIN_INTERVAL_MINUTES of the last completed one is refused (it says when).
-      const interval = checkMinInterval(step, read.view, this.ctx.settings.minIntervalMs);
+      // A leaked credential (retireOldSecret "now") is not held back: issue 10 item 3.
+      const interval = checkMinInterval(step, read.view, run.retireNow ? 0 : this.ctx.settings.minIntervalMs);
       if (!interval.ok) {
         throw new RotationTooSoonError(read.description.name, interval.lastCompletedAt, interval.notBefore);
       }

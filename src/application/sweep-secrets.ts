@@ -14,12 +14,17 @@ import {
   sweepRequestId,
 } from '../domain/expiry-check.js';
 import type { RotationToken } from '../domain/identifiers.js';
+import { decideRetirement, type RetirementRecord } from '../domain/retirement.js';
+import type { AtlasSecretInfo } from '../domain/room-plan.js';
+import { oldSecretInUseEvent, oldSecretRetiredEvent } from '../domain/rotation-events.js';
 import { isManaged, rotationMetadataFrom } from '../domain/rotation-metadata.js';
 import { allowedAdminSecretArn, atlasTargetFor, type OriginPolicy } from './atlas-target.js';
 import { AtlasApiError, SecretStoreError } from './infrastructure-errors.js';
-import type { ActingCredential, AtlasServiceAccounts } from './ports/atlas-service-accounts.js';
+import { retireIfDue } from './old-secret-retirement.js';
+import type { ActingCredential, AtlasServiceAccounts, AtlasTarget } from './ports/atlas-service-accounts.js';
 import type { Clock } from './ports/clock.js';
 import type { Logger } from './ports/logger.js';
+import type { RotationEventPublisher } from './ports/rotation-event-publisher.js';
 import { NO_METRICS, type RotationMetrics } from './ports/rotation-metrics.js';
 import type { RotationRequests } from './ports/rotation-requests.js';
 import type { ListedSecret, SecretDescription, SecretStore } from './ports/secret-store.js';
@@ -70,7 +75,30 @@ interface BoundAdmin {
 interface Named {
   readonly secretArn: string;
   readonly secretName: string;
+  /** The retirement of the Atlas secret the last rotation replaced, when AWSCURRENT records one (ADR 0009). */
+  readonly oldSecret?: OldSecretEntry;
 }
+
+/**
+ * What the sweep did about the replaced Atlas secret: `retired` (deleted now; `why`), `gone` (no longer listed:
+ * retired before), `in-grace` (until `retireAfter`), `in-use` (a consumer minted with it at `lastUsedAt`, after the
+ * promotion: kept until `expiresAt`), `kept` (the record names AWSCURRENT's own secret: never deleted),
+ * `retire-failed` (Atlas or the bus failed: the next sweep tries again).
+ */
+export type OldSecretEntry = {
+  readonly oldAtlasSecretId: string;
+  readonly retireAfter: string;
+} & (
+  | { readonly action: 'retired'; readonly why: 'grace-over' | 'now' | 'expired' }
+  | { readonly action: 'gone' | 'in-grace' | 'kept' }
+  | { readonly action: 'in-use'; readonly lastUsedAt: string; readonly expiresAt: string }
+  | {
+      readonly action: 'retire-failed';
+      readonly errorCode: string;
+      readonly message: string;
+      readonly retryable: boolean;
+    }
+);
 
 /** AWSCURRENT's Atlas secret and when Atlas says it expires. */
 interface Expiry {
@@ -181,6 +209,13 @@ const ACTIONS: readonly SweepAction[] = [
 
 /** Whether an entry is a failure to settle its secret, and whether trying again can help; undefined: settled. */
 export function failureOf(entry: SweepEntry): { readonly retryable: boolean } | undefined {
+  const own = ownFailureOf(entry);
+  const old = entry.oldSecret;
+  if (own !== undefined || old?.action !== 'retire-failed') return own;
+  return { retryable: old.retryable };
+}
+
+function ownFailureOf(entry: SweepEntry): { readonly retryable: boolean } | undefined {
   switch (entry.action) {
     case 'requested':
     case 'rotated':
@@ -249,6 +284,8 @@ export class SweepSecrets {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly settings: SweepSettings,
+    /** Where `Atlas Old Secret Retired` / `Still In Use` go; without one, retirement is still done and reported. */
+    private readonly events?: RotationEventPublisher,
     private readonly metrics: RotationMetrics = NO_METRICS,
   ) {}
 
@@ -321,15 +358,15 @@ export class SweepSecrets {
   }
 
   private async check(
-    named: Named,
+    unretired: Named,
     listed: ListedSecret,
     command: SweepCommand,
     admins: Map<string, Promise<BoundAdmin>>,
   ): Promise<SweepEntry> {
     // ListSecrets' tag-key and tag-value filters match independently: the tags decide.
-    if (!isManaged(listed.tags)) return this.unmanaged(named);
+    if (!isManaged(listed.tags)) return this.unmanaged(unretired);
     const description = await this.store.describe(listed.arn);
-    if (!isManaged(description.tags)) return this.unmanaged(named);
+    if (!isManaged(description.tags)) return this.unmanaged(unretired);
     const metadata = rotationMetadataFrom(description.tags, description.externalRotationMetadata);
     const adminArn = allowedAdminSecretArn(metadata, this.settings.adminSecretAllowList);
     const credential = parseCredential(await this.store.getValue(description.arn, { stage: 'AWSCURRENT' }));
@@ -337,8 +374,17 @@ export class SweepSecrets {
     const acting: ActingCredential =
       adminArn === undefined ? credential : await this.admin(adminArn, description.arn, admins);
     let secrets: Awaited<ReturnType<AtlasServiceAccounts['listSecrets']>>;
+    let named = unretired;
     try {
       secrets = await this.atlas.listSecrets(target, acting);
+      if (credential.retirement !== undefined) {
+        const oldSecret = await this.retire(description, credential, credential.retirement, {
+          target,
+          acting,
+          secrets,
+        });
+        named = { ...named, oldSecret };
+      }
     } catch (error) {
       const expired = adminArn === undefined ? this.expiredByValue(error, credential) : undefined;
       if (expired === undefined) throw error;
@@ -368,9 +414,12 @@ export class SweepSecrets {
     this.metrics.secretExpiry({
       secretArn: description.arn,
       hoursToExpiry: hoursToExpiry(current.expiresAt, nowMs),
-      // The account's other live secrets: left for consumers by earlier rotations, retired by a later one.
+      // The account's other live secrets (in their grace, in use, or left over), less the one retired just now.
       oldSecretsAwaitingRetirement: secrets.filter(
-        (s) => s.id !== current.id && Date.parse(s.expiresAt) > nowMs,
+        (s) =>
+          s.id !== current.id &&
+          Date.parse(s.expiresAt) > nowMs &&
+          !(named.oldSecret?.action === 'retired' && named.oldSecret.oldAtlasSecretId === s.id),
       ).length,
       source: 'sweep',
     });
@@ -415,6 +464,91 @@ export class SweepSecrets {
     const expiresMs = Date.parse(atlasSecretExpiresAt);
     if (Number.isNaN(expiresMs) || expiresMs > this.clock.now().getTime()) return undefined;
     return { id: atlasSecretId, expiresAt: new Date(expiresMs).toISOString(), inferred: false };
+  }
+
+  /**
+   * Retires the replaced Atlas secret when the domain says it is due (ADR 0009). Before the DELETE: AWSCURRENT is
+   * read again (it must still not name the secret), then `Atlas Old Secret Retired` is published — a failed
+   * publish leaves the secret for the next sweep, so the event is published at least once. Two sweeps at once may
+   * both publish; the second DELETE answers 404, which is success.
+   */
+  private async retire(
+    description: SecretDescription,
+    credential: AtlasCredential,
+    record: RetirementRecord,
+    atlas: {
+      readonly target: AtlasTarget;
+      readonly acting: ActingCredential;
+      readonly secrets: readonly AtlasSecretInfo[];
+    },
+  ): Promise<OldSecretEntry> {
+    const base = { oldAtlasSecretId: record.oldAtlasSecretId, retireAfter: record.retireAfter };
+    const now = this.clock.now();
+    const decision = decideRetirement(record, atlas.secrets, credential.atlasSecretId, now.getTime());
+    const facts = {
+      secretArn: description.arn,
+      secretName: description.name,
+      orgId: credential.orgId,
+      clientId: credential.clientId,
+      currentAtlasSecretId: credential.atlasSecretId,
+      record,
+    };
+    try {
+      switch (decision.kind) {
+        case 'gone':
+          return { ...base, action: 'gone' };
+        case 'current':
+          return { ...base, action: 'kept' };
+        case 'in-grace':
+          return { ...base, action: 'in-grace' };
+        case 'in-use':
+          this.logger.warn('old Atlas secret still in use after the promotion', {
+            secretArn: description.arn,
+            oldAtlasSecretId: record.oldAtlasSecretId,
+            lastUsedAt: decision.lastUsedAt,
+            expiresAt: decision.until,
+          });
+          await this.events?.publish([
+            oldSecretInUseEvent(
+              facts,
+              { lastUsedAt: decision.lastUsedAt, expiresAt: decision.until },
+              now.toISOString(),
+            ),
+          ]);
+          return { ...base, action: 'in-use', lastUsedAt: decision.lastUsedAt, expiresAt: decision.until };
+        case 'retire': {
+          // Never AWSCURRENT's: read it again right before the delete.
+          const again = parseCredential(await this.store.getValue(description.arn, { stage: 'AWSCURRENT' }));
+          if (again.atlasSecretId === record.oldAtlasSecretId) return { ...base, action: 'kept' };
+          await this.events?.publish([oldSecretRetiredEvent(facts, decision.why, now.toISOString())]);
+          await retireIfDue(
+            this.atlas,
+            atlas.target,
+            atlas.acting,
+            record,
+            atlas.secrets,
+            again.atlasSecretId,
+            now.getTime(),
+            false,
+          );
+          this.logger.info('old Atlas secret retired', {
+            secretArn: description.arn,
+            oldAtlasSecretId: record.oldAtlasSecretId,
+            why: decision.why,
+          });
+          return { ...base, action: 'retired', why: decision.why };
+        }
+      }
+    } catch (error) {
+      const known = error instanceof RotatorError;
+      return {
+        ...base,
+        action: 'retire-failed',
+        errorCode: known ? error.code : 'INTERNAL_ERROR',
+        message: known ? error.message : 'An unexpected error occurred; see the logs',
+        retryable: known ? error.retryable : true,
+      };
+    }
   }
 
   private async request(named: Named, due: Due): Promise<SweepEntry> {

@@ -9,6 +9,12 @@ import {
   parseOrgId,
   parseProjectId,
 } from './identifiers.js';
+import {
+  parseRetirement,
+  RETIREMENT_FIELD,
+  type RetirementRecord,
+  serializeRetirement,
+} from './retirement.js';
 import { SecretValue } from './secret-value.js';
 
 /** The credential a managed secret holds: an Atlas service account's client id and secret, and its org. */
@@ -21,6 +27,8 @@ export interface AtlasCredential {
   /** The Atlas secret this value is; written by atlas-rotator, absent on a secret it has not rotated yet. */
   readonly atlasSecretId: AtlasSecretId | undefined;
   readonly atlasSecretExpiresAt: string | undefined;
+  /** The retirement of the Atlas secret this value replaced (ADR 0009), written with the value; never carried over. */
+  readonly retirement?: RetirementRecord | undefined;
   /** Fields atlas-rotator does not own; carried over unchanged to every new version. */
   readonly extra: Readonly<Record<string, unknown>>;
 }
@@ -55,6 +63,7 @@ const OWN_FIELDS = new Set([
   'projectId',
   'atlasSecretId',
   'atlasSecretExpiresAt',
+  RETIREMENT_FIELD,
 ]);
 
 function parseObject(secretString: SecretValue, error: (field: string, problem: string) => Error) {
@@ -105,6 +114,7 @@ export function parseCredential(secretString: SecretValue): AtlasCredential {
         : field(() => parseAtlasSecretId(json.atlasSecretId), invalid),
     atlasSecretExpiresAt:
       typeof json.atlasSecretExpiresAt === 'string' ? json.atlasSecretExpiresAt : undefined,
+    retirement: parseRetirement(json[RETIREMENT_FIELD]),
     extra,
   };
 }
@@ -129,12 +139,14 @@ export function parseAdminCredential(secretString: SecretValue): AdminCredential
 export function rotatedCredential(
   current: AtlasCredential,
   newSecret: { readonly id: AtlasSecretId; readonly secret: SecretValue; readonly expiresAt: string },
+  retirement?: RetirementRecord,
 ): AtlasCredential {
   return {
     ...current,
     clientSecret: newSecret.secret,
     atlasSecretId: newSecret.id,
     atlasSecretExpiresAt: newSecret.expiresAt,
+    retirement,
   };
 }
 
@@ -150,5 +162,7 @@ export function serializeCredential(credential: AtlasCredential): SecretValue {
   if (credential.atlasSecretId !== undefined) json.atlasSecretId = credential.atlasSecretId;
   if (credential.atlasSecretExpiresAt !== undefined)
     json.atlasSecretExpiresAt = credential.atlasSecretExpiresAt;
+  if (credential.retirement !== undefined)
+    json[RETIREMENT_FIELD] = serializeRetirement(credential.retirement);
   return SecretValue.of(JSON.stringify(json));
 }

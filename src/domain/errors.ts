@@ -205,3 +205,46 @@ export class RotationTooSoonError extends RotatorError {
     );
   }
 }
+
+/**
+ * A new rotation needs the account's second slot, which holds the secret the last rotation replaced, still in its
+ * grace period (ADR 0009). Retryable: the request waits on the queue until `retryAt`.
+ */
+export class OldSecretInGraceError extends RotatorError {
+  readonly code = 'OLD_SECRET_IN_GRACE';
+  readonly retryable = true;
+  constructor(
+    secretName: string,
+    oldAtlasSecretId: string,
+    readonly retryAt: string,
+  ) {
+    super(
+      `Secret ${secretName}: the previous Atlas secret ${oldAtlasSecretId} is in its grace period until ${retryAt} ` +
+        'and holds the second slot; the rotation is retried then (request it with "retireOldSecret": "now" ' +
+        'to retire it at once if it leaked)',
+    );
+  }
+}
+
+/**
+ * A new rotation needs the slot of the replaced secret, whose grace is over but which a consumer still uses
+ * (Atlas's lastUsedAt after the promotion). Retryable at `retryAt` (a recheck, at the latest its expiry).
+ */
+export class OldSecretInUseError extends RotatorError {
+  readonly code = 'OLD_SECRET_IN_USE';
+  readonly retryable = true;
+  constructor(
+    secretName: string,
+    oldAtlasSecretId: string,
+    lastUsedAt: string,
+    expiresAt: string,
+    readonly retryAt: string,
+  ) {
+    super(
+      `Secret ${secretName}: the previous Atlas secret ${oldAtlasSecretId} was last used at ${lastUsedAt}, after ` +
+        `the promotion: some consumer still holds the old value. It is kept until it expires at ${expiresAt}; ` +
+        `the rotation is retried at ${retryAt}. Point the consumer at AWSCURRENT, or request the rotation with ` +
+        '"retireOldSecret": "now" to cut it off',
+    );
+  }
+}

@@ -1,4 +1,5 @@
 import type { AtlasSecretId, ClientId, OrgId } from './identifiers.js';
+import type { OldSecretRetirementFacts } from './retirement.js';
 import type { RotationStage } from './rotation.js';
 import type { RotationMode } from './rotation-metadata.js';
 
@@ -23,6 +24,8 @@ export interface RotationCompleted {
   readonly completedAt: string;
   /** True when the rotation had finished before this request and nothing was changed. */
   readonly alreadyCompleted: boolean;
+  /** When the replaced Atlas secret is retired (ADR 0009), when recorded. */
+  readonly oldSecretRetirement?: OldSecretRetirementFacts;
 }
 
 export interface RotationFailed {

@@ -5,6 +5,7 @@
  * by `rotationOutcome`. Plain data only: no secret material, no infrastructure error.
  */
 import type { AtlasSecretId, ClientId, OrgId } from './identifiers.js';
+import type { OldSecretRetirementFacts } from './retirement.js';
 import type { RotationStage } from './rotation.js';
 import type { RotationMode } from './rotation-metadata.js';
 import type { RotationStepOutcome } from './rotation-outcome.js';
@@ -20,6 +21,8 @@ export interface CompletionFacts {
   readonly newSecretExpiresAt: string | undefined;
   readonly deletedAtlasSecretIds: readonly AtlasSecretId[];
   readonly alreadyCompleted: boolean;
+  /** The retirement of the replaced Atlas secret, when recorded (ADR 0009). */
+  readonly oldSecretRetirement?: OldSecretRetirementFacts;
 }
 
 /** Where a step-wise run stopped on purpose. */
@@ -109,6 +112,9 @@ export function rotationOutcome(state: TerminalRunState, run: RunContext): Rotat
         startedAt: run.startedAt,
         completedAt: run.endedAt,
         alreadyCompleted: state.facts.alreadyCompleted,
+        ...(state.facts.oldSecretRetirement === undefined
+          ? {}
+          : { oldSecretRetirement: state.facts.oldSecretRetirement }),
       };
     case 'paused':
       return {

@@ -312,7 +312,7 @@ describe('EventBridgeRotationEventPublisher', () => {
     expect(counted.calls.flat()).toHaveLength(25);
     const envelopes = await captured(capture, 25);
     expect(envelopes.map((e) => String(e.detail.requestId)).sort()).toEqual(
-      events.map((e) => String(e.detail.requestId)).sort(),
+      events.map((e) => String((e.detail as { readonly requestId?: string }).requestId)).sort(),
     );
   });
 

@@ -79,6 +79,7 @@ function sweepEnv(overrides: Record<string, string> = {}): Record<string, string
     // The seeded values record an atlasSecretId, so each poses as a rotation atlas-rotator completed just now;
     // the interval's own refusals are tested in tenant-isolation.test.ts.
     ROTATION_MIN_INTERVAL_MINUTES: '0',
+    OLD_SECRET_GRACE_HOURS: '0',
     LOG_LEVEL: 'debug',
     ...overrides,
   };

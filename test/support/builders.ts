@@ -55,6 +55,9 @@ export function aSettings(overrides: Partial<RotateSecretSettings> = {}): Rotate
     // Off in the shared builder (the tests rotate one secret many times on a fixed clock); the limit's own
     // tests set it.
     minIntervalMs: 0,
+    // Retire at the promotion in the shared builder (the tests rotate one secret many times); the grace's own
+    // tests set it.
+    oldSecretGraceHours: 0,
     leaseMs: 15 * 60_000,
     verifyRetryDelaysMs: [1_000, 2_000, 4_000],
     orphanSkewMs: 60_000,

@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { DETAIL_TYPE_COMPLETED, DETAIL_TYPE_FAILED } from '../../src/domain/rotation-events.js';
+import {
+  DETAIL_TYPE_COMPLETED,
+  DETAIL_TYPE_FAILED,
+  DETAIL_TYPE_OLD_SECRET_IN_USE,
+  DETAIL_TYPE_OLD_SECRET_RETIRED,
+} from '../../src/domain/rotation-events.js';
 
 // ajv-formats is CommonJS: under NodeNext the default import is module.exports, whose `default` is the plugin.
 const addFormats = addFormatsModule.default;
@@ -13,6 +18,8 @@ const SCHEMA_DIR = resolve(import.meta.dirname, '../../schemas');
 export const EVENT_SCHEMA_FILES: Readonly<Record<string, string>> = {
   [DETAIL_TYPE_COMPLETED]: 'rotation-completed.v1.json',
   [DETAIL_TYPE_FAILED]: 'rotation-failed.v1.json',
+  [DETAIL_TYPE_OLD_SECRET_RETIRED]: 'old-secret-retired.v1.json',
+  [DETAIL_TYPE_OLD_SECRET_IN_USE]: 'old-secret-still-in-use.v1.json',
 };
 
 let validators: ReadonlyMap<string, ValidateFunction> | undefined;

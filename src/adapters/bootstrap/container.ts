@@ -237,6 +237,7 @@ const applicationModule = new ContainerModule(({ bind }) => {
           adminSecretAllowList: config.adminSecretArns,
           deleteUnknownSecrets: config.deleteUnknownSecrets,
           minIntervalMs: config.rotationMinIntervalMinutes * 60_000,
+          oldSecretGraceHours: config.oldSecretGraceHours,
           leaseMs: config.rotationLeaseSeconds * 1000,
           verifyRetryDelaysMs: config.verifyRetryDelaysMs,
           orphanSkewMs: 5 * 60_000,
@@ -263,6 +264,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
       rotateSecret: RotateSecret,
       clock: Clock,
       logger: Logger,
+      publisher: RotationEventPublisher,
       metrics: RotationMetrics,
     ) =>
       new SweepSecrets(
@@ -285,6 +287,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
             allowInsecureHttp: config.atlasAllowInsecureHttp,
           },
         },
+        publisher,
         metrics,
       ),
     [
@@ -295,6 +298,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
       TOKENS.rotateSecret,
       TOKENS.clock,
       TOKENS.logger,
+      TOKENS.publisher,
       TOKENS.metrics,
     ],
   );

@@ -21,6 +21,8 @@ export interface Config {
   readonly rotationLeaseSeconds: number;
   /** Least time between completed rotations of one secret; 0 turns the limit off. */
   readonly rotationMinIntervalMinutes: number;
+  /** OLD_SECRET_GRACE_HOURS: how long the replaced Atlas secret stays valid after a promotion (ADR 0009). */
+  readonly oldSecretGraceHours: number;
   readonly verifyRetryDelaysMs: readonly number[];
   readonly logLevel: LogLevel;
   /** The request queue; required by `worker` only. */
@@ -166,6 +168,21 @@ export function loadConfig(env: Env): Config {
     problems.push('EVENT_SOURCE must be 1-256 letters, digits, . _ - and must not start with "aws."');
   }
 
+  // A day by default: above AWS's caching clients (1 h), warm Lambda containers and connection pools, and a daily
+  // job's run; 0 retires at the promotion. Up to a year is accepted; Atlas's seven-day cut caps it.
+  let oldSecretGraceHours = 24;
+  const graceRaw = env.OLD_SECRET_GRACE_HOURS?.trim();
+  if (graceRaw) {
+    const hours = /^\d+(\.\d+)?$/.test(graceRaw) ? Number(graceRaw) : Number.NaN;
+    if (Number.isNaN(hours) || hours > 8766) {
+      problems.push(
+        `OLD_SECRET_GRACE_HOURS must be a decimal number of hours from 0 to 8766 (got "${graceRaw}")`,
+      );
+    } else {
+      oldSecretGraceHours = hours;
+    }
+  }
+
   const sweepNamePrefix = env.SWEEP_NAME_PREFIX?.trim() || undefined;
   if (sweepNamePrefix !== undefined && !/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(sweepNamePrefix)) {
     problems.push('SWEEP_NAME_PREFIX must be the start of a secret name (letters, digits and / _ + = . @ -)');
@@ -208,6 +225,7 @@ export function loadConfig(env: Env): Config {
     rotationLeaseSeconds: integer('ROTATION_LEASE_SECONDS', 900, 30, 86_400),
     // An hour by default: above any retry or schedule of one request, below any sane rotation period; up to 30 days.
     rotationMinIntervalMinutes: integer('ROTATION_MIN_INTERVAL_MINUTES', 60, 0, 43_200),
+    oldSecretGraceHours,
     verifyRetryDelaysMs,
     logLevel: logLevel as LogLevel,
     rotationQueueUrl,

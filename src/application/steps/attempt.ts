@@ -1,6 +1,7 @@
 import { rotatedCredential, serializeCredential } from '../../domain/credential.js';
 import { RotationInProgressError } from '../../domain/errors.js';
 import type { AtlasSecretId } from '../../domain/identifiers.js';
+import { effectiveGrace, GRACE_TAG, planRetirement, type RetirementRecord } from '../../domain/retirement.js';
 import { MIN_SECRET_HOURS } from '../../domain/room-plan.js';
 import {
   claimedCredentialId,
@@ -70,8 +71,13 @@ export async function startAttempt(
     throw error;
   }
 
-  // Step 6: store and verify in parallel.
-  const fresh = rotatedCredential(read.current, created);
+  // Step 6: store and verify in parallel. The value records when the secret it replaces is due for retirement
+  // (ADR 0009): folded into this write, so the rotation still costs three.
+  const fresh = rotatedCredential(
+    read.current,
+    created,
+    planOldSecretRetirement(ctx, read, run, oldSecretId),
+  );
   const value = serializeCredential(fresh);
   run.stage = 'store-pending';
   const storing = storeCredential(ctx, arn, credentialId, value, { token: run.token, attempt });
@@ -105,6 +111,49 @@ export async function startAttempt(
     verified.value ?? { ok: true },
     oldSecretId,
   );
+}
+
+/**
+ * The retirement of the Atlas secret this attempt replaces (AWSCURRENT's, as room-making resolved it), planned at
+ * the store time: after it, any use of the old secret is a consumer's (atlas-rotator's last use of it, the mint of
+ * step 3, came before). None when the replaced value names no Atlas secret (it is then retired at the promotion,
+ * placed by evidence, as before).
+ */
+export function planOldSecretRetirement(
+  ctx: StepContext,
+  read: SecretRead,
+  run: Run,
+  oldSecretId: AtlasSecretId | undefined,
+): RetirementRecord | undefined {
+  const old = oldSecretId ?? read.current.atlasSecretId;
+  if (old === undefined) return undefined;
+  const grace = effectiveGrace(
+    ctx.settings.oldSecretGraceHours,
+    read.description.tags[GRACE_TAG],
+    run.retireNow,
+  );
+  if (grace.ignoredTag !== undefined) {
+    ctx.logger.warn('ignoring an invalid grace tag; OLD_SECRET_GRACE_HOURS applies', {
+      rotationId: run.token,
+      secretArn: read.description.arn,
+      tag: GRACE_TAG,
+      problem: grace.ignoredTag,
+      graceHours: grace.hours,
+    });
+  }
+  if (grace.reason === 'now') {
+    ctx.logger.warn('retiring the old Atlas secret at the promotion: requested as leaked', {
+      rotationId: run.token,
+      secretArn: read.description.arn,
+      oldAtlasSecretId: old,
+    });
+  }
+  return planRetirement({
+    oldAtlasSecretId: old,
+    now: ctx.clock.now(),
+    graceHours: grace.hours,
+    reason: grace.reason,
+  });
 }
 
 /**

@@ -1,5 +1,11 @@
-import { AtlasSecretLimitError, RotationInProgressError } from '../../domain/errors.js';
+import {
+  AtlasSecretLimitError,
+  OldSecretInGraceError,
+  OldSecretInUseError,
+  RotationInProgressError,
+} from '../../domain/errors.js';
 import type { AtlasSecretId } from '../../domain/identifiers.js';
+import { decideRetirement, retryAtFor } from '../../domain/retirement.js';
 import { type AtlasSecretInfo, type ClaimFact, planRoom } from '../../domain/room-plan.js';
 import {
   attemptState,
@@ -43,6 +49,7 @@ export async function makeRoom(
       deleteUnknown: ctx.settings.deleteUnknownSecrets,
     });
     if (plan.ok) {
+      holdOldSecret(ctx, read, run, secrets, plan.value.deletions, plan.value.currentSecretId);
       await Promise.all(
         plan.value.deletions.map((d) =>
           ctx.step(run, 'make-room', () => ctx.atlas.deleteSecret(read.target, d.id, acting), {
@@ -82,6 +89,52 @@ export async function makeRoom(
     );
   }
   throw new RotationInProgressError(read.description.name, run.token, 'now (read again)');
+}
+
+/**
+ * A rotation during the grace (ADR 0009): the account's second slot holds the secret the last rotation replaced.
+ * It is deleted to make room only when the request asks "now", or its grace is over and no consumer used it since
+ * the promotion (or it expired); otherwise the rotation fails retryably, saying when it becomes possible.
+ */
+function holdOldSecret(
+  ctx: StepContext,
+  read: SecretRead,
+  run: Run,
+  secrets: readonly AtlasSecretInfo[],
+  deletions: readonly { readonly id: AtlasSecretId }[],
+  currentSecretId: AtlasSecretId | undefined,
+): void {
+  const record = read.current.retirement;
+  if (record === undefined || !deletions.some((d) => d.id === record.oldAtlasSecretId)) return;
+  const nowMs = ctx.clock.now().getTime();
+  const decision = decideRetirement(
+    record,
+    secrets,
+    read.current.atlasSecretId ?? currentSecretId,
+    nowMs,
+    run.retireNow,
+  );
+  const retryAt = retryAtFor(decision, nowMs);
+  if (decision.kind === 'in-grace' && retryAt !== undefined) {
+    throw new OldSecretInGraceError(read.description.name, record.oldAtlasSecretId, retryAt);
+  }
+  if (decision.kind === 'in-use' && retryAt !== undefined) {
+    throw new OldSecretInUseError(
+      read.description.name,
+      record.oldAtlasSecretId,
+      decision.lastUsedAt,
+      decision.until,
+      retryAt,
+    );
+  }
+  if (decision.kind === 'retire') {
+    ctx.logger.info('retiring the old Atlas secret to make room', {
+      rotationId: run.token,
+      secretArn: read.description.arn,
+      oldAtlasSecretId: record.oldAtlasSecretId,
+      why: decision.why,
+    });
+  }
 }
 
 /**

@@ -1,7 +1,9 @@
 import type { AtlasCredential } from '../../domain/credential.js';
 import type { AtlasSecretId } from '../../domain/identifiers.js';
+import { type RetirementRecord, retiresAtPromotion } from '../../domain/retirement.js';
 import { maskMatches, placeCredential } from '../../domain/room-plan.js';
 import type { RotationCompletedEvent, RotationStepEvent } from '../../domain/rotation-run.js';
+import { retireIfDue } from '../old-secret-retirement.js';
 import type { Run, SecretRead, StepContext } from './step-context.js';
 
 /**
@@ -19,6 +21,10 @@ export async function retire(
   replay = false,
 ): Promise<RotationCompletedEvent> {
   run.stage = 'delete-old';
+  const record = fresh.retirement;
+  if (record !== undefined && !run.retireNow && !retiresAtPromotion(record)) {
+    return holdInGrace(ctx, read, run, fresh, newSecretId, replaced, record, replay);
+  }
   // Right after a promotion the replaced credential still works and its token is cached: it deletes its own
   // secret while the new credential's token is revoked in parallel. A replay acts as the current credential.
   const acting = read.admin ?? (replay || replaced === undefined ? fresh : replaced);
@@ -45,7 +51,70 @@ export async function retire(
   const [deletion] = await Promise.allSettled([deleting, end()]);
   if (deletion.status === 'rejected') throw deletion.reason;
   if (deletion.value && old !== undefined) deleted.push(old);
-  return ctx.completed(read, run, fresh, newSecretId, fresh.atlasSecretExpiresAt, deleted, false);
+  const facts =
+    record === undefined
+      ? undefined
+      : {
+          oldAtlasSecretId: record.oldAtlasSecretId,
+          retireAfter: run.retireNow ? record.supersededAt : record.retireAfter,
+          reason: run.retireNow ? ('now' as const) : record.reason,
+          retired: old === record.oldAtlasSecretId,
+        };
+  return ctx.completed(read, run, fresh, newSecretId, fresh.atlasSecretExpiresAt, deleted, false, facts);
+}
+
+/**
+ * The replaced secret is in its grace (ADR 0009): it stays, as AWSPREVIOUS, for the sweep to retire when due. A
+ * replay (the rotation was promoted before) retires it now if it is due already — opportunistically, by the same
+ * rule as the sweep. Every token this run minted is revoked: the replaced credential's own included, so that
+ * atlas-rotator leaves no use of the old secret behind.
+ */
+async function holdInGrace(
+  ctx: StepContext,
+  read: SecretRead,
+  run: Run,
+  fresh: AtlasCredential,
+  newSecretId: AtlasSecretId,
+  replaced: AtlasCredential | undefined,
+  record: RetirementRecord,
+  replay: boolean,
+): Promise<RotationCompletedEvent> {
+  const acting = read.admin ?? fresh;
+  let retired = false;
+  const deleted: AtlasSecretId[] = [];
+  try {
+    if (replay) {
+      const secrets = await ctx.step(run, 'delete-old', () => ctx.atlas.listSecrets(read.target, acting));
+      const attempt = await retireIfDue(
+        ctx.atlas,
+        read.target,
+        acting,
+        record,
+        secrets,
+        newSecretId,
+        ctx.clock.now().getTime(),
+        false,
+        (action) => ctx.step(run, 'delete-old', action, { atlasSecretId: record.oldAtlasSecretId }),
+      );
+      if (attempt.deleted) deleted.push(record.oldAtlasSecretId);
+      retired = attempt.decision.kind === 'gone' || attempt.decision.kind === 'retire';
+    } else {
+      ctx.logger.info('old Atlas secret kept for its grace', {
+        rotationId: run.token,
+        secretArn: read.description.arn,
+        oldAtlasSecretId: record.oldAtlasSecretId,
+        retireAfter: record.retireAfter,
+      });
+    }
+  } finally {
+    await ctx.atlas.endRotation(replaced === undefined ? [fresh] : [fresh, replaced]);
+  }
+  return ctx.completed(read, run, fresh, newSecretId, fresh.atlasSecretExpiresAt, deleted, false, {
+    oldAtlasSecretId: record.oldAtlasSecretId,
+    retireAfter: record.retireAfter,
+    reason: record.reason,
+    retired,
+  });
 }
 
 /** The token's rotation is current already: retire what it replaced if still there (AWSPREVIOUS's secret). */

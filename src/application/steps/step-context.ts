@@ -1,11 +1,14 @@
 import { type AdminCredential, type AtlasCredential, parseCredential } from '../../domain/credential.js';
 import {
   InvalidInputError,
+  OldSecretInGraceError,
+  OldSecretInUseError,
   RotationInProgressError,
   RotatorError,
   VerificationFailedError,
 } from '../../domain/errors.js';
 import type { AtlasSecretId, RotationToken } from '../../domain/identifiers.js';
+import type { OldSecretRetirementFacts } from '../../domain/retirement.js';
 import type { RotationStage } from '../../domain/rotation.js';
 import type { ApiFlavor, RotationMetadata, RotationMode } from '../../domain/rotation-metadata.js';
 import { contentOf, type SecretView } from '../../domain/rotation-protocol.js';
@@ -33,6 +36,8 @@ export interface RotateSecretSettings {
   readonly deleteUnknownSecrets: boolean;
   /** Least time between completed rotations of one secret (ROTATION_MIN_INTERVAL_MINUTES); 0: no limit. */
   readonly minIntervalMs: number;
+  /** OLD_SECRET_GRACE_HOURS: how long a replaced Atlas secret stays valid after the promotion (ADR 0009). */
+  readonly oldSecretGraceHours: number;
   /** How long an open claim (no credential version yet) is taken to belong to a live run (ROTATION_LEASE_SECONDS). */
   readonly leaseMs: number;
   /** Waits between verification attempts while Atlas still answers `invalid_client` for a new secret. */
@@ -63,6 +68,11 @@ export interface RotateSecretCommand {
    * conditions instead (rotation enabled, the token a version of the secret). Default `request`.
    */
   readonly entry?: 'request' | 'rotation-function';
+  /**
+   * "now": a leaked credential. The Atlas secret this rotation replaces is deleted at the promotion, and one the
+   * last rotation left in its grace is deleted to make room; ROTATION_MIN_INTERVAL_MINUTES does not apply.
+   */
+  readonly retireOldSecret?: 'now';
 }
 
 /** Mutable context of one run, so that a failure can say how far it got. */
@@ -71,6 +81,7 @@ export interface Run {
   readonly token: RotationToken;
   readonly stopAfter: RotateSecretCommand['stopAfter'];
   readonly entry: 'request' | 'rotation-function';
+  readonly retireNow: boolean;
   readonly startedAt: string;
   secretArn: string | undefined;
   /** Known once the secret was read: what the run's metrics are broken down by. */
@@ -197,6 +208,7 @@ export class StepContext {
     newSecretExpiresAt: string | undefined,
     deleted: readonly AtlasSecretId[],
     alreadyCompleted: boolean,
+    oldSecretRetirement?: OldSecretRetirementFacts,
   ): RotationCompletedEvent {
     this.logger.info('rotation completed', {
       rotationId: run.token,
@@ -204,6 +216,13 @@ export class StepContext {
       newAtlasSecretId: newSecretId,
       deletedAtlasSecretIds: deleted,
       alreadyCompleted,
+      ...(oldSecretRetirement === undefined
+        ? {}
+        : {
+            oldAtlasSecretId: oldSecretRetirement.oldAtlasSecretId,
+            oldSecretRetireAfter: oldSecretRetirement.retireAfter,
+            oldSecretRetirementReason: oldSecretRetirement.reason,
+          }),
     });
     return {
       type: 'rotation-completed',
@@ -217,6 +236,7 @@ export class StepContext {
         newSecretExpiresAt,
         deletedAtlasSecretIds: deleted,
         alreadyCompleted,
+        ...(oldSecretRetirement === undefined ? {} : { oldSecretRetirement }),
       },
     };
   }
@@ -264,7 +284,10 @@ export class StepContext {
       retryable: known ? error.retryable : true,
       atlasStatus: atlas?.atlasStatus,
       atlasErrorCode: atlas?.atlasErrorCode,
-      ...(error instanceof RotationInProgressError && error.retryAt !== undefined
+      ...((error instanceof RotationInProgressError ||
+        error instanceof OldSecretInGraceError ||
+        error instanceof OldSecretInUseError) &&
+      error.retryAt !== undefined
         ? { retryAt: error.retryAt }
         : {}),
     };

@@ -454,6 +454,7 @@ export class EventDrivenInfra {
       // These suites rotate one secret many times a minute (ordering, duplicates, rivals); the interval's own
       // refusals are tested in tenant-isolation.test.ts.
       ROTATION_MIN_INTERVAL_MINUTES: '0',
+      OLD_SECRET_GRACE_HOURS: '0',
       LOG_LEVEL: 'debug',
       MAX_CONCURRENCY: '4',
       WAIT_TIME_SECONDS: '1',

@@ -43,6 +43,7 @@ export const testSettings: Omit<RotateSecretSettings, 'origins'> = {
   adminSecretAllowList: [],
   deleteUnknownSecrets: false,
   minIntervalMs: 0,
+  oldSecretGraceHours: 0,
   leaseMs: 15 * 60_000,
   verifyRetryDelaysMs: [20, 40],
   orphanSkewMs: 5 * 60_000,

@@ -148,3 +148,19 @@ describe('loadConfig: metrics keys', () => {
     ]);
   });
 });
+
+describe('loadConfig: OLD_SECRET_GRACE_HOURS', () => {
+  it('defaults to a day; decimal hours; 0 retires at the promotion', () => {
+    expect(loadConfig(BASE).oldSecretGraceHours).toBe(24);
+    expect(loadConfig({ ...BASE, OLD_SECRET_GRACE_HOURS: '0' }).oldSecretGraceHours).toBe(0);
+    expect(loadConfig({ ...BASE, OLD_SECRET_GRACE_HOURS: '1.5' }).oldSecretGraceHours).toBe(1.5);
+  });
+
+  it('names the key for anything else', () => {
+    for (const raw of ['-1', '8767', '1h', 'soon']) {
+      expect(problemsOf({ OLD_SECRET_GRACE_HOURS: raw })).toEqual([
+        `OLD_SECRET_GRACE_HOURS must be a decimal number of hours from 0 to 8766 (got "${raw}")`,
+      ]);
+    }
+  });
+});

@@ -11,6 +11,7 @@ import type {
 import { NO_METRICS, type RotationMetrics } from '../../../src/application/ports/rotation-metrics.js';
 import { RotateSecret, type RotateSecretSettings } from '../../../src/application/rotate-secret.js';
 import {
+  failureOf,
   type SweepEntry,
   type SweepReport,
   SweepSecrets,
@@ -26,10 +27,12 @@ import {
   ADMIN_CLIENT_ID,
   ADMIN_SECRET_ARN,
   aSettings,
+  aToken,
   ORG_ID,
   seedAdminSecret,
 } from '../../support/builders.js';
 import { emfProblems, parseLines } from '../../support/emf-validator.js';
+import { validateEventDetail } from '../../support/event-schemas.js';
 import {
   AtlasWorld,
   type AtlasWorldOptions,
@@ -38,6 +41,7 @@ import {
 import { DEFAULT_NOW, FixedClock } from '../../support/fixed-clock.js';
 import { InMemorySecretStore } from '../../support/in-memory-secret-store.js';
 import { RecordingLogger } from '../../support/recording-logger.js';
+import { RecordingRotationEventPublisher } from '../../support/recording-publisher.js';
 import { RecordingRotationRequests } from '../../support/recording-rotation-requests.js';
 
 const HOUR_MS = 3_600_000;
@@ -174,6 +178,7 @@ function sweepOf(
       origins: aSettings().origins,
       ...settings,
     },
+    undefined,
     metrics,
   );
 }
@@ -723,5 +728,217 @@ describe('SweepSecrets: metrics', () => {
     expect(entryOf(report, 1).action).toBe('rotated');
     expect(rec.docs().filter((d) => d.RotationsCompleted === 1)).toHaveLength(1);
     expectNoSecretValue(f, rec.lines.join(''));
+  });
+});
+
+describe('old-secret retirement (grace, in-use hold, "now", rotation during the grace)', () => {
+  const GRACE = { oldSecretGraceHours: 2 };
+  const sweepWith = (f: Fixture, events: RecordingRotationEventPublisher) =>
+    new SweepSecrets(
+      f.store,
+      f.atlas,
+      f.requests,
+      { rotateSecret: rotateSecretOf(f, GRACE), tokenFor: tokenForRequestId },
+      f.clock,
+      f.logger,
+      {
+        rotateBeforeExpiryHours: 336,
+        concurrency: 4,
+        adminSecretAllowList: [],
+        origins: aSettings().origins,
+      },
+      events,
+    );
+  const sweepOnce = (f: Fixture, events: RecordingRotationEventPublisher) =>
+    sweepWith(f, events).execute({ rotateNow: false, namePrefix: undefined });
+  const rotated = async (
+    f: Fixture,
+    n: number,
+    settings: Partial<RotateSecretSettings> = GRACE,
+    now = false,
+  ) =>
+    rotateSecretOf(f, settings).execute({
+      secretId: arnOf(n),
+      token: aToken(n * 10 + f.world.secretIds(clientIdOf(n)).length),
+      ...(now ? { retireOldSecret: 'now' as const } : {}),
+    });
+
+  it('keeps the old secret through its grace, then a sweep — any process — retires it and says so', async () => {
+    const f = aFixture();
+    seedAccount(f, 9, { expiresInHours: 1000 });
+    const outcome = await rotated(f, 9);
+    expect(outcome).toMatchObject({
+      status: 'completed',
+      deletedAtlasSecretIds: [],
+      oldSecretRetirement: { oldAtlasSecretId: atlasSecretIdOf(9), retireAfter: inHours(2), reason: 'grace' },
+    });
+    expect(f.world.secretIds(clientIdOf(9))).toContain(atlasSecretIdOf(9));
+    // The old value still works during the grace.
+    expect(f.world.accepts(clientIdOf(9), secretValueOf(9))).toBe(true);
+
+    const events = new RecordingRotationEventPublisher();
+    f.clock.advance(1 * HOUR_MS);
+    const during = await sweepOnce(f, events);
+    expect(entryOf(during, 9).oldSecret).toEqual({
+      oldAtlasSecretId: atlasSecretIdOf(9),
+      retireAfter: inHours(2),
+      action: 'in-grace',
+    });
+    expect(f.world.secretIds(clientIdOf(9))).toContain(atlasSecretIdOf(9));
+
+    f.clock.advance(1.5 * HOUR_MS);
+    // A new sweep object: nothing of the rotating run is left but what the secret records.
+    const after = await sweepOnce(f, events);
+    expect(entryOf(after, 9).oldSecret).toMatchObject({ action: 'retired', why: 'grace-over' });
+    expect(f.world.secretIds(clientIdOf(9))).not.toContain(atlasSecretIdOf(9));
+    expect(events.events.map((e) => e.detailType)).toEqual(['Atlas Old Secret Retired']);
+    expect(validateEventDetail('Atlas Old Secret Retired', events.events[0]?.detail)).toEqual([]);
+    expect(failureOf(entryOf(after, 9))).toBeUndefined();
+
+    const again = await sweepOnce(f, events);
+    expect(entryOf(again, 9).oldSecret).toMatchObject({ action: 'gone' });
+    expect(events.events).toHaveLength(1);
+    expectNoSecretValue(f, { during, after, again, events: events.events, outcome });
+  });
+
+  it('holds an old secret a consumer minted with after the promotion, names its last use, retires it at expiry', async () => {
+    const f = aFixture();
+    seedAccount(f, 9, { expiresInHours: 1000 });
+    await rotated(f, 9);
+    f.clock.advance(30 * 60_000);
+    f.world.mint(clientIdOf(9), secretValueOf(9)); // a stale consumer
+    f.clock.advance(3 * HOUR_MS);
+    const events = new RecordingRotationEventPublisher();
+    const held = await sweepOnce(f, events);
+    expect(entryOf(held, 9).oldSecret).toMatchObject({ action: 'in-use', lastUsedAt: inHours(0.5) });
+    expect(f.world.secretIds(clientIdOf(9))).toContain(atlasSecretIdOf(9));
+    expect(events.events[0]?.detailType).toBe('Atlas Old Secret Still In Use');
+    expect(events.events[0]?.detail).toMatchObject({
+      oldAtlasSecretId: atlasSecretIdOf(9),
+      lastUsedAt: inHours(0.5),
+    });
+    expect(validateEventDetail('Atlas Old Secret Still In Use', events.events[0]?.detail)).toEqual([]);
+
+    // Atlas cut the old secret to seven days when the new one was created: it goes then at the latest.
+    f.clock.advance(8 * 24 * HOUR_MS);
+    const expired = await sweepOnce(f, events);
+    expect(entryOf(expired, 9).oldSecret).toMatchObject({ action: 'retired', why: 'expired' });
+    expect(f.world.secretIds(clientIdOf(9))).not.toContain(atlasSecretIdOf(9));
+    expectNoSecretValue(f, { held, expired, events: events.events });
+  });
+
+  it('"now" retires the old secret at the promotion and is not held back by the minimum interval', async () => {
+    const f = aFixture();
+    seedAccount(f, 9, { expiresInHours: 1000 });
+    const first = await rotated(f, 9);
+    expect(first.status).toBe('completed');
+    const leaked = await rotated(f, 9, { ...GRACE, minIntervalMs: 60 * 60_000 }, true);
+    expect(leaked).toMatchObject({
+      status: 'completed',
+      oldSecretRetirement: { reason: 'now', retired: true },
+    });
+    // Both the first old secret (in grace) and the leaked one are gone: only the newest is left.
+    expect(f.world.secretIds(clientIdOf(9))).toHaveLength(1);
+    expect(f.logger.text()).toMatch(/requested as leaked/);
+  });
+
+  it('a rotation during the grace fails retryably with the time it becomes possible, deletes nothing, then goes on', async () => {
+    const f = aFixture();
+    seedAccount(f, 9, { expiresInHours: 1000 });
+    await rotated(f, 9);
+    const before = f.world.secretIds(clientIdOf(9));
+    f.clock.advance(HOUR_MS);
+    const early = await rotateSecretOf(f, GRACE).execute({ secretId: arnOf(9), token: aToken(77) });
+    expect(early).toMatchObject({
+      status: 'failed',
+      errorCode: 'OLD_SECRET_IN_GRACE',
+      retryable: true,
+      retryAt: inHours(2),
+    });
+    expect(f.world.secretIds(clientIdOf(9))).toEqual(before);
+    f.clock.advance(1.5 * HOUR_MS);
+    const later = await rotateSecretOf(f, GRACE).execute({ secretId: arnOf(9), token: aToken(77) });
+    expect(later).toMatchObject({ status: 'completed' });
+    // Room was made: the first old secret went once its grace was over.
+    expect(f.world.secretIds(clientIdOf(9))).not.toContain(atlasSecretIdOf(9));
+  });
+
+  it('a rotation needing the slot of an old secret still in use waits (OLD_SECRET_IN_USE) unless asked "now"', async () => {
+    const f = aFixture();
+    seedAccount(f, 9, { expiresInHours: 1000 });
+    await rotated(f, 9);
+    f.clock.advance(HOUR_MS);
+    f.world.mint(clientIdOf(9), secretValueOf(9));
+    f.clock.advance(2 * HOUR_MS);
+    const held = await rotateSecretOf(f, GRACE).execute({ secretId: arnOf(9), token: aToken(78) });
+    expect(held).toMatchObject({
+      status: 'failed',
+      errorCode: 'OLD_SECRET_IN_USE',
+      retryable: true,
+      retryAt: inHours(4),
+    });
+    expect(f.world.secretIds(clientIdOf(9))).toContain(atlasSecretIdOf(9));
+    const now = await rotateSecretOf(f, GRACE).execute({
+      secretId: arnOf(9),
+      token: aToken(79),
+      retireOldSecret: 'now',
+    });
+    expect(now).toMatchObject({ status: 'completed' });
+    expect(f.world.secretIds(clientIdOf(9))).not.toContain(atlasSecretIdOf(9));
+  });
+
+  it('two sweeps at once retire the old secret once (one DELETE lands; events at least once, at most one per sweep)', async () => {
+    const f = aFixture();
+    seedAccount(f, 9, { expiresInHours: 1000 });
+    await rotated(f, 9);
+    f.clock.advance(3 * HOUR_MS);
+    const events = new RecordingRotationEventPublisher();
+    const reports = await Promise.all([sweepOnce(f, events), sweepOnce(f, events)]);
+    const actions = reports.map((r) => entryOf(r, 9).oldSecret?.action).sort();
+    expect(actions.every((a) => a === 'retired' || a === 'gone')).toBe(true);
+    const deletes = f.atlas.calls.filter((c) => c.op === 'delete' && c.secretId === atlasSecretIdOf(9));
+    expect(deletes.length).toBeGreaterThanOrEqual(1);
+    expect(f.world.secretIds(clientIdOf(9))).not.toContain(atlasSecretIdOf(9));
+    expect(events.events.length).toBeGreaterThanOrEqual(1);
+    expect(events.events.length).toBeLessThanOrEqual(2);
+  });
+
+  it('a failed publish leaves the old secret for the next sweep (the event is not lost)', async () => {
+    const f = aFixture();
+    seedAccount(f, 9, { expiresInHours: 1000 });
+    await rotated(f, 9);
+    f.clock.advance(3 * HOUR_MS);
+    const events = new RecordingRotationEventPublisher();
+    events.failNext();
+    const failed = await sweepOnce(f, events);
+    expect(entryOf(failed, 9).oldSecret).toMatchObject({ action: 'retire-failed', retryable: true });
+    expect(failed.summary.retryableFailures).toBe(1);
+    expect(f.world.secretIds(clientIdOf(9))).toContain(atlasSecretIdOf(9));
+    const next = await sweepOnce(f, events);
+    expect(entryOf(next, 9).oldSecret).toMatchObject({ action: 'retired' });
+    expect(events.events).toHaveLength(1);
+  });
+
+  it('a replay of the finished rotation after the grace retires the old secret opportunistically', async () => {
+    const f = aFixture();
+    seedAccount(f, 9, { expiresInHours: 1000 });
+    const token = aToken(90);
+    await rotateSecretOf(f, GRACE).execute({ secretId: arnOf(9), token });
+    f.clock.advance(3 * HOUR_MS);
+    const replay = await rotateSecretOf(f, GRACE).execute({ secretId: arnOf(9), token });
+    expect(replay).toMatchObject({
+      status: 'completed',
+      deletedAtlasSecretIds: [atlasSecretIdOf(9)],
+      oldSecretRetirement: { retired: true },
+    });
+  });
+
+  it('an invalid grace tag is ignored with a logged reason; a valid one overrides the default', async () => {
+    const f = aFixture();
+    seedAccount(f, 9, { expiresInHours: 1000, tags: { 'atlas-rotator:oldSecretGraceHours': 'soon' } });
+    seedAccount(f, 8, { expiresInHours: 1000, tags: { 'atlas-rotator:oldSecretGraceHours': '0.5' } });
+    expect(await rotated(f, 9)).toMatchObject({ oldSecretRetirement: { retireAfter: inHours(2) } });
+    expect(f.logger.text()).toMatch(/ignoring an invalid grace tag/);
+    expect(await rotated(f, 8)).toMatchObject({ oldSecretRetirement: { retireAfter: inHours(0.5) } });
   });
 });

@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { planRetirement } from '../../../src/domain/retirement.js';
 import type { RotationStage } from '../../../src/domain/rotation.js';
-import type { RotationFailedDetail } from '../../../src/domain/rotation-events.js';
+import type { RotationCompletedDetail, RotationFailedDetail } from '../../../src/domain/rotation-events.js';
 import {
   completedEvent,
   DETAIL_TYPE_COMPLETED,
   DETAIL_TYPE_FAILED,
+  DETAIL_TYPE_OLD_SECRET_IN_USE,
+  DETAIL_TYPE_OLD_SECRET_RETIRED,
   failedEvent,
+  oldSecretInUseEvent,
+  oldSecretRetiredEvent,
 } from '../../../src/domain/rotation-events.js';
 import type { RotationMode } from '../../../src/domain/rotation-metadata.js';
 import type { RotationFailed } from '../../../src/domain/rotation-outcome.js';
@@ -214,7 +219,12 @@ describe('the event schemas', () => {
     expect([...schema.properties.mode.enum].sort()).toEqual(Object.keys(MODES).sort());
   });
 
-  it.each([DETAIL_TYPE_COMPLETED, DETAIL_TYPE_FAILED])('accept their own example (%s)', (detailType) => {
+  it.each([
+    DETAIL_TYPE_COMPLETED,
+    DETAIL_TYPE_FAILED,
+    DETAIL_TYPE_OLD_SECRET_RETIRED,
+    DETAIL_TYPE_OLD_SECRET_IN_USE,
+  ])('accept their own example (%s)', (detailType) => {
     const examples = eventSchema(detailType).examples as unknown[];
     expect(examples).toHaveLength(1);
     expect(validateEventDetail(detailType, examples[0])).toEqual([]);
@@ -250,5 +260,82 @@ describe('the event schemas', () => {
 
   it('refuse a detail-type they do not describe', () => {
     expect(validateEventDetail('Atlas Secret Rotation Requested', {})).not.toEqual([]);
+  });
+});
+
+describe('the old-secret events', () => {
+  const facts = {
+    secretArn: SECRET_ARN,
+    secretName: SECRET_NAME,
+    orgId: ORG_ID,
+    clientId: CLIENT_ID,
+    currentAtlasSecretId: NEW_SECRET_ID,
+    record: planRetirement({
+      oldAtlasSecretId: PREVIOUS_SECRET_ID,
+      now: new Date('2025-06-02T09:00:03.000Z'),
+      graceHours: 24,
+      reason: 'grace',
+    }),
+  };
+
+  it('Atlas Old Secret Retired conforms to its schema and carries no secret material', () => {
+    const event = oldSecretRetiredEvent(facts, 'grace-over', '2025-06-03T10:00:00.000Z');
+    expect(event.detailType).toBe(DETAIL_TYPE_OLD_SECRET_RETIRED);
+    expect(event.resources).toEqual([SECRET_ARN]);
+    expect(validateEventDetail(DETAIL_TYPE_OLD_SECRET_RETIRED, event.detail)).toEqual([]);
+    expect(event.detail).toMatchObject({
+      oldAtlasSecretId: PREVIOUS_SECRET_ID,
+      currentAtlasSecretId: NEW_SECRET_ID,
+      retireAfter: '2025-06-03T09:00:03.000Z',
+      reason: 'grace-over',
+    });
+    expect(allStrings(event).join(' ')).not.toMatch(/mdb_sa_sk_/);
+    expect(JSON.stringify(event)).not.toContain(CURRENT_SECRET_VALUE);
+  });
+
+  it('Atlas Old Secret Still In Use names the secret and its last use, and conforms', () => {
+    const event = oldSecretInUseEvent(
+      { ...facts, currentAtlasSecretId: undefined },
+      { lastUsedAt: '2025-06-03T08:12:00Z', expiresAt: '2025-06-09T09:00:01Z' },
+      '2025-06-03T10:00:00.000Z',
+    );
+    expect(validateEventDetail(DETAIL_TYPE_OLD_SECRET_IN_USE, event.detail)).toEqual([]);
+    expect(event.detail).toMatchObject({
+      oldAtlasSecretId: PREVIOUS_SECRET_ID,
+      currentAtlasSecretId: null,
+      lastUsedAt: '2025-06-03T08:12:00Z',
+    });
+    expect(JSON.stringify(event)).not.toContain(CURRENT_SECRET_VALUE);
+  });
+
+  it('the schemas refuse an extra property (a secret value cannot ride along)', () => {
+    const retired = oldSecretRetiredEvent(facts, 'now', '2025-06-03T10:00:00.000Z').detail;
+    expect(
+      validateEventDetail(DETAIL_TYPE_OLD_SECRET_RETIRED, { ...retired, clientSecret: CURRENT_SECRET_VALUE }),
+    ).not.toEqual([]);
+    expect(validateEventDetail(DETAIL_TYPE_OLD_SECRET_RETIRED, { ...retired, reason: 'other' })).not.toEqual(
+      [],
+    );
+  });
+
+  it('the completed event says when retirement is due, and conforms', () => {
+    const detail = completedEvent(
+      aCompletedOutcome({
+        oldSecretRetirement: {
+          oldAtlasSecretId: PREVIOUS_SECRET_ID,
+          retireAfter: '2025-06-03T09:00:03.000Z',
+          reason: 'grace',
+          retired: false,
+        },
+      }),
+      DELIVERY,
+    ).detail as RotationCompletedDetail;
+    expect(validateEventDetail(DETAIL_TYPE_COMPLETED, detail)).toEqual([]);
+    expect(detail.oldSecretRetirement).toEqual({
+      oldAtlasSecretId: PREVIOUS_SECRET_ID,
+      retireAfter: '2025-06-03T09:00:03.000Z',
+      reason: 'grace',
+      retired: false,
+    });
   });
 });

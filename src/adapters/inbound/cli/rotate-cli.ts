@@ -5,7 +5,10 @@ import { parseRotationToken, type RotationToken } from '../../../domain/identifi
 import type { RotationOutcome } from '../../../domain/rotation-outcome.js';
 
 export const USAGE = `Usage:
-  atlas-rotator rotate <secretId> [--request-id <id>]   rotate one secret now (name or ARN)
+  atlas-rotator rotate <secretId> [--request-id <id>] [--retire-old-now]
+                                                          rotate one secret now (name or ARN);
+                                                          --retire-old-now: the old value leaked — delete the
+                                                          replaced Atlas secret at once, no grace
   atlas-rotator worker                                    consume rotation requests from ROTATION_QUEUE_URL
   atlas-rotator sweep [--now] [--prefix <name-prefix>]    request a rotation of every managed secret whose
                                                           Atlas secret expires within ROTATE_BEFORE_EXPIRY_HOURS
@@ -21,6 +24,8 @@ export interface RotateArgs {
   readonly secretId: string;
   /** Checked by {@link parseRotateArgs}: it is the rotation's token as it is. */
   readonly requestId: RotationToken;
+  /** --retire-old-now: a leaked credential, retired at the promotion (no OLD_SECRET_GRACE_HOURS). */
+  readonly retireOldNow: boolean;
 }
 
 /** Exit codes: 0 rotated, 1 failed for good, 2 bad usage or configuration, 75 failed but worth retrying. */
@@ -29,6 +34,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, retryLater: 75 } as const;
 export function parseRotateArgs(args: readonly string[]): RotateArgs {
   const rest = [...args];
   let requestId: string | undefined;
+  let retireOldNow = false;
   const positional: string[] = [];
   while (rest.length > 0) {
     const arg = rest.shift() as string;
@@ -36,6 +42,8 @@ export function parseRotateArgs(args: readonly string[]): RotateArgs {
       const value = rest.shift();
       if (value === undefined) throw new InvalidInputError('--request-id', 'needs a value');
       requestId = value;
+    } else if (arg === '--retire-old-now') {
+      retireOldNow = true;
     } else if (arg.startsWith('--')) {
       throw new InvalidInputError(arg, 'is not an option of rotate');
     } else {
@@ -51,6 +59,7 @@ export function parseRotateArgs(args: readonly string[]): RotateArgs {
   return {
     secretId: positional[0],
     requestId: parseRotationToken(requestId ?? randomUUID(), '--request-id'),
+    retireOldNow,
   };
 }
 
@@ -64,6 +73,7 @@ export async function runRotate(
   const outcome: RotationOutcome = await rotateSecret.execute({
     secretId: args.secretId,
     token: args.requestId,
+    ...(args.retireOldNow ? { retireOldSecret: 'now' as const } : {}),
   });
   out(`${JSON.stringify(outcome, null, 2)}\n`);
   if (outcome.status === 'completed') {

@@ -18,6 +18,8 @@ export interface ParsedRotationRequest {
   readonly secretId: string;
   readonly requestId: string;
   readonly reason: string | undefined;
+  /** `"retireOldSecret": "now"`: a leaked credential — the replaced Atlas secret goes at the promotion. */
+  readonly retireOldSecret: 'now' | undefined;
   readonly token: RotationToken;
   readonly via: 'direct' | 'eventbridge';
 }
@@ -43,7 +45,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Parses an SQS message body: either the direct shape `{secretId, requestId?, reason?}` or an EventBridge
+ * Parses an SQS message body: either the direct shape `{secretId, requestId?, reason?, retireOldSecret?}` or an EventBridge
  * event (as a rule delivers it) with detail-type `Atlas Secret Rotation Requested` and that shape as
  * `detail`. Problems name the field and rule, never the content.
  */
@@ -78,7 +80,7 @@ export function parseRotationRequest(body: string, messageId: string): ParseResu
     if (isRequestId(json.id)) fallbackId = json.id;
   }
 
-  const { secretId, requestId, reason } = fields;
+  const { secretId, requestId, reason, retireOldSecret } = fields;
   const readableSecretId = isSecretId(secretId) ? secretId : '';
   const readableRequestId =
     typeof requestId === 'string' && REQUEST_ID.test(requestId) ? requestId : fallbackId;
@@ -99,12 +101,16 @@ export function parseRotationRequest(body: string, messageId: string): ParseResu
   if (reason !== undefined && (typeof reason !== 'string' || reason.length > 1024)) {
     return invalid('reason must be a string of at most 1024 characters', readableSecretId, readableRequestId);
   }
+  if (retireOldSecret !== undefined && retireOldSecret !== 'now') {
+    return invalid('retireOldSecret must be "now" when given', readableSecretId, readableRequestId);
+  }
   return {
     ok: true,
     request: {
       secretId,
       requestId: readableRequestId,
       reason,
+      retireOldSecret,
       token: tokenForRequestId(readableRequestId),
       via,
     },
