@@ -763,6 +763,46 @@ describe('old-secret retirement (grace, in-use hold, "now", rotation during the 
       ...(now ? { retireOldSecret: 'now' as const } : {}),
     });
 
+  it('counts the old secret as awaiting retirement during its grace, and not once the sweep retired it', async () => {
+    const f = aFixture();
+    seedAccount(f, 9, { expiresInHours: 1000 });
+    await rotated(f, 9);
+    const lines: string[] = [];
+    const metrics = new EmfRotationMetrics({
+      namespace: 'AtlasRotator',
+      service: 'test',
+      write: (line) => lines.push(line),
+      now: () => f.clock.now(),
+    });
+    const sweep = () =>
+      new SweepSecrets(
+        f.store,
+        f.atlas,
+        f.requests,
+        { rotateSecret: rotateSecretOf(f, GRACE), tokenFor: tokenForRequestId },
+        f.clock,
+        f.logger,
+        {
+          rotateBeforeExpiryHours: 336,
+          concurrency: 4,
+          adminSecretAllowList: [],
+          origins: aSettings().origins,
+        },
+        new RecordingRotationEventPublisher(),
+        metrics,
+      ).execute({ rotateNow: false, namePrefix: undefined });
+    const awaiting = () =>
+      parseLines(lines.splice(0))
+        .filter((d) => d.secretArn === arnOf(9) && 'OldSecretsAwaitingRetirement' in d)
+        .map((d) => d.OldSecretsAwaitingRetirement);
+    f.clock.advance(1 * HOUR_MS);
+    expect(entryOf(await sweep(), 9).oldSecret?.action).toBe('in-grace');
+    expect(awaiting()).toEqual([1]);
+    f.clock.advance(1.5 * HOUR_MS);
+    expect(entryOf(await sweep(), 9).oldSecret?.action).toBe('retired');
+    expect(awaiting()).toEqual([0]);
+  });
+
   it('keeps the old secret through its grace, then a sweep — any process — retires it and says so', async () => {
     const f = aFixture();
     seedAccount(f, 9, { expiresInHours: 1000 });
