@@ -733,7 +733,11 @@ describe('SweepSecrets: metrics', () => {
 
 describe('old-secret retirement (grace, in-use hold, "now", rotation during the grace)', () => {
   const GRACE = { oldSecretGraceHours: 2 };
-  const sweepWith = (f: Fixture, events: RecordingRotationEventPublisher) =>
+  const sweepWith = (
+    f: Fixture,
+    events: RecordingRotationEventPublisher,
+    metrics: RotationMetrics = NO_METRICS,
+  ) =>
     new SweepSecrets(
       f.store,
       f.atlas,
@@ -748,6 +752,7 @@ describe('old-secret retirement (grace, in-use hold, "now", rotation during the 
         origins: aSettings().origins,
       },
       events,
+      metrics,
     );
   const sweepOnce = (f: Fixture, events: RecordingRotationEventPublisher) =>
     sweepWith(f, events).execute({ rotateNow: false, namePrefix: undefined });
@@ -775,22 +780,10 @@ describe('old-secret retirement (grace, in-use hold, "now", rotation during the 
       now: () => f.clock.now(),
     });
     const sweep = () =>
-      new SweepSecrets(
-        f.store,
-        f.atlas,
-        f.requests,
-        { rotateSecret: rotateSecretOf(f, GRACE), tokenFor: tokenForRequestId },
-        f.clock,
-        f.logger,
-        {
-          rotateBeforeExpiryHours: 336,
-          concurrency: 4,
-          adminSecretAllowList: [],
-          origins: aSettings().origins,
-        },
-        new RecordingRotationEventPublisher(),
-        metrics,
-      ).execute({ rotateNow: false, namePrefix: undefined });
+      sweepWith(f, new RecordingRotationEventPublisher(), metrics).execute({
+        rotateNow: false,
+        namePrefix: undefined,
+      });
     const awaiting = () =>
       parseLines(lines.splice(0))
         .filter((d) => d.secretArn === arnOf(9) && 'OldSecretsAwaitingRetirement' in d)
