@@ -462,6 +462,8 @@ export class AtlasRotator extends Construct {
         logRetention,
       });
       messaging.exemptSender(this.scheduledSweep.role.roleArn);
+      // The sweep retires replaced Atlas secrets and says so: Atlas Old Secret Retired / Still In Use (ADR 0009).
+      this.eventBus.grantPutEventsTo(this.scheduledSweep.role);
     }
 
     if (props.rotationFunction === true) {

@@ -39,6 +39,11 @@ const sendRequests = (queue: string) => ({
   Effect: 'Allow',
   Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
 });
+const putEvents = (template: Template) => ({
+  Action: 'events:PutEvents',
+  Effect: 'Allow',
+  Resource: { 'Fn::GetAtt': [logicalId(template, 'AWS::Events::EventBus', 'AtlasRotatorBus'), 'Arn'] },
+});
 const schedulerTrust = {
   Statement: [
     {
@@ -256,7 +261,7 @@ describe('the scheduled sweep, Fargate worker', () => {
 });
 
 describe("the sweep's role", () => {
-  it('holds exactly: its logs, ListSecrets, reads of the tagged secrets, and SendMessage (Lambda)', () => {
+  it('holds exactly: its logs, ListSecrets, reads of the tagged secrets, SendMessage and PutEvents (Lambda)', () => {
     const { template } = synth();
     const role = logicalId(template, 'AWS::IAM::Role', 'AtlasRotatorScheduledSweepRole');
     const queue = logicalId(template, 'AWS::SQS::Queue', 'AtlasRotatorRequestsQueue');
@@ -271,6 +276,7 @@ describe("the sweep's role", () => {
       listSecrets,
       readManaged(),
       sendRequests(queue),
+      putEvents(template),
     ]);
     expect(roleProperties(template, role).ManagedPolicyArns).toBeUndefined();
     expect(roleProperties(template, role).AssumeRolePolicyDocument).toEqual({
@@ -281,11 +287,16 @@ describe("the sweep's role", () => {
     });
   });
 
-  it('holds exactly ListSecrets, the reads and SendMessage as the Fargate task role (logs are the execution role’s)', () => {
+  it('holds exactly ListSecrets, the reads, SendMessage and PutEvents as the Fargate task role (logs are the execution role’s)', () => {
     const { template } = synth(FARGATE);
     const role = logicalId(template, 'AWS::IAM::Role', 'AtlasRotatorScheduledSweepRole');
     const queue = logicalId(template, 'AWS::SQS::Queue', 'AtlasRotatorRequestsQueue');
-    expect(policyStatements(template, role)).toEqual([listSecrets, readManaged(), sendRequests(queue)]);
+    expect(policyStatements(template, role)).toEqual([
+      listSecrets,
+      readManaged(),
+      sendRequests(queue),
+      putEvents(template),
+    ]);
   });
 
   it('adds the admin secrets, decryption of secret keys and the queue key through their services only', () => {
@@ -323,6 +334,7 @@ describe("the sweep's role", () => {
         Effect: 'Allow',
         Resource: { 'Fn::GetAtt': [key, 'Arn'] },
       },
+      putEvents(template),
     ]);
   });
 
@@ -337,7 +349,10 @@ describe("the sweep's role", () => {
         ...(JSON.stringify(props).includes(ADMIN) ? ['secretsmanager:GetSecretValue'] : []),
         'secretsmanager:ListSecrets',
       ]);
-      expect(actions.some((a) => /^(sqs:(?!SendMessage$)|events:|iam:|ecs:)/.test(a))).toBe(false);
+      // Events: only PutEvents (the old-secret events of ADR 0009), onto the service's bus.
+      expect(actions.some((a) => /^(sqs:(?!SendMessage$)|events:(?!PutEvents$)|iam:|ecs:)/.test(a))).toBe(
+        false,
+      );
     }
   });
 

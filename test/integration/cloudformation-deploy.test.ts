@@ -326,6 +326,9 @@ describe('the synthesized messaging stack, deployed with CloudFormation on the e
       ATLAS_MAX_ATTEMPTS: '2',
       ATLAS_REQUEST_TIMEOUT_MS: '10000',
       VERIFY_RETRY_DELAYS_MS: '50,100',
+      // Retire at the promotion, so the old credential is dead when the event arrives; the grace is tested in
+      // retirement.test.ts.
+      OLD_SECRET_GRACE_HOURS: '0',
       LOG_LEVEL: 'debug',
       WAIT_TIME_SECONDS: '1',
       SHUTDOWN_GRACE_SECONDS: '10',

@@ -25,6 +25,8 @@ import {
 import {
   DETAIL_TYPE_COMPLETED,
   DETAIL_TYPE_FAILED,
+  DETAIL_TYPE_OLD_SECRET_IN_USE,
+  DETAIL_TYPE_OLD_SECRET_RETIRED,
   DETAIL_TYPE_REQUESTED,
 } from '../../../src/domain/rotation-events.js';
 import { createQueue, type QueueRef, routeToQueue } from './event-routing.js';
@@ -394,7 +396,15 @@ export class EventDrivenInfra {
     const capture = await infra.#createQueue(`events-${infra.suffix}`, {});
     await infra.#route(
       'events',
-      { source: [infra.eventSource], 'detail-type': [DETAIL_TYPE_COMPLETED, DETAIL_TYPE_FAILED] },
+      {
+        source: [infra.eventSource],
+        'detail-type': [
+          DETAIL_TYPE_COMPLETED,
+          DETAIL_TYPE_FAILED,
+          DETAIL_TYPE_OLD_SECRET_RETIRED,
+          DETAIL_TYPE_OLD_SECRET_IN_USE,
+        ],
+      },
       capture,
     );
     infra.#capture = new EventCapture(infra.sqs, capture.url);
