@@ -42,6 +42,10 @@ export const CONTEXT_KEYS = [
   'alarmEmail',
   'logRetentionDays',
   'rotationFunction',
+  'metricsNamespace',
+  'expiryAlarmHours',
+  'failureAlarmThreshold',
+  'dashboardName',
   'messagingOnly',
 ] as const;
 
@@ -183,6 +187,10 @@ export function stackPropsFromContext(get: (key: ContextKey) => unknown): AtlasR
     }
   }
   set('rotationFunction', bool('rotationFunction'));
+  set('metricsNamespace', text('metricsNamespace'));
+  set('expiryAlarmHours', integer('expiryAlarmHours'));
+  set('failureAlarmThreshold', integer('failureAlarmThreshold'));
+  set('dashboardName', text('dashboardName'));
 
   if (problems.length > 0) throw new Error(`invalid context:\n  ${problems.join('\n  ')}`);
   return props;

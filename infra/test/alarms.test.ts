@@ -115,15 +115,16 @@ describe('alarms', () => {
       Statistic: 'Sum',
       Threshold: 0,
     });
-    // And the scheduled sweep's (scheduled-sweep.test.ts).
-    expect(alarmCount(template)).toBe(5);
+    // And the scheduled sweep's (scheduled-sweep.test.ts), and the two on the EMF metrics (monitoring.test.ts).
+    expect(alarmCount(template)).toBe(7);
   });
 
   it('watches the Fargate worker through its log lines (no Lambda errors metric)', () => {
     const { template } = synth({ runtime: 'fargate', imageUri: 'example/a:1' });
     const logGroup = logicalId(template, 'AWS::Logs::LogGroup', 'AtlasRotatorFargateWorkerLogGroup');
     template.hasResourceProperties('AWS::Logs::MetricFilter', { LogGroupName: { Ref: logGroup } });
-    expect(alarmCount(template)).toBe(4);
+    // Four of RotationAlarms and the two on the EMF metrics (monitoring.test.ts).
+    expect(alarmCount(template)).toBe(6);
   });
 
   it('has no alarm actions without a topic', () => {

@@ -27,6 +27,8 @@ describe('the Secrets Manager rotation function', () => {
       EVENT_SOURCE: 'atlas-rotator',
       MAX_CONCURRENCY: '4',
       LOG_LEVEL: 'info',
+      METRICS_NAMESPACE: 'AtlasRotator',
+      METRICS_SERVICE: 'Test',
       NODE_OPTIONS: '--enable-source-maps',
     });
     expect(resource(template, 'AWS::Lambda::Permission', 'AtlasRotatorRotationFunction')).toEqual({

@@ -41,6 +41,8 @@ describe('the Lambda worker', () => {
       MAX_RECEIVE_COUNT: '5',
       VISIBILITY_TIMEOUT_SECONDS: '1800',
       LOG_LEVEL: 'debug',
+      METRICS_NAMESPACE: 'AtlasRotator',
+      METRICS_SERVICE: 'Test',
       ADMIN_SECRET_ARNS: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:atlas/admin-AbCdEf',
       ATLAS_BASE_URL: 'https://cloud.mongodb.com',
       SECRET_EXPIRES_AFTER_HOURS: '720',
@@ -132,6 +134,8 @@ describe('the Fargate worker', () => {
       MAX_RECEIVE_COUNT: '5',
       VISIBILITY_TIMEOUT_SECONDS: '120',
       LOG_LEVEL: 'info',
+      METRICS_NAMESPACE: 'AtlasRotator',
+      METRICS_SERVICE: 'Test',
       AWS_REGION: 'eu-west-1',
       SHUTDOWN_GRACE_SECONDS: '110',
     });

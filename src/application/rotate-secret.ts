@@ -12,6 +12,7 @@ import type { AtlasServiceAccounts } from './ports/atlas-service-accounts.js';
 import type { Clock } from './ports/clock.js';
 import type { IdGenerator } from './ports/id-generator.js';
 import type { Logger } from './ports/logger.js';
+import { NO_METRICS, type RotationMetrics } from './ports/rotation-metrics.js';
 import type { SecretStore } from './ports/secret-store.js';
 import { NO_TRACING, type Tracer } from './ports/tracer.js';
 import { adopt, finishOthersRollback } from './steps/adopt.js';
@@ -50,6 +51,7 @@ export class RotateSecret {
     settings: RotateSecretSettings,
     ids: IdGenerator,
     private readonly tracer: Tracer = NO_TRACING,
+    private readonly metrics: RotationMetrics = NO_METRICS,
   ) {
     this.ctx = new StepContext(store, atlas, clock, logger, settings, ids);
   }
@@ -97,6 +99,7 @@ export class RotateSecret {
           'atlas_rotator.stage': run.stage,
         });
         if (outcome.status === 'failed') span.fail(outcome.errorCode);
+        this.metrics.rotationRan(outcome, { mode: run.mode ?? 'unknown', flavour: run.flavour ?? 'unknown' });
         return outcome;
       },
     );

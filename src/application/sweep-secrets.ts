@@ -27,6 +27,7 @@ import type { ActingCredential, AtlasServiceAccounts, AtlasTarget } from './port
 import type { Clock } from './ports/clock.js';
 import type { Logger } from './ports/logger.js';
 import type { RotationEventPublisher } from './ports/rotation-event-publisher.js';
+import { NO_METRICS, type RotationMetrics } from './ports/rotation-metrics.js';
 import type { RotationRequests } from './ports/rotation-requests.js';
 import type { ListedSecret, SecretDescription, SecretStore } from './ports/secret-store.js';
 import type { RotateSecret } from './rotate-secret.js';
@@ -275,6 +276,7 @@ export class SweepSecrets {
     private readonly settings: SweepSettings,
     /** Where `Atlas Old Secret Retired` / `Still In Use` go; without one, retirement is still done and reported. */
     private readonly events?: RotationEventPublisher,
+    private readonly metrics: RotationMetrics = NO_METRICS,
   ) {}
 
   /** Rejects only when the secrets cannot be listed (or the queue is not configured); each secret's own failure is in the report. */
@@ -308,6 +310,7 @@ export class SweepSecrets {
       secrets: entries,
       summary: summarise(entries),
     };
+    this.metrics.sweepCompleted({ ...report.summary, durationMs: report.durationMs });
     this.logger.info('sweep completed', {
       secrets: report.summary.secrets,
       due: report.summary.due,
@@ -380,6 +383,12 @@ export class SweepSecrets {
     } catch (error) {
       const expired = adminArn === undefined ? this.expiredByValue(error, credential) : undefined;
       if (expired === undefined) throw error;
+      this.metrics.secretExpiry({
+        secretArn: description.arn,
+        hoursToExpiry: hoursToExpiry(expired.expiresAt, this.clock.now().getTime()),
+        oldSecretsAwaitingRetirement: undefined,
+        source: 'sweep',
+      });
       return this.due(named, description, expired, 'value', adminArn, command);
     } finally {
       // In self mode the token served this one call; an admin's serves the whole sweep (revoked on close).
@@ -397,6 +406,18 @@ export class SweepSecrets {
         atlasSecretIds: secrets.map((s) => s.id),
       };
     }
+    this.metrics.secretExpiry({
+      secretArn: description.arn,
+      hoursToExpiry: hoursToExpiry(current.expiresAt, nowMs),
+      // The account's other live secrets (in their grace, in use, or left over), less the one retired just now.
+      oldSecretsAwaitingRetirement: secrets.filter(
+        (s) =>
+          s.id !== current.id &&
+          Date.parse(s.expiresAt) > nowMs &&
+          !(named.oldSecret?.action === 'retired' && named.oldSecret.oldAtlasSecretId === s.id),
+      ).length,
+      source: 'sweep',
+    });
     if (!isRotationDue(current.expiresAt, nowMs, this.settings.rotateBeforeExpiryHours)) {
       if (adminArn === undefined && command.rotateNow) await this.atlas.endRotation([credential]);
       return { ...named, ...this.expiry(current, nowMs, 'atlas'), action: 'not-due' };

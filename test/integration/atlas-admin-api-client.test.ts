@@ -214,18 +214,36 @@ describe('AtlasAdminApiClient against the Atlas simulator', () => {
     expect(clock.sleeps).toEqual([]);
   });
 
+  /** A 429 with `Retry-After: 3` on the next list of secrets. */
+  const LIST_RATE_LIMITED_3S = {
+    method: 'GET',
+    path: '/api/atlas/v2/orgs',
+    status: 429,
+    headers: { 'retry-after': '3' },
+  } as const;
+
   it('waits for Retry-After on 429 and then succeeds', async () => {
     const account = seedAccount(sim);
-    sim.injectFault({
-      method: 'GET',
-      path: '/api/atlas/v2/orgs',
-      status: 429,
-      headers: { 'retry-after': '3' },
-    });
+    sim.injectFault(LIST_RATE_LIMITED_3S);
     const listed = await client().listSecrets(account.target, account.credential);
     expect(listed).toHaveLength(1);
     expect(clock.sleeps).toEqual([3_000]);
     expect(calls('GET', '/serviceAccounts/').map((r) => r.status)).toEqual([429, 200]);
+  });
+
+  it('tells its observer of every request sent, every retry and every rate-limit wait (the metrics)', async () => {
+    const account = seedAccount(sim);
+    sim.injectFault(LIST_RATE_LIMITED_3S);
+    sim.injectFault({ method: 'GET', path: '/api/atlas/v2/orgs', status: 503 });
+    const seen: string[] = [];
+    const observer = {
+      atlasCall: () => seen.push('call'),
+      atlasRetry: (delayMs: number, rateLimited: boolean) => seen.push(`retry ${delayMs} ${rateLimited}`),
+    };
+    await client({ observer }).listSecrets(account.target, account.credential);
+    const sent = sim.requests.filter((r) => r.path.startsWith('/api/')).length;
+    expect(seen.filter((s) => s === 'call')).toHaveLength(sent);
+    expect(seen.filter((s) => s.startsWith('retry'))).toEqual(['retry 3000 true', 'retry 500 false']);
   });
 
   it('retries a token mint that was rate-limited', async () => {

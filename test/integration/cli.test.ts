@@ -5,6 +5,7 @@ import { delimiter, join, resolve } from 'node:path';
 import { RotateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
+import { emfProblems } from '../support/emf-validator.js';
 import { cliEnv } from './support/event-driven-harness.js';
 import {
   openClaims,
@@ -132,6 +133,20 @@ describe('atlas-rotator rotate', () => {
     await valueAt(client, account.secretName, 'AWSCURRENT');
     await valueAt(client, account.secretName, 'AWSPREVIOUS');
     expectNoSecretIn(run);
+    // The metrics go to stderr beside the log (stdout is the outcome only), as valid EMF.
+    expect(run.stdout).not.toContain('_aws');
+    const emf = run.stderr
+      .split('\n')
+      .filter((line) => line.startsWith('{"_aws"'))
+      .map((line) => JSON.parse(line));
+    for (const doc of emf) expect(emfProblems(doc)).toEqual([]);
+    expect(emf.find((doc) => 'RotationsCompleted' in doc)).toMatchObject({
+      RotationsCompleted: 1,
+      Mode: 'self',
+      Flavour: 'atlas',
+      secretArn: outcome.secretArn,
+    });
+    expect(emf.find((doc) => 'AtlasCalls' in doc)?.AtlasCalls).toBeGreaterThan(0);
   });
 
   it('resumes or confirms a rotation when given the same request id', async () => {

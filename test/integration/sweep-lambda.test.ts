@@ -13,6 +13,7 @@ import type { SweepReport } from '../../src/application/sweep-secrets.js';
 import { InvalidConfigError } from '../../src/domain/errors.js';
 import { TAG_MANAGED } from '../../src/domain/rotation-metadata.js';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
+import { emfProblems } from '../support/emf-validator.js';
 import { EventDrivenInfra, type WorkQueue } from './support/event-driven-harness.js';
 import { plainSecrets, secretsManagerClient } from './support/rotation-harness.js';
 
@@ -186,6 +187,38 @@ describe('the sweep Lambda handler', () => {
       new Set(['sweep-invocation-1', 'sweep-invocation-2']),
     );
     expectNoSecretIn(output.all());
+  });
+
+  it('writes its metrics as EMF on stdout, the function log: hours to expiry per secret, and the sweep', async () => {
+    const prefix = `sweep-lambda/${randomUUID().slice(0, 8)}`;
+    const orgId = simulator.createOrg().orgId;
+    const due = await seedSecret(prefix, orgId, 100);
+    const fresh = await seedSecret(prefix, orgId, 2160);
+    configure(prefix, { AWS_LAMBDA_FUNCTION_NAME: 'atlas-rotator-sweep', METRICS_SERVICE: 'sweep-test' });
+    const stdout: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
+      stdout.push(String(chunk));
+      return true;
+    });
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+
+    await handler();
+
+    vi.restoreAllMocks();
+    await drain();
+    const emf = stdout.filter((line) => line.startsWith('{"_aws"')).map((line) => JSON.parse(line));
+    for (const doc of emf) expect(emfProblems(doc)).toEqual([]);
+    const hours = Object.fromEntries(
+      emf.filter((d) => 'HoursToExpiry' in d).map((d) => [d.secretArn, Math.round(d.HoursToExpiry)]),
+    );
+    expect(hours).toEqual({ [due.arn]: 100, [fresh.arn]: 2160 });
+    expect(emf.find((d) => 'SweepSecrets' in d)).toMatchObject({
+      Service: 'sweep-test',
+      SweepSecrets: 2,
+      SweepDue: 1,
+    });
+    expect(emf.find((d) => 'AtlasCalls' in d)?.AtlasCalls).toBeGreaterThan(0);
+    expectNoSecretIn(stdout.join(''));
   });
 
   it('fails the invocation (permanent) when a secret cannot be handled for good, with the report written', async () => {

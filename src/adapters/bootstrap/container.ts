@@ -11,6 +11,7 @@ import type { AtlasServiceAccounts } from '../../application/ports/atlas-service
 import type { Clock } from '../../application/ports/clock.js';
 import type { LogFields, Logger } from '../../application/ports/logger.js';
 import type { RotationEventPublisher } from '../../application/ports/rotation-event-publisher.js';
+import type { RotationMetrics } from '../../application/ports/rotation-metrics.js';
 import type { SecretStore } from '../../application/ports/secret-store.js';
 import { RejectRotationRequest } from '../../application/reject-rotation-request.js';
 import { ReportStatus } from '../../application/report-status.js';
@@ -29,6 +30,8 @@ import { EventBridgeRotationEventPublisher } from '../outbound/aws/event-bridge-
 import { SecretsManagerSecretStore } from '../outbound/aws/secrets-manager-secret-store.js';
 import { SqsRotationRequests } from '../outbound/aws/sqs-rotation-requests.js';
 import { NodeCryptoIdGenerator } from '../outbound/crypto/node-crypto-id-generator.js';
+import { EmfRotationMetrics } from '../outbound/metrics/emf-rotation-metrics.js';
+import { UdpLineSink } from '../outbound/metrics/udp-line-sink.js';
 import { JsonLogger } from '../outbound/system/json-logger.js';
 import { SystemClock } from '../outbound/system/system-clock.js';
 import { traceAwsSdkClient } from '../outbound/telemetry/aws-sdk-tracing.js';
@@ -42,6 +45,25 @@ export interface ContainerOverrides {
   readonly logContext?: () => LogFields;
   /** Where spans go when tracing is on, instead of OTLP (tests: an in-memory exporter). */
   readonly spanExporter?: SpanExporter;
+  /** Where EMF documents go; METRICS_SINK by default. */
+  readonly metricsSink?: (line: string) => void;
+}
+
+/** The writer for METRICS_SINK, and what closes it. */
+function metricsWriter(config: Config): { write: (line: string) => void; close: () => Promise<void> } {
+  const sink = config.metricsSink;
+  switch (sink.kind) {
+    case 'stdout':
+      return { write: (line) => process.stdout.write(line), close: async () => {} };
+    case 'stderr':
+      return { write: (line) => process.stderr.write(line), close: async () => {} };
+    case 'off':
+      return { write: () => {}, close: async () => {} };
+    case 'udp': {
+      const udp = new UdpLineSink(sink.host, sink.port);
+      return { write: (line) => udp.write(line), close: () => udp.close() };
+    }
+  }
 }
 
 const awsClientOptions = (config: Config) => ({
@@ -66,6 +88,22 @@ const coreModule = (config: Config, overrides: ContainerOverrides) =>
     bind(TOKENS.tracing)
       .toResolvedValue(() => tracingFor(config, overrides.spanExporter))
       .onDeactivation((tracing) => tracing.shutdown());
+    const writer = overrides.metricsSink === undefined ? metricsWriter(config) : undefined;
+    bind(TOKENS.metrics)
+      .toResolvedValue(
+        () =>
+          new EmfRotationMetrics({
+            namespace: config.metricsNamespace,
+            service: config.metricsService,
+            write: overrides.metricsSink ?? writer?.write ?? (() => {}),
+            now: () => new Date(),
+          }),
+      )
+      // The Atlas counters of runs not yet reported, then the sink.
+      .onDeactivation(async (metrics) => {
+        metrics.flush();
+        await writer?.close();
+      });
   });
 
 /** An AWS SDK client, with a span per call when tracing is on. */
@@ -95,7 +133,7 @@ const awsModule = new ContainerModule(({ bind }) => {
 const atlasModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.atlas)
     .toResolvedValue(
-      (config: Config, clock: Clock) =>
+      (config: Config, clock: Clock, metrics: EmfRotationMetrics) =>
         new AtlasAdminApiClient({
           baseUrl: config.atlasBaseUrl,
           // One pool per allow-listed origin, built on first use; the client closes them in close().
@@ -107,12 +145,13 @@ const atlasModule = new ContainerModule(({ bind }) => {
               allowInsecureHttp: config.atlasAllowInsecureHttp,
             }),
           clock,
+          observer: metrics,
           requestTimeoutMs: config.atlasRequestTimeoutMs,
           maxAttempts: config.atlasMaxAttempts,
           maxResponseBytes: config.atlasMaxResponseBytes,
           allowInsecureHttp: config.atlasAllowInsecureHttp,
         }),
-      [TOKENS.config, TOKENS.clock],
+      [TOKENS.config, TOKENS.clock, TOKENS.metrics],
     )
     // Revokes cached tokens at their origins, then closes the pools.
     .onDeactivation((client) => client.close());
@@ -254,6 +293,7 @@ const applicationModule = new ContainerModule(({ bind }) => {
       logger: Logger,
       config: Config,
       tracing: Tracing,
+      metrics: RotationMetrics,
     ) =>
       new RotateSecret(
         store,
@@ -263,8 +303,17 @@ const applicationModule = new ContainerModule(({ bind }) => {
         rotationSettings(config),
         new NodeCryptoIdGenerator(),
         tracing.tracer,
+        metrics,
       ),
-    [TOKENS.secretStore, TOKENS.atlas, TOKENS.clock, TOKENS.logger, TOKENS.config, TOKENS.tracing],
+    [
+      TOKENS.secretStore,
+      TOKENS.atlas,
+      TOKENS.clock,
+      TOKENS.logger,
+      TOKENS.config,
+      TOKENS.tracing,
+      TOKENS.metrics,
+    ],
   );
   bind(TOKENS.planRotation).toResolvedValue(
     (store: SecretStore, atlas: AtlasServiceAccounts, clock: Clock, logger: Logger, config: Config) =>
@@ -292,6 +341,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
       clock: Clock,
       logger: Logger,
       publisher: RotationEventPublisher,
+      metrics: RotationMetrics,
     ) =>
       new SweepSecrets(
         store,
@@ -314,6 +364,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
           },
         },
         publisher,
+        metrics,
       ),
     [
       TOKENS.config,
@@ -324,6 +375,7 @@ const sweepModule = new ContainerModule(({ bind }) => {
       TOKENS.clock,
       TOKENS.logger,
       TOKENS.publisher,
+      TOKENS.metrics,
     ],
   );
 });

@@ -18,6 +18,7 @@ import type { RotationMessageProcessor } from '../inbound/sqs/rotation-message-p
 import type { SqsRotationWorker } from '../inbound/sqs/sqs-rotation-worker.js';
 import type { AtlasAdminApiClient } from '../outbound/atlas/atlas-admin-api-client.js';
 import type { EventBridgeRotationEventPublisher } from '../outbound/aws/event-bridge-rotation-event-publisher.js';
+import type { EmfRotationMetrics } from '../outbound/metrics/emf-rotation-metrics.js';
 import type { Tracing } from './tracing.js';
 
 const token = <T>(name: string) => Symbol.for(`atlas-rotator.${name}`) as ServiceIdentifier<T>;
@@ -28,6 +29,7 @@ export const TOKENS = {
   clock: token<Clock>('Clock'),
   logger: token<Logger>('Logger'),
   tracing: token<Tracing>('Tracing'),
+  metrics: token<EmfRotationMetrics>('RotationMetrics'),
   secretsManagerClient: token<SecretsManagerClient>('SecretsManagerClient'),
   sqsClient: token<SQSClient>('SQSClient'),
   eventBridgeClient: token<EventBridgeClient>('EventBridgeClient'),

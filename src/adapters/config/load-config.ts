@@ -51,7 +51,16 @@ export interface Config {
   readonly sweepConcurrency: number;
   /** `sweep`: only secrets whose name starts with this (a `--prefix` argument overrides it). */
   readonly sweepNamePrefix: string | undefined;
+  /** Where EMF metric documents go: `stdout` (Lambda's default), `stderr` (elsewhere), `off`, or a UDP agent. */
+  readonly metricsSink: MetricsSink;
+  readonly metricsNamespace: string;
+  /** The `Service` dimension on every metric: one deployment's name. */
+  readonly metricsService: string;
 }
+
+export type MetricsSink =
+  | { readonly kind: 'stdout' | 'stderr' | 'off' }
+  | { readonly kind: 'udp'; readonly host: string; readonly port: number };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -228,6 +237,27 @@ export function loadConfig(env: Env): Config {
     problems.push('SWEEP_NAME_PREFIX must be the start of a secret name (letters, digits and / _ + = . @ -)');
   }
 
+  // In Lambda stdout is the log stream CloudWatch extracts EMF from; elsewhere stdout is the CLI's JSON outcome.
+  const sinkText = text('METRICS_SINK', env.AWS_LAMBDA_FUNCTION_NAME ? 'stdout' : 'stderr');
+  const udp = /^udp:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(sinkText);
+  let metricsSink: MetricsSink = { kind: 'off' };
+  if (sinkText === 'stdout' || sinkText === 'stderr' || sinkText === 'off') metricsSink = { kind: sinkText };
+  else if (udp !== null && Number(udp[2]) >= 1 && Number(udp[2]) <= 65_535) {
+    metricsSink = { kind: 'udp', host: (udp[1] as string).replace(/^\[|\]$/g, ''), port: Number(udp[2]) };
+  } else {
+    problems.push(`METRICS_SINK must be stdout, stderr, off or udp://host:port (got "${sinkText}")`);
+  }
+  const metricsNamespace = text('METRICS_NAMESPACE', 'AtlasRotator');
+  if (!/^[A-Za-z0-9.\-_/#:]{1,255}$/.test(metricsNamespace) || metricsNamespace.startsWith('AWS/')) {
+    problems.push(
+      'METRICS_NAMESPACE must be 1-255 letters, digits and . - _ / # : and must not start with "AWS/"',
+    );
+  }
+  const metricsService = text('METRICS_SERVICE', 'atlas-rotator');
+  if (!/^[A-Za-z0-9._\-/:]{1,255}$/.test(metricsService)) {
+    problems.push('METRICS_SERVICE must be 1-255 letters, digits and . _ - / :');
+  }
+
   const config: Config = {
     awsRegion,
     awsEndpointUrl,
@@ -261,6 +291,9 @@ export function loadConfig(env: Env): Config {
     rotateBeforeExpiryHours: integer('ROTATE_BEFORE_EXPIRY_HOURS', 336, 1, MAX_SECRET_HOURS),
     sweepConcurrency: integer('SWEEP_CONCURRENCY', 4, 1, 32),
     sweepNamePrefix,
+    metricsSink,
+    metricsNamespace,
+    metricsService,
   };
   if (problems.length > 0) throw new InvalidConfigError(problems);
   return Object.freeze(config);

@@ -47,6 +47,8 @@ export async function readAndDecide(
 ): Promise<{ readonly read: SecretRead; readonly step: NextStep }> {
   run.stage = 'read-secret';
   const read = await readSecret(ctx, secretId, run);
+  run.mode = read.metadata.mode;
+  run.flavour = read.target.flavor;
   const step = nextStep(
     read.view,
     run.token,

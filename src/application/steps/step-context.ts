@@ -10,7 +10,7 @@ import {
 import type { AtlasSecretId, RotationToken } from '../../domain/identifiers.js';
 import type { OldSecretRetirementFacts } from '../../domain/retirement.js';
 import type { RotationStage } from '../../domain/rotation.js';
-import type { RotationMetadata } from '../../domain/rotation-metadata.js';
+import type { ApiFlavor, RotationMetadata, RotationMode } from '../../domain/rotation-metadata.js';
 import type { SecretView } from '../../domain/rotation-protocol.js';
 import type {
   FailureFacts,
@@ -85,6 +85,9 @@ export interface Run {
   readonly retireNow: boolean;
   readonly startedAt: string;
   secretArn: string | undefined;
+  /** Known once the secret was read: what the run's metrics are broken down by. */
+  mode?: RotationMode;
+  flavour?: ApiFlavor;
 }
 
 /** Everything one read of the secret gave (ADR 0007 step 1). */

@@ -155,6 +155,57 @@ describe('loadConfig: tracing', () => {
   });
 });
 
+describe('loadConfig: metrics keys', () => {
+  it('sends EMF to stdout in Lambda and to stderr elsewhere (stdout is the CLI outcome), namespace AtlasRotator', () => {
+    expect(loadConfig(BASE).metricsSink).toEqual({ kind: 'stderr' });
+    expect(loadConfig({ ...BASE, AWS_LAMBDA_FUNCTION_NAME: 'worker' }).metricsSink).toEqual({
+      kind: 'stdout',
+    });
+    expect(loadConfig(BASE)).toMatchObject({
+      metricsNamespace: 'AtlasRotator',
+      metricsService: 'atlas-rotator',
+    });
+  });
+
+  it('reads a sink, a namespace and a service', () => {
+    const config = loadConfig({
+      ...BASE,
+      METRICS_SINK: 'udp://127.0.0.1:25888',
+      METRICS_NAMESPACE: 'Team/Rotator',
+      METRICS_SERVICE: 'prod-rotator',
+    });
+    expect(config).toMatchObject({
+      metricsSink: { kind: 'udp', host: '127.0.0.1', port: 25888 },
+      metricsNamespace: 'Team/Rotator',
+      metricsService: 'prod-rotator',
+    });
+    expect(loadConfig({ ...BASE, METRICS_SINK: 'off' }).metricsSink).toEqual({ kind: 'off' });
+    expect(loadConfig({ ...BASE, METRICS_SINK: 'udp://[::1]:25888' }).metricsSink).toEqual({
+      kind: 'udp',
+      host: '::1',
+      port: 25888,
+    });
+  });
+
+  it('names every invalid metrics key at once', () => {
+    const problems = problemsOf({
+      METRICS_SINK: 'tcp://agent:25888',
+      METRICS_NAMESPACE: 'AWS/Lambda',
+      METRICS_SERVICE: 'has spaces',
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^METRICS_SINK must be/),
+        expect.stringMatching(/^METRICS_NAMESPACE must/),
+        expect.stringMatching(/^METRICS_SERVICE must/),
+      ]),
+    );
+    expect(problemsOf({ METRICS_SINK: 'udp://agent:70000' })).toEqual([
+      expect.stringMatching(/^METRICS_SINK/),
+    ]);
+  });
+});
+
 describe('loadConfig: OLD_SECRET_GRACE_HOURS', () => {
   it('defaults to a day; decimal hours; 0 retires at the promotion', () => {
     expect(loadConfig(BASE).oldSecretGraceHours).toBe(24);

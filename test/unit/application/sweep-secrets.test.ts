@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { tokenForRequestId } from '../../../src/adapters/inbound/sqs/parse-rotation-request.js';
 import { NodeCryptoIdGenerator } from '../../../src/adapters/outbound/crypto/node-crypto-id-generator.js';
+import { EmfRotationMetrics } from '../../../src/adapters/outbound/metrics/emf-rotation-metrics.js';
 import { AtlasApiError, SecretStoreError } from '../../../src/application/infrastructure-errors.js';
 import type {
   ActingCredential,
   AtlasServiceAccounts,
   AtlasTarget,
 } from '../../../src/application/ports/atlas-service-accounts.js';
+import { NO_METRICS, type RotationMetrics } from '../../../src/application/ports/rotation-metrics.js';
 import { RotateSecret, type RotateSecretSettings } from '../../../src/application/rotate-secret.js';
 import {
   failureOf,
@@ -29,6 +31,7 @@ import {
   ORG_ID,
   seedAdminSecret,
 } from '../../support/builders.js';
+import { emfProblems, parseLines } from '../../support/emf-validator.js';
 import { validateEventDetail } from '../../support/event-schemas.js';
 import {
   AtlasWorld,
@@ -138,7 +141,11 @@ function seedAccount(f: Fixture, n: number, options: AccountOptions): void {
   });
 }
 
-function rotateSecretOf(f: Fixture, settings: Partial<RotateSecretSettings> = {}): RotateSecret {
+function rotateSecretOf(
+  f: Fixture,
+  settings: Partial<RotateSecretSettings> = {},
+  metrics: RotationMetrics = NO_METRICS,
+): RotateSecret {
   return new RotateSecret(
     f.store,
     f.atlas,
@@ -146,6 +153,8 @@ function rotateSecretOf(f: Fixture, settings: Partial<RotateSecretSettings> = {}
     f.logger,
     aSettings(settings),
     new NodeCryptoIdGenerator(),
+    undefined,
+    metrics,
   );
 }
 
@@ -154,12 +163,13 @@ function sweepOf(
   settings: Partial<SweepSettings> = {},
   atlas: AtlasServiceAccounts = f.atlas,
   rotation: Partial<RotateSecretSettings> = {},
+  metrics: RotationMetrics = NO_METRICS,
 ): SweepSecrets {
   return new SweepSecrets(
     f.store,
     atlas,
     f.requests,
-    { rotateSecret: rotateSecretOf(f, rotation), tokenFor: tokenForRequestId },
+    { rotateSecret: rotateSecretOf(f, rotation, metrics), tokenFor: tokenForRequestId },
     f.clock,
     f.logger,
     {
@@ -169,6 +179,8 @@ function sweepOf(
       origins: aSettings().origins,
       ...settings,
     },
+    undefined,
+    metrics,
   );
 }
 
@@ -698,9 +710,67 @@ describe('SweepSecrets at scale', () => {
   });
 });
 
+describe('SweepSecrets: metrics', () => {
+  function recording() {
+    const lines: string[] = [];
+    const metrics = new EmfRotationMetrics({
+      namespace: 'AtlasRotator',
+      service: 'test',
+      write: (line) => lines.push(line),
+      now: () => new Date(0),
+    });
+    return { metrics, lines, docs: () => parseLines(lines) };
+  }
+
+  it('emits hours to expiry and old secrets awaiting retirement per secret, and the counts of the sweep', async () => {
+    const f = aFixture();
+    seedAccount(f, 1, { expiresInHours: 337, otherSecretsExpireInHours: [100, -5] });
+    seedAccount(f, 2, { expiresInHours: 10 });
+    const rec = recording();
+    await sweepOf(f, {}, f.atlas, {}, rec.metrics).execute({ rotateNow: false, namePrefix: undefined });
+    const docs = rec.docs();
+    for (const doc of docs) expect(emfProblems(doc)).toEqual([]);
+    const expiry = docs.filter((d) => 'HoursToExpiry' in d);
+    expect(expiry.map((d) => [d.secretArn, d.HoursToExpiry, d.OldSecretsAwaitingRetirement]).sort()).toEqual(
+      [
+        [arnOf(1), 337, 1],
+        [arnOf(2), 10, 0],
+      ].sort(),
+    );
+    // The id is a property, never a dimension: one series for the fleet, its minimum the soonest expiry.
+    for (const doc of expiry) {
+      expect(
+        (doc._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] }).CloudWatchMetrics[0]?.Dimensions,
+      ).toEqual([['Service']]);
+    }
+    expect(docs.find((d) => 'SweepSecrets' in d)).toMatchObject({
+      SweepSecrets: 2,
+      SweepDue: 1,
+      SweepExpired: 0,
+    });
+    const text = rec.lines.join('');
+    expectNoSecretValue(f, text);
+  });
+
+  it('emits the rotations a sweep --now runs as completed rotations', async () => {
+    const f = aFixture();
+    seedAccount(f, 1, { expiresInHours: 10 });
+    const rec = recording();
+    const sweep = sweepOf(f, {}, f.atlas, {}, rec.metrics);
+    const report = await sweep.execute({ rotateNow: true, namePrefix: undefined });
+    expect(entryOf(report, 1).action).toBe('rotated');
+    expect(rec.docs().filter((d) => d.RotationsCompleted === 1)).toHaveLength(1);
+    expectNoSecretValue(f, rec.lines.join(''));
+  });
+});
+
 describe('old-secret retirement (grace, in-use hold, "now", rotation during the grace)', () => {
   const GRACE = { oldSecretGraceHours: 2 };
-  const sweepWith = (f: Fixture, events: RecordingRotationEventPublisher) =>
+  const sweepWith = (
+    f: Fixture,
+    events: RecordingRotationEventPublisher,
+    metrics: RotationMetrics = NO_METRICS,
+  ) =>
     new SweepSecrets(
       f.store,
       f.atlas,
@@ -715,6 +785,7 @@ describe('old-secret retirement (grace, in-use hold, "now", rotation during the 
         origins: aSettings().origins,
       },
       events,
+      metrics,
     );
   const sweepOnce = (f: Fixture, events: RecordingRotationEventPublisher) =>
     sweepWith(f, events).execute({ rotateNow: false, namePrefix: undefined });
@@ -729,6 +800,34 @@ describe('old-secret retirement (grace, in-use hold, "now", rotation during the 
       token: aToken(n * 10 + f.world.secretIds(clientIdOf(n)).length),
       ...(now ? { retireOldSecret: 'now' as const } : {}),
     });
+
+  it('counts the old secret as awaiting retirement during its grace, and not once the sweep retired it', async () => {
+    const f = aFixture();
+    seedAccount(f, 9, { expiresInHours: 1000 });
+    await rotated(f, 9);
+    const lines: string[] = [];
+    const metrics = new EmfRotationMetrics({
+      namespace: 'AtlasRotator',
+      service: 'test',
+      write: (line) => lines.push(line),
+      now: () => f.clock.now(),
+    });
+    const sweep = () =>
+      sweepWith(f, new RecordingRotationEventPublisher(), metrics).execute({
+        rotateNow: false,
+        namePrefix: undefined,
+      });
+    const awaiting = () =>
+      parseLines(lines.splice(0))
+        .filter((d) => d.secretArn === arnOf(9) && 'OldSecretsAwaitingRetirement' in d)
+        .map((d) => d.OldSecretsAwaitingRetirement);
+    f.clock.advance(1 * HOUR_MS);
+    expect(entryOf(await sweep(), 9).oldSecret?.action).toBe('in-grace');
+    expect(awaiting()).toEqual([1]);
+    f.clock.advance(1.5 * HOUR_MS);
+    expect(entryOf(await sweep(), 9).oldSecret?.action).toBe('retired');
+    expect(awaiting()).toEqual([0]);
+  });
 
   it('keeps the old secret through its grace, then a sweep — any process — retires it and says so', async () => {
     const f = aFixture();

@@ -50,6 +50,13 @@ export type AtlasDispatcherSource =
       readonly dispatcherFor?: never;
     };
 
+/** Told of every HTTP request sent to Atlas and every retry (the metrics adapter counts them). */
+export interface AtlasCallObserver {
+  atlasCall(): void;
+  /** A retry after `delayMs`; `rateLimited` when Atlas answered 429. */
+  atlasRetry(delayMs: number, rateLimited: boolean): void;
+}
+
 export interface AtlasAdminApiClientSettings {
   /**
    * The default origin, e.g. `https://cloud.mongodb.com`: checked at construction, and the origin messages
@@ -57,6 +64,8 @@ export interface AtlasAdminApiClientSettings {
    */
   readonly baseUrl: string;
   readonly clock: Clock;
+  /** Counts calls and retries; none by default. */
+  readonly observer?: AtlasCallObserver;
   /** Permit plain `http://` origins (local simulators only). */
   readonly allowInsecureHttp?: boolean;
   /** Per-request `headersTimeout` and `bodyTimeout`. Default 10 000. */
@@ -197,6 +206,7 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
   /** Dispatchers built by `dispatcherFor`, per origin: owned, closed in `close()`. */
   readonly #dispatchers = new Map<string, Dispatcher>();
   readonly #clock: Clock;
+  readonly #observer: AtlasCallObserver | undefined;
   readonly #requestTimeoutMs: number;
   readonly #maxAttempts: number;
   readonly #backoffBaseMs: number;
@@ -216,6 +226,7 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
       throw new TypeError('AtlasAdminApiClient needs exactly one of dispatcherFor and dispatcher');
     }
     this.#clock = options.clock;
+    this.#observer = options.observer;
     this.#requestTimeoutMs = positiveInteger('requestTimeoutMs', options.requestTimeoutMs, 10_000);
     this.#maxAttempts = positiveInteger('maxAttempts', options.maxAttempts, 4);
     this.#backoffBaseMs = nonNegativeInteger('backoffBaseMs', options.backoffBaseMs, 250);
@@ -520,6 +531,7 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
       if (!(outcome instanceof AtlasApiError)) return outcome.value;
       const delay = idempotent ? this.#retryDelay(attempt, outcome) : undefined;
       if (delay === undefined) throw outcome;
+      this.#observer?.atlasRetry(delay, outcome.atlasStatus === 429);
       await this.#clock.sleep(delay);
     }
   }
@@ -694,6 +706,7 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
    * unread, which closes the connection, and the call fails with ATLAS_UNEXPECTED_RESPONSE (not retryable).
    */
   async #send(origin: string, request: HttpRequest): Promise<HttpAnswer> {
+    this.#observer?.atlasCall();
     const response = await this.#dispatcher(origin).request({
       origin,
       method: request.method,
