@@ -26,7 +26,8 @@ interface KeyState {
  * endpoint for one client id) by what Atlas says about it, so that many rotations sharing a bucket do not turn a
  * 429 into a retry storm (ADR 0010):
  *
- * - while nothing is known, requests go out as they come;
+ * - while nothing is known, one request goes out and the others wait for its answer (one round trip, once per
+ *   key: a burst of hundreds of rotations would otherwise all meet the 429 at once);
  * - `RateLimit-Remaining` on an answer says how many more may go now (less those already in flight);
  * - a 429 with `Retry-After` blocks the key until then (plus jitter), and the refused request is sent again —
  *   a 429 means Atlas did nothing, so this is safe for the create POST too;
@@ -56,12 +57,13 @@ export class RateLimitPacer {
         await this.#clock.sleep(state.blockedUntil - now);
         continue;
       }
-      if (state.available === undefined) break;
-      if (state.available > 0) {
+      // Nothing known: only while no request of this key is on the wire; its answer says how many more may go.
+      if (state.available === undefined && state.inflight === 0) break;
+      if (state.available !== undefined && state.available > 0) {
         state.available -= 1;
         break;
       }
-      if (state.inflight === 0) break; // the probe
+      if (state.available !== undefined && state.inflight === 0) break; // the probe
       await new Promise<void>((resolve) => state.waiters.push(resolve));
     }
     state.inflight += 1;
@@ -91,6 +93,9 @@ export class RateLimitPacer {
       if (answer.remaining === 0 && state.refillWaitMs !== undefined) {
         state.blockedUntil = Math.max(state.blockedUntil, now + state.refillWaitMs);
       }
+    } else if (state.available === undefined) {
+      // No rate-limit headers: Atlas does not limit this key (or does not say); stop pacing it.
+      state.available = Number.POSITIVE_INFINITY;
     }
     this.#wake(state);
     return resend;
