@@ -310,6 +310,8 @@ interface LevelResult {
   readonly latencyMs: number;
   readonly cpu: { readonly rotator: number; readonly emulator: number | undefined; readonly parent: number };
   readonly vmHwmKb: number;
+  readonly heapUsedKb: number;
+  readonly heapTotalKb: number;
   readonly failed: number;
 }
 
@@ -341,6 +343,8 @@ async function level(
       parent: median(measured.parentCpuMs.map(pct)),
     },
     vmHwmKb: measured.output.vmHwmKb,
+    heapUsedKb: measured.output.peakKb.heapUsed,
+    heapTotalKb: measured.output.peakKb.heapTotal,
     failed,
   };
 }
@@ -484,7 +488,17 @@ async function main(): Promise<void> {
     const peak = (ours.get(256) as LevelResult).vmHwmKb / 1024;
     out(
       `\n5. Memory: peak RSS (VmHWM) of the rotator process at 256 in flight: ${peak.toFixed(0)} MB` +
-        ` (goal ≤ 150 MB — ${peak <= 150 ? 'holds' : 'does not hold'})\n`,
+        ` (goal ≤ 150 MB — ${peak <= 150 ? 'holds' : 'does not hold'})\n\n`,
+    );
+    const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+    out(
+      `${table(
+        ['in flight', 'peak RSS', 'peak V8 heap used', 'peak V8 heap total'],
+        LEVELS.map((k) => {
+          const r = ours.get(k) as LevelResult;
+          return [String(k), mb(r.vmHwmKb), mb(r.heapUsedKb), mb(r.heapTotalKb)];
+        }),
+      )}\n`,
     );
     out(`\n  total ${((performance.now() - startedAt) / 1000).toFixed(0)} s\n`);
   } finally {

@@ -32,6 +32,8 @@ export interface RunnerRun {
 export interface RunnerOutput {
   readonly runs: readonly RunnerRun[];
   readonly vmHwmKb: number;
+  /** Peaks of process.memoryUsage() sampled every 50 ms, in KB: where the resident memory went. */
+  readonly peakKb: { readonly heapUsed: number; readonly heapTotal: number; readonly external: number };
   readonly errors: readonly string[];
 }
 
@@ -54,6 +56,13 @@ async function main(): Promise<void> {
     if (outcome.status !== 'completed') throw new Error(`${secretId}: ${outcome.stage} ${outcome.errorCode}`);
   };
   const runs: RunnerRun[] = [];
+  const peak = { heapUsed: 0, heapTotal: 0, external: 0 };
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed / 1024);
+    peak.heapTotal = Math.max(peak.heapTotal, m.heapTotal / 1024);
+    peak.external = Math.max(peak.external, m.external / 1024);
+  }, 50);
   try {
     for (let r = 0; r < input.repeats; r += 1) {
       const spans: [number, number][] = input.secrets.map(() => [0, 0]);
@@ -79,9 +88,10 @@ async function main(): Promise<void> {
       runs.push({ ms, cpuMs: (used.user + used.system) / 1000, failed, spans });
     }
   } finally {
+    clearInterval(sampler);
     if (container !== undefined) await disposeContainer(container);
   }
-  const output: RunnerOutput = { runs, vmHwmKb: vmHwmKb(), errors };
+  const output: RunnerOutput = { runs, vmHwmKb: vmHwmKb(), peakKb: peak, errors };
   process.stdout.write(`${JSON.stringify(output)}\n`);
 }
 
