@@ -60,6 +60,17 @@ describe('AtlasAdminApiClient pacing under Atlas rate limits', () => {
     });
   }
 
+  /** One account, and its next Admin API call of `method` answered with `fault`'s status and headers. */
+  function oneAccountWithFault(
+    method: string,
+    fault: { status: number; headers?: Record<string, string>; times?: number },
+  ) {
+    const [account] = accounts(1);
+    if (account === undefined) throw new Error('no account');
+    sim.injectFault({ method, path: '/api/atlas/v2/orgs', ...fault });
+    return account;
+  }
+
   const apiCalls = () => sim.requests.filter((r) => r.path.startsWith('/api/atlas/v2/'));
 
   it('paces 20 calls sharing an org bucket of 4 (refill 1 per second) with a handful of 429s, all succeeding', async () => {
@@ -81,14 +92,7 @@ describe('AtlasAdminApiClient pacing under Atlas rate limits', () => {
   });
 
   it('sends the create POST again after a 429 (Atlas did nothing) and creates exactly one secret', async () => {
-    const [account] = accounts(1);
-    if (account === undefined) throw new Error('no account');
-    sim.injectFault({
-      method: 'POST',
-      path: '/api/atlas/v2/orgs',
-      status: 429,
-      headers: { 'retry-after': '2' },
-    });
+    const account = oneAccountWithFault('POST', { status: 429, headers: { 'retry-after': '2' } });
     const atlas = client();
     const created = await atlas.createSecret(account.target, account.credential, 24);
     const posts = apiCalls().filter((r) => r.method === 'POST');
@@ -102,14 +106,7 @@ describe('AtlasAdminApiClient pacing under Atlas rate limits', () => {
   });
 
   it('still fails retryable when one Retry-After is longer than it will wait, naming no secret', async () => {
-    const [account] = accounts(1);
-    if (account === undefined) throw new Error('no account');
-    sim.injectFault({
-      method: 'GET',
-      path: '/api/atlas/v2/orgs',
-      status: 429,
-      headers: { 'retry-after': '600' },
-    });
+    const account = oneAccountWithFault('GET', { status: 429, headers: { 'retry-after': '600' } });
     const error = await failure(client().listSecrets(account.target, account.credential));
     expect(error).toMatchObject({ code: 'ATLAS_RATE_LIMITED', retryable: true, retryAfterMs: 600_000 });
     expect(error.message).not.toContain(account.secret);
@@ -117,22 +114,13 @@ describe('AtlasAdminApiClient pacing under Atlas rate limits', () => {
   });
 
   it('adds jitter to the backoff of a retried call: up to half of each step', async () => {
-    const [account] = accounts(1);
-    if (account === undefined) throw new Error('no account');
-    sim.injectFault({ method: 'GET', path: '/api/atlas/v2/orgs', status: 503, times: 2 });
+    const account = oneAccountWithFault('GET', { status: 503, times: 2 });
     await client(() => 0.5).listSecrets(account.target, account.credential);
     expect(clock.sleeps).toEqual([188, 375]);
   });
 
   it('adds jitter to a Retry-After wait, never waiting less than Atlas asked', async () => {
-    const [account] = accounts(1);
-    if (account === undefined) throw new Error('no account');
-    sim.injectFault({
-      method: 'GET',
-      path: '/api/atlas/v2/orgs',
-      status: 429,
-      headers: { 'retry-after': '5' },
-    });
+    const account = oneAccountWithFault('GET', { status: 429, headers: { 'retry-after': '5' } });
     await client(() => 0.5).listSecrets(account.target, account.credential);
     expect(clock.sleeps).toEqual([5_250]);
   });
