@@ -105,6 +105,8 @@ function benchEnv(options: Options, simulator: AtlasSimulator, extra: Record<str
     ATLAS_ALLOWED_BASE_URLS: simulator.baseUrl,
     ATLAS_ALLOW_INSECURE_HTTP: 'true',
     VERIFY_RETRY_DELAYS_MS: '100,200',
+    // It rotates each secret many times a minute.
+    ROTATION_MIN_INTERVAL_MINUTES: '0',
     LOG_LEVEL: 'warn',
     ...extra,
   };

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `npm run bench`: rotation throughput on loopback (bench/rotation-throughput.ts). Builds the project with
+# `npm run bench`: atlas-rotator vs a template-style rotation (bench/rotation-vs-template.ts); `-- --quick`: one run per figure.
+# The older self-comparison stays runnable: `node dist/bench/rotation-throughput.js --aws-endpoint-url URL`. Builds the project with
 # bench/, starts the local AWS endpoint (unless AWS_ENDPOINT_URL names one) and runs the benchmark, which
 # starts the Atlas simulator in-process. Arguments are passed on: `npm run bench -- --repeats 5`.
 set -euo pipefail
@@ -17,4 +18,6 @@ fi
 export AWS_ENDPOINT_URL
 export AWS_REGION="${AWS_REGION:-us-east-1}"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
-node dist/bench/rotation-throughput.js --aws-endpoint-url "$AWS_ENDPOINT_URL" --region "$AWS_REGION" "$@"
+pid_args=()
+if [ -f "${AWS_EMULATOR_STATE_DIR:-}/aws-emulator.pid" ]; then pid_args=(--emulator-pid "$(cat "$AWS_EMULATOR_STATE_DIR/aws-emulator.pid")"); fi
+node dist/bench/rotation-vs-template.js --aws-endpoint-url "$AWS_ENDPOINT_URL" --region "$AWS_REGION" "${pid_args[@]}" "$@"

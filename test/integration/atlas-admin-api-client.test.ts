@@ -82,6 +82,8 @@ describe('AtlasAdminApiClient against the Atlas simulator', () => {
       dispatcherFor: pools.dispatcherFor,
       clock,
       allowInsecureHttp: true,
+      // Jitter pinned to none: the delays asserted below are the exact steps.
+      random: () => 0,
       ...overrides,
     });
   }
@@ -684,7 +686,7 @@ describe('AtlasAdminApiClient edge cases (undici MockAgent)', () => {
   }
 
   function atlas(): AtlasAdminApiClient {
-    return new AtlasAdminApiClient({ baseUrl: origin, dispatcherFor: () => agent, clock });
+    return new AtlasAdminApiClient({ baseUrl: origin, dispatcherFor: () => agent, clock, random: () => 0 });
   }
 
   it('sends the form-urlencoded client credentials as Basic auth', async () => {

@@ -141,7 +141,7 @@ const atlasModule = new ContainerModule(({ bind }) => {
             createAtlasDispatcher(origin, {
               connectTimeoutMs: config.atlasRequestTimeoutMs,
               keepAliveTimeoutMs: 30_000,
-              connections: 8,
+              connections: config.atlasMaxConnections,
               allowInsecureHttp: config.atlasAllowInsecureHttp,
             }),
           clock,

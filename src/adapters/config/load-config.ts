@@ -13,6 +13,8 @@ export interface Config {
   readonly atlasAllowedBaseUrls: readonly string[];
   readonly atlasRequestTimeoutMs: number;
   readonly atlasMaxAttempts: number;
+  /** Connections per Atlas origin (ATLAS_MAX_CONNECTIONS). */
+  readonly atlasMaxConnections: number;
   /** The largest Atlas response body read, in bytes; a longer one fails the call (ATLAS_UNEXPECTED_RESPONSE). */
   readonly atlasMaxResponseBytes: number;
   readonly secretExpiresAfterHours: number;
@@ -266,6 +268,7 @@ export function loadConfig(env: Env): Config {
     atlasAllowedBaseUrls,
     atlasRequestTimeoutMs: integer('ATLAS_REQUEST_TIMEOUT_MS', 10_000, 100, 120_000),
     atlasMaxAttempts: integer('ATLAS_MAX_ATTEMPTS', 4, 1, 10),
+    atlasMaxConnections: integer('ATLAS_MAX_CONNECTIONS', 64, 1, 1024),
     // 1 MiB by default; at least 16 KiB (an Atlas error or a page of secrets), at most 64 MiB.
     atlasMaxResponseBytes: integer('ATLAS_MAX_RESPONSE_BYTES', 1_048_576, 16_384, 67_108_864),
     secretExpiresAfterHours: integer('SECRET_EXPIRES_AFTER_HOURS', 2160, MIN_SECRET_HOURS, MAX_SECRET_HOURS),

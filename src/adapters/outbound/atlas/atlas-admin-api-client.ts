@@ -21,13 +21,16 @@ import {
   atlasErrorFromAnswer,
   atlasErrorFromTransport,
   type HttpAnswer,
+  headerValue,
   oauthErrorFromAnswer,
   parseJsonObject,
+  parseRetryAfterMs,
   type RequestContext,
   unexpectedResponse,
 } from './atlas-error-mapping.js';
 import { DigestSessions, parseDigestChallenge } from './http-digest.js';
 import { type MintedToken, OAuthTokenCache, type ReleasedTokens } from './oauth-token-cache.js';
+import { RateLimitPacer, rateLimitKey } from './rate-limit-pacer.js';
 import { type Endpoint, type ServiceAccountRoutes, serviceAccountRoutes } from './service-account-routes.js';
 
 /** Where the connections come from. */
@@ -76,6 +79,13 @@ export interface AtlasAdminApiClientSettings {
   readonly backoffBaseMs?: number;
   /** A longer `Retry-After` fails (retryable) instead of waiting. Default 30 000. */
   readonly maxRetryAfterMs?: number;
+  /**
+   * Longest total wait of one call for Atlas's rate limits (429 with `Retry-After`, paced per org, project or
+   * client id; ADR 0010) before its 429 counts as a failure. Default 120 000.
+   */
+  readonly maxRateLimitWaitMs?: number;
+  /** Source of jitter in [0, 1): backoff and rate-limit waits. Default `Math.random`; tests pin it. */
+  readonly random?: () => number;
   /** Refresh a token this long before it expires, but at most half its lifetime early. Default 10 min. */
   readonly tokenRefreshMarginMs?: number;
   /**
@@ -216,6 +226,9 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
   /** Calls running per service-account credential key: `endRotation` waits for them before it revokes. */
   readonly #running = new Map<string, Set<Promise<unknown>>>();
   readonly #digest = new DigestSessions();
+  readonly #random: () => number;
+  readonly #maxRateLimitWaitMs: number;
+  readonly #pacer: RateLimitPacer;
 
   constructor(options: AtlasAdminApiClientOptions) {
     this.#allowInsecureHttp = options.allowInsecureHttp ?? false;
@@ -238,6 +251,9 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
     );
     const margin = nonNegativeInteger('tokenRefreshMarginMs', options.tokenRefreshMarginMs, 10 * 60_000);
     this.#tokens = new OAuthTokenCache(() => this.#nowMs(), margin);
+    this.#random = options.random ?? Math.random;
+    this.#maxRateLimitWaitMs = nonNegativeInteger('maxRateLimitWaitMs', options.maxRateLimitWaitMs, 120_000);
+    this.#pacer = new RateLimitPacer(this.#clock, () => this.#nowMs(), this.#random);
   }
 
   async listSecrets(target: AtlasTarget, as: ActingCredential): Promise<AtlasSecretInfo[]> {
@@ -694,7 +710,8 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
   /** Delay before the next attempt, or undefined when the error must be thrown now. */
   #retryDelay(attempt: number, error: AtlasApiError): number | undefined {
     if (!error.retryable || attempt >= this.#maxAttempts) return undefined;
-    const backoff = this.#backoffBaseMs * 2 ** (attempt - 1);
+    // Jitter (up to half the step) so that retries after an outage do not line up across rotations and workers.
+    const backoff = Math.round(this.#backoffBaseMs * 2 ** (attempt - 1) * (1 - this.#random() / 2));
     if (error.retryAfterMs === undefined) return backoff;
     if (error.retryAfterMs > this.#maxRetryAfterMs) return undefined;
     return Math.max(error.retryAfterMs, backoff);
@@ -706,6 +723,41 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
    * unread, which closes the connection, and the call fails with ATLAS_UNEXPECTED_RESPONSE (not retryable).
    */
   async #send(origin: string, request: HttpRequest): Promise<HttpAnswer> {
+    const key = rateLimitKey(origin, request.path, request.headers.authorization);
+    let waitedMs = 0;
+    for (;;) {
+      await this.#pacer.admit(key);
+      let answer: HttpAnswer;
+      try {
+        answer = await this.#sendOnce(origin, request);
+      } catch (error) {
+        this.#pacer.abandon(key);
+        throw error;
+      }
+      const remainingHeader = headerValue(answer.headers, 'ratelimit-remaining');
+      const remaining = remainingHeader === undefined ? Number.NaN : Number(remainingHeader);
+      const retryAfterMs =
+        answer.status === 429
+          ? parseRetryAfterMs(headerValue(answer.headers, 'retry-after'), this.#nowMs())
+          : undefined;
+      const waitMs = this.#pacer.settle(
+        key,
+        {
+          status: answer.status,
+          remaining: Number.isInteger(remaining) ? remaining : undefined,
+          retryAfterMs,
+        },
+        Math.min(this.#maxRetryAfterMs, this.#maxRateLimitWaitMs - waitedMs),
+      );
+      if (waitMs === undefined) return answer;
+      // A 429 waited out (Retry-After) and sent again: a rate-limit wait for the metrics.
+      this.#observer?.atlasRetry(waitMs, true);
+      waitedMs += waitMs;
+    }
+  }
+
+  /** One request on the wire; see `#send`. */
+  async #sendOnce(origin: string, request: HttpRequest): Promise<HttpAnswer> {
     this.#observer?.atlasCall();
     const response = await this.#dispatcher(origin).request({
       origin,

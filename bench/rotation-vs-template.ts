@@ -1,0 +1,594 @@
+/**
+ * `npm run bench` (scripts/bench.sh): atlas-rotator against what a user would otherwise run — the same rotation
+ * written as AWS's rotation-function templates structure it (bench/support/template-rotation.ts) — on the same
+ * endpoints and latency model: LocalStack behind a proxy adding 10 ms per Secrets Manager call, the in-process
+ * Atlas simulator behind a proxy adding 40 ms per Atlas call. The proxies record every call they forward, so
+ * cost and critical path are counted from what the endpoints received. The rotations run in a child process
+ * (bench/support/rotation-runner.ts): its CPU and peak RSS are the rotator's alone. Five sections:
+ *
+ * 1. cost per rotation (one in flight): Secrets Manager calls by quota group, Atlas calls, sequential round trips;
+ * 2. throughput and latency, atlas-rotator vs the template, at 1, 8, 64 in flight, and the ratio;
+ * 3. scaling of atlas-rotator at 1, 8, 64, 256 in flight: efficiency, and the CPU LocalStack, the simulator (with
+ *    the proxies) and the rotator took, measured from /proc and process.cpuUsage;
+ * 4. under Atlas's limits: 200 rotations of 200 accounts in one org with the Admin API bucket on;
+ * 5. memory: the rotator's peak RSS at 256 in flight.
+ *
+ * Prints ids, counts, timings and ratios only: never a secret value, token or key.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs, promisify } from 'node:util';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Pool } from 'undici';
+import { AtlasAdminApiClient } from '../src/adapters/outbound/atlas/atlas-admin-api-client.js';
+import { createAtlasDispatcher } from '../src/adapters/outbound/atlas/create-atlas-dispatcher.js';
+import { SystemClock } from '../src/adapters/outbound/system/system-clock.js';
+import { parseApiVersion, parseClientId, parseOrgId } from '../src/domain/identifiers.js';
+import { SecretValue } from '../src/domain/secret-value.js';
+import { AtlasSimulator } from '../src/simulator/atlas-simulator.js';
+import {
+  CountingProxy,
+  type ProxiedCall,
+  sequentialRoundTrips,
+  smQuotaGroup,
+} from './support/counting-proxy.js';
+import { deleteSecrets, type SeededSecret, seedManagedSecret } from './support/fixtures.js';
+import type { RunnerInput, RunnerOutput, RunnerRun } from './support/rotation-runner.js';
+import { inPool, ratio, summarize, table } from './support/stats.js';
+import { mintToken } from './support/template-rotation.js';
+
+const run = promisify(execFile);
+
+interface Options {
+  readonly awsEndpointUrl: string;
+  readonly region: string;
+  readonly repeats: number;
+  readonly quick: boolean;
+  readonly emulatorPid: number | undefined;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      'aws-endpoint-url': { type: 'string' },
+      region: { type: 'string', default: 'us-east-1' },
+      repeats: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      'emulator-pid': { type: 'string' },
+    },
+  });
+  const awsEndpointUrl = values['aws-endpoint-url'];
+  if (awsEndpointUrl === undefined || !URL.canParse(awsEndpointUrl))
+    throw new Error('--aws-endpoint-url is required (the local AWS endpoint)');
+  const repeats = Number(values.repeats ?? (values.quick ? '1' : '3'));
+  if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) throw new Error('--repeats must be 1..20');
+  const pid = values['emulator-pid'] === undefined ? undefined : Number(values['emulator-pid']);
+  return { awsEndpointUrl, region: values.region, repeats, quick: values.quick, emulatorPid: pid };
+}
+
+const out = (text: string): void => {
+  process.stdout.write(text);
+};
+const progress = (text: string): void => {
+  process.stderr.write(`bench: ${text}\n`);
+};
+
+const SM_LATENCY_MS = 10;
+const ATLAS_LATENCY_MS = 40;
+const LEVELS = [1, 8, 64, 256] as const;
+/** Rotations per run at each level: enough to keep the level in flight for a while, bounded for a 2-core box. */
+const COUNT: Record<number, number> = { 1: 8, 8: 32, 64: 128, 256: 256 };
+/** Atlas's Admin API bucket in section 4: 60 requests, refilled at 20 per second. */
+const BUCKET = { capacity: 60, refillRate: 20, refillDurationSeconds: 1 } as const;
+
+/** CPU ms of a process and its live descendants (utime + stime from /proc), or undefined without /proc. */
+function treeCpuMs(rootPid: number | undefined): number | undefined {
+  if (rootPid === undefined) return undefined;
+  const tick = 100; // USER_HZ on Linux
+  const parent = new Map<number, number>();
+  const cpu = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(entry), Number(fields[1]));
+      cpu.set(Number(entry), ((Number(fields[11]) + Number(fields[12])) * 1000) / tick);
+    } catch {
+      // The process ended while we read.
+    }
+  }
+  let total = 0;
+  for (const [pid, ms] of cpu) {
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === rootPid) {
+        total += ms;
+        break;
+      }
+    }
+  }
+  return total;
+}
+
+interface Bench {
+  readonly options: Options;
+  readonly simulator: AtlasSimulator;
+  readonly smProxy: CountingProxy;
+  readonly atlasProxy: CountingProxy;
+}
+
+interface Measured {
+  readonly output: RunnerOutput;
+  readonly emulatorCpuMs: number[];
+  readonly parentCpuMs: number[];
+}
+
+/** An experiment in section 5: a small young generation (V8 grows each semi-space to 16 MB and more). */
+const SMALL_YOUNG_GENERATION = ['--max-semi-space-size=4'];
+
+async function runner(
+  bench: Bench,
+  input: Omit<RunnerInput, 'env' | 'endpoints'>,
+  nodeFlags: readonly string[] = [],
+): Promise<Measured> {
+  const { options, smProxy, atlasProxy } = bench;
+  const full: RunnerInput = {
+    ...input,
+    env: {
+      AWS_REGION: options.region,
+      AWS_ENDPOINT_URL: smProxy.url,
+      ATLAS_BASE_URL: atlasProxy.url,
+      ATLAS_ALLOWED_BASE_URLS: atlasProxy.url,
+      ATLAS_ALLOW_INSECURE_HTTP: 'true',
+      VERIFY_RETRY_DELAYS_MS: '100,200',
+      ROTATION_MIN_INTERVAL_MINUTES: '0',
+      LOG_LEVEL: 'error',
+    },
+    endpoints: { region: options.region, secretsManagerUrl: smProxy.url, atlasUrl: atlasProxy.url },
+  };
+  // The child measures each run; the parent samples LocalStack and itself around the whole child, per run
+  // only when there is one run (the child's runs are back to back).
+  const emulatorBefore = treeCpuMs(options.emulatorPid);
+  const parentBefore = process.cpuUsage();
+  const { stdout } = await run(
+    process.execPath,
+    ['dist/bench/support/rotation-runner.js', JSON.stringify(full)],
+    {
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  const emulatorAfter = treeCpuMs(options.emulatorPid);
+  const parentUsed = process.cpuUsage(parentBefore);
+  const output = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as RunnerOutput;
+  const per = (total: number) => output.runs.map(() => total / output.runs.length);
+  return {
+    output,
+    emulatorCpuMs:
+      emulatorBefore === undefined || emulatorAfter === undefined ? [] : per(emulatorAfter - emulatorBefore),
+    parentCpuMs: per((parentUsed.user + parentUsed.system) / 1000),
+  };
+}
+
+const median = (values: readonly number[]) => summarize(values).median;
+
+/** Checks that AWSCURRENT of every secret holds a credential Atlas accepts (straight to both, no proxy). */
+async function verifyRotated(bench: Bench, secrets: readonly SeededSecret[]): Promise<number> {
+  const sm = new SecretsManagerClient({
+    region: bench.options.region,
+    endpoint: bench.options.awsEndpointUrl,
+  });
+  const atlas = new Pool(bench.simulator.baseUrl, { connections: 8 });
+  let working = 0;
+  try {
+    await inPool(secrets, 8, async (secret) => {
+      const got = await sm.send(
+        new GetSecretValueCommand({ SecretId: secret.arn, VersionStage: 'AWSCURRENT' }),
+      );
+      const value = JSON.parse(got.SecretString ?? '{}') as { clientId: string; clientSecret: string };
+      try {
+        await mintToken(atlas, value.clientId, value.clientSecret, 0);
+        working += 1;
+      } catch {
+        // Counted as not working.
+      }
+    });
+  } finally {
+    sm.destroy();
+    await atlas.close();
+  }
+  return working;
+}
+
+async function seed(
+  bench: Bench,
+  sm: SecretsManagerClient,
+  count: number,
+  name: (i: number) => string,
+  orgFor: (i: number) => string,
+): Promise<SeededSecret[]> {
+  const seeded: SeededSecret[] = new Array(count);
+  await inPool(
+    Array.from({ length: count }, (_, i) => i),
+    8,
+    async (i) => {
+      seeded[i] = await seedManagedSecret(bench.simulator, sm, { orgId: orgFor(i), name: name(i) });
+    },
+  );
+  return seeded;
+}
+
+interface Cost {
+  readonly sm: Record<string, number>;
+  readonly smCalls: number;
+  readonly atlasCalls: number;
+  readonly roundTrips: number;
+  readonly latencyMs: number;
+}
+
+function costOf(
+  spans: readonly (readonly [number, number])[],
+  sm: readonly ProxiedCall[],
+  atlas: readonly ProxiedCall[],
+): Cost {
+  const groups: Record<string, number> = { write: 0, read: 0, list: 0, other: 0 };
+  let smCalls = 0;
+  let atlasCalls = 0;
+  const trips: number[] = [];
+  const latencies: number[] = [];
+  for (const [start, end] of spans) {
+    const inSpan = (c: ProxiedCall) => c.startedAt >= start && c.endedAt <= end;
+    const smHere = sm.filter(inSpan);
+    const atlasHere = atlas.filter(inSpan);
+    for (const call of smHere)
+      groups[smQuotaGroup(call.operation)] = (groups[smQuotaGroup(call.operation)] ?? 0) + 1;
+    smCalls += smHere.length;
+    atlasCalls += atlasHere.length;
+    trips.push(sequentialRoundTrips([...smHere, ...atlasHere]));
+    latencies.push(end - start);
+  }
+  const n = spans.length;
+  return {
+    sm: Object.fromEntries(Object.entries(groups).map(([k, v]) => [k, v / n])),
+    smCalls: smCalls / n,
+    atlasCalls: atlasCalls / n,
+    roundTrips: median(trips),
+    latencyMs: median(latencies),
+  };
+}
+
+async function costSection(
+  bench: Bench,
+  rotator: readonly SeededSecret[],
+  template: readonly SeededSecret[],
+) {
+  const measure = async (impl: RunnerInput['impl'], secrets: readonly SeededSecret[]) => {
+    bench.smProxy.clear();
+    bench.atlasProxy.clear();
+    const { output } = await runner(bench, {
+      impl,
+      secrets: secrets.slice(0, 8).map((s) => s.arn),
+      inFlight: 1,
+      repeats: 1,
+    });
+    const spans = output.runs[0]?.spans ?? [];
+    if ((output.runs[0]?.failed ?? 1) > 0)
+      throw new Error(`${impl} cost run failed: ${output.errors.join('; ')}`);
+    return costOf(spans, bench.smProxy.calls, bench.atlasProxy.calls);
+  };
+  progress('cost per rotation');
+  const ours = await measure('atlas-rotator', rotator);
+  const theirs = await measure('template', template);
+  out('\n1. Cost per rotation, one in flight, counted at the endpoints (mean of 8 rotations)\n\n');
+  const f = (v: number) => v.toFixed(1);
+  const row = (name: string, c: Cost) => [
+    name,
+    f(c.smCalls),
+    f(c.sm.write ?? 0),
+    f(c.sm.read ?? 0),
+    f(c.sm.list ?? 0),
+    f(c.atlasCalls),
+    f(c.roundTrips),
+    `${c.latencyMs.toFixed(0)} ms`,
+  ];
+  const writes = ours.sm.write ?? 0;
+  out(
+    `${table(
+      [
+        '',
+        'SM calls',
+        'SM writes (50 TPS group)',
+        'SM reads',
+        'SM lists',
+        'Atlas calls',
+        'round trips',
+        'latency',
+      ],
+      [row('atlas-rotator', ours), row('template', theirs)],
+    )}\n`,
+  );
+  out(
+    `\n  goals: ≤ 3 SM writes — ${writes <= 3 ? 'holds' : 'does not hold'} (${f(writes)});` +
+      ` ≤ 8 round trips — ${ours.roundTrips <= 8 ? 'holds' : 'does not hold'} (${f(ours.roundTrips)})\n`,
+  );
+  return { ours, theirs };
+}
+
+interface LevelResult {
+  readonly rotationsPerSecond: number;
+  readonly latencyMs: number;
+  readonly cpu: { readonly rotator: number; readonly emulator: number | undefined; readonly parent: number };
+  readonly vmHwmKb: number;
+  readonly heapUsedKb: number;
+  readonly heapTotalKb: number;
+  readonly failed: number;
+}
+
+async function level(
+  bench: Bench,
+  impl: RunnerInput['impl'],
+  secrets: readonly SeededSecret[],
+  inFlight: number,
+): Promise<LevelResult> {
+  const count = Math.min(COUNT[inFlight] ?? inFlight, secrets.length);
+  progress(`${impl}, ${inFlight} in flight: ${bench.options.repeats} × ${count} rotations`);
+  const measured = await runner(bench, {
+    impl,
+    secrets: secrets.slice(0, count).map((s) => s.arn),
+    inFlight,
+    repeats: bench.options.repeats,
+  });
+  const runs: readonly RunnerRun[] = measured.output.runs;
+  const failed = runs.reduce((a, r) => a + r.failed, 0);
+  if (failed > 0) progress(`${impl} at ${inFlight}: ${failed} failed (${measured.output.errors.join('; ')})`);
+  const ms = median(runs.map((r) => r.ms));
+  const pct = (cpuMs: number, i: number) => (cpuMs / (runs[i]?.ms ?? 1)) * 100;
+  return {
+    rotationsPerSecond: count / (ms / 1000),
+    latencyMs: median(runs.flatMap((r) => r.spans.map(([a, b]) => b - a))),
+    cpu: {
+      rotator: median(runs.map((r, i) => pct(r.cpuMs, i))),
+      emulator: measured.emulatorCpuMs.length === 0 ? undefined : median(measured.emulatorCpuMs.map(pct)),
+      parent: median(measured.parentCpuMs.map(pct)),
+    },
+    vmHwmKb: measured.output.vmHwmKb,
+    heapUsedKb: measured.output.peakKb.heapUsed,
+    heapTotalKb: measured.output.peakKb.heapTotal,
+    failed,
+  };
+}
+
+/** The section 4 load on the product's Atlas client only: 3 Admin API calls per account, all accounts at once. */
+async function clientAlone(bench: Bench): Promise<{ ms: number; admitted: number; refused: number }> {
+  progress('section 4: the Atlas client alone under the same bucket');
+  const { simulator, atlasProxy } = bench;
+  const { orgId } = simulator.createOrg();
+  const accounts = Array.from({ length: 200 }, () =>
+    simulator.createServiceAccount(orgId, { roles: ['ORG_OWNER'] }),
+  );
+  simulator.configure({ adminApiRateLimit: BUCKET, tokenRateLimit: { requests: 50, perMinutes: 1 } });
+  simulator.clearRequests();
+  const client = new AtlasAdminApiClient({
+    baseUrl: atlasProxy.url,
+    allowInsecureHttp: true,
+    clock: new SystemClock(),
+    dispatcherFor: (origin) =>
+      createAtlasDispatcher(origin, {
+        connectTimeoutMs: 10_000,
+        keepAliveTimeoutMs: 30_000,
+        connections: 64,
+        allowInsecureHttp: true,
+      }),
+  });
+  const start = performance.now();
+  try {
+    await Promise.all(
+      accounts.map(async (account) => {
+        const clientId = parseClientId(account.clientId);
+        const target = {
+          baseUrl: atlasProxy.url,
+          flavor: 'atlas' as const,
+          projectId: undefined,
+          orgId: parseOrgId(orgId),
+          clientId,
+          apiVersion: parseApiVersion('2024-08-05'),
+        };
+        const credential = { clientId, clientSecret: SecretValue.of(account.secret) };
+        for (let i = 0; i < 3; i += 1) await client.listSecrets(target, credential);
+      }),
+    );
+  } finally {
+    await client.close();
+  }
+  const ms = performance.now() - start;
+  const api = simulator.requests.filter((r) => r.path.startsWith('/api/atlas/v2/'));
+  const refused = api.filter((r) => r.status === 429).length;
+  simulator.configure({ adminApiRateLimit: null, tokenRateLimit: null });
+  return { ms, admitted: api.length - refused, refused };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const startedAt = performance.now();
+  out("atlas-rotator benchmark: atlas-rotator vs a rotation written on AWS's rotation-function templates\n");
+  out(
+    `  ${new Date().toISOString()} · Node ${process.versions.node} · ${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? '?'})\n` +
+      `  modelled latency: ${ATLAS_LATENCY_MS} ms per Atlas call, ${SM_LATENCY_MS} ms per Secrets Manager call (loopback proxies)\n` +
+      `  ${options.repeats} run(s) per figure, median; absolute times hold for this machine only, read the ratios\n`,
+  );
+  const simulator = await AtlasSimulator.start({ tokenRateLimit: null });
+  const smProxy = await CountingProxy.start(options.awsEndpointUrl, SM_LATENCY_MS);
+  const atlasProxy = await CountingProxy.start(simulator.baseUrl, ATLAS_LATENCY_MS);
+  const bench: Bench = { options, simulator, smProxy, atlasProxy };
+  const sm = new SecretsManagerClient({ region: options.region, endpoint: options.awsEndpointUrl });
+  const prefix = `atlas-rotator-bench-${randomUUID().slice(0, 8)}`;
+  const all: SeededSecret[] = [];
+  try {
+    const orgs = Array.from({ length: 6 }, () => simulator.createOrg().orgId);
+    const org = (base: number) => (i: number) => orgs[base + Math.floor(i / 128)] as string;
+    progress(`seeding 512 managed secrets under ${prefix}/ (+200 for section 4)`);
+    const rotator = await seed(bench, sm, 256, (i) => `${prefix}/rotator-${i}`, org(0));
+    const template = await seed(bench, sm, 256, (i) => `${prefix}/template-${i}`, org(2));
+    all.push(...rotator, ...template);
+
+    const cost = await costSection(bench, rotator, template);
+
+    const ours = new Map<number, LevelResult>();
+    const theirs = new Map<number, LevelResult>();
+    for (const inFlight of LEVELS) {
+      ours.set(inFlight, await level(bench, 'atlas-rotator', rotator, inFlight));
+      if (inFlight <= 64) theirs.set(inFlight, await level(bench, 'template', template, inFlight));
+    }
+    const workingOurs = await verifyRotated(bench, rotator);
+    const workingTheirs = await verifyRotated(bench, template);
+
+    out('\n2. atlas-rotator vs the template-style rotation, same endpoints and latency\n\n');
+    out(
+      `${table(
+        ['in flight', 'atlas-rotator rot/s', 'latency', 'template rot/s', 'latency', 'ratio (goal ≥ 1.80×)'],
+        [1, 8, 64].map((k) => {
+          const a = ours.get(k) as LevelResult;
+          const b = theirs.get(k) as LevelResult;
+          return [
+            String(k),
+            a.rotationsPerSecond.toFixed(2),
+            `${a.latencyMs.toFixed(0)} ms`,
+            b.rotationsPerSecond.toFixed(2),
+            `${b.latencyMs.toFixed(0)} ms`,
+            `${ratio(a.rotationsPerSecond / b.rotationsPerSecond)} ${a.rotationsPerSecond / b.rotationsPerSecond >= 1.8 ? 'holds' : 'does not hold'}`,
+          ];
+        }),
+      )}\n`,
+    );
+    out(
+      `\n  afterwards AWSCURRENT mints an Atlas token: atlas-rotator ${workingOurs}/${rotator.length},` +
+        ` template ${workingTheirs}/${template.length}\n`,
+    );
+
+    const critical = cost.ours.latencyMs;
+    out(
+      `\n3. Scaling of atlas-rotator; efficiency = rotations/s ÷ (in flight ÷ ${critical.toFixed(0)} ms critical path)\n\n`,
+    );
+    out(
+      `${table(
+        [
+          'in flight',
+          'rot/s',
+          'latency',
+          'efficiency',
+          'CPU: rotator',
+          'LocalStack',
+          'simulator+proxies',
+          'failed',
+        ],
+        LEVELS.map((k) => {
+          const r = ours.get(k) as LevelResult;
+          const efficiency = r.rotationsPerSecond / (k / (critical / 1000));
+          const p = (v: number | undefined) => (v === undefined ? 'n/a' : `${v.toFixed(0)} %`);
+          return [
+            String(k),
+            r.rotationsPerSecond.toFixed(2),
+            `${r.latencyMs.toFixed(0)} ms`,
+            `${(efficiency * 100).toFixed(0)} %`,
+            p(r.cpu.rotator),
+            p(r.cpu.emulator),
+            p(r.cpu.parent),
+            String(r.failed),
+          ];
+        }),
+      )}\n  (CPU as % of one core over the run; the machine has ${availableParallelism()} cores)\n`,
+    );
+
+    // 4. Under Atlas's limits.
+    progress('section 4: 200 accounts in one org under the Admin API bucket');
+    const limitedOrg = simulator.createOrg().orgId;
+    const limited = await seed(
+      bench,
+      sm,
+      200,
+      (i) => `${prefix}/limited-${i}`,
+      () => limitedOrg,
+    );
+    all.push(...limited);
+    simulator.configure({ adminApiRateLimit: BUCKET, tokenRateLimit: { requests: 50, perMinutes: 1 } });
+    simulator.clearRequests();
+    const limitedRun = await runner(bench, {
+      impl: 'atlas-rotator',
+      secrets: limited.map((s) => s.arn),
+      inFlight: 200,
+      repeats: 1,
+    });
+    const requests = simulator.requests;
+    simulator.configure({ adminApiRateLimit: null, tokenRateLimit: null });
+    const apiCalls = requests.filter((r) => r.path.startsWith('/api/atlas/v2/')).length;
+    const refused = requests.filter((r) => r.status === 429);
+    const tokenCalls = requests.filter((r) => r.path === '/api/oauth/token');
+    const perClient = new Map<string, number>();
+    for (const r of tokenCalls) perClient.set(r.clientId ?? '', (perClient.get(r.clientId ?? '') ?? 0) + 1);
+    const admitted = apiCalls - refused.filter((r) => r.path.startsWith('/api/atlas/v2/')).length;
+    const perSecond = BUCKET.refillRate / BUCKET.refillDurationSeconds;
+    const minimumMs = Math.max(critical, ((admitted - BUCKET.capacity) / perSecond) * 1000);
+    const wallMs = limitedRun.output.runs[0]?.ms ?? 0;
+    const failed = limitedRun.output.runs[0]?.failed ?? 0;
+    out(
+      `\n4. Under Atlas's limits: 200 rotations of 200 accounts in one org, all in flight\n` +
+        `  Admin API bucket ${BUCKET.capacity} requests, refilled ${BUCKET.refillRate} per ${BUCKET.refillDurationSeconds} s;` +
+        ` token endpoint 50/min per (IP, clientId)\n` +
+        `  Admin API calls admitted ${admitted} (${(admitted / 200).toFixed(2)}/rotation); token mints ${tokenCalls.length},` +
+        ` at most ${Math.max(...perClient.values())} per client id: the per-org bucket binds, not the token limit\n` +
+        `  minimum the limits allow: (${admitted} − ${BUCKET.capacity}) ÷ ${perSecond}/s = ${(minimumMs / 1000).toFixed(1)} s;` +
+        ` took ${(wallMs / 1000).toFixed(1)} s = ${ratio(wallMs / minimumMs)} (goal ≤ 1.15× — ${wallMs / minimumMs <= 1.15 ? 'holds' : 'does not hold'})\n` +
+        `  failed rotations ${failed} (goal 0 — ${failed === 0 ? 'holds' : 'does not hold'}); 429s received ${refused.length}` +
+        ` (${refused.filter((r) => r.path === '/api/oauth/token').length} from the token endpoint)\n`,
+    );
+    if (failed > 0) out(`  first errors: ${limitedRun.output.errors.join('; ')}\n`);
+    const alone = await clientAlone(bench);
+    const aloneMinMs = ((alone.admitted - BUCKET.capacity) / perSecond) * 1000;
+    out(
+      `  the product's Atlas client alone (no Secrets Manager between its calls), 200 accounts × 3 calls at once:` +
+        ` ${(alone.ms / 1000).toFixed(1)} s = ${ratio(alone.ms / aloneMinMs)} the minimum, ${alone.refused} 429s —` +
+        ` the rest of the rotations' excess is their Secrets Manager work on LocalStack at 200 in flight\n`,
+    );
+
+    progress('section 5: 256 in flight once more, one run, with a small young generation');
+    const plain = await runner(
+      bench,
+      { impl: 'atlas-rotator', secrets: rotator.map((s) => s.arn), inFlight: 256, repeats: 1 },
+      SMALL_YOUNG_GENERATION,
+    );
+    const peak = (ours.get(256) as LevelResult).vmHwmKb / 1024;
+    out(
+      `\n5. Memory: peak RSS (VmHWM) of the rotator process at 256 in flight (over ${options.repeats} run(s)):` +
+        ` ${peak.toFixed(0)} MB (goal ≤ 150 MB — ${peak <= 150 ? 'holds' : 'does not hold'});` +
+        ` one run with ${SMALL_YOUNG_GENERATION.join(' ')}: ${(plain.output.vmHwmKb / 1024).toFixed(0)} MB` +
+        ` (peak V8 heap total ${(plain.output.peakKb.heapTotal / 1024).toFixed(0)} MB)\n\n`,
+    );
+    const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+    out(
+      `${table(
+        ['in flight', 'peak RSS', 'peak V8 heap used', 'peak V8 heap total'],
+        LEVELS.map((k) => {
+          const r = ours.get(k) as LevelResult;
+          return [String(k), mb(r.vmHwmKb), mb(r.heapUsedKb), mb(r.heapTotalKb)];
+        }),
+      )}\n`,
+    );
+    out(`\n  total ${((performance.now() - startedAt) / 1000).toFixed(0)} s\n`);
+  } finally {
+    await deleteSecrets(sm, all);
+    sm.destroy();
+    await smProxy.close();
+    await atlasProxy.close();
+    await simulator.close();
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+}
