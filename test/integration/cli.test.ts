@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
@@ -6,7 +6,7 @@ import { RotateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
 import { emfProblems } from '../support/emf-validator.js';
-import { cliEnv } from './support/event-driven-harness.js';
+import { type CliRun, runCli } from './support/event-driven-harness.js';
 import {
   openClaims,
   plainSecrets,
@@ -23,30 +23,10 @@ const main = join(root, 'dist/src/adapters/bootstrap/main.js');
 let simulator: AtlasSimulator;
 let client: SecretsManagerClient;
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type Run = CliRun;
 
-/** Runs the built CLI as a user would, without blocking this process (the simulator lives here). */
-function cli(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [main, ...args],
-      {
-        cwd: root,
-        env: cliEnv(env),
-        timeout: 60_000,
-      },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const cli = (args: string[], env: Record<string, string>): Promise<Run> =>
+  runCli(args, env, { timeoutMs: 60_000 });
 
 function atlasEnv(): Record<string, string> {
   return {

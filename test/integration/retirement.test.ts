@@ -4,45 +4,27 @@
  * (behind the semantics layer) and the Atlas simulator. The grace is a few seconds of the wall clock, which both
  * the CLI processes and the simulator keep.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { CreateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SweepReport } from '../../src/application/sweep-secrets.js';
 import {
   DETAIL_TYPE_OLD_SECRET_IN_USE,
   DETAIL_TYPE_OLD_SECRET_RETIRED,
 } from '../../src/domain/rotation-events.js';
-import { TAG_MANAGED } from '../../src/domain/rotation-metadata.js';
 import type { RotationOutcome } from '../../src/domain/rotation-outcome.js';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
 import { validateEventDetail } from '../support/event-schemas.js';
-import { cliEnv, EventDrivenInfra, ensureBuilt, mainJs, root } from './support/event-driven-harness.js';
-import { plainSecrets, secretsManagerClient } from './support/rotation-harness.js';
+import { type CliRun, EventDrivenInfra, ensureBuilt, runCli } from './support/event-driven-harness.js';
+import { plainSecrets, secretsManagerClient, seedRecordedSecret } from './support/rotation-harness.js';
 
 let simulator: AtlasSimulator;
 let client: SecretsManagerClient;
 let infra: EventDrivenInfra;
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type Run = CliRun;
 
-function cli(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [mainJs, ...args],
-      { cwd: root, env: cliEnv(env), timeout: 120_000, maxBuffer: 32 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const cli = (args: string[], env: Record<string, string>): Promise<Run> => runCli(args, env);
 
 /** 0.003 h = 10.8 s of grace. */
 const GRACE_HOURS = '0.003';
@@ -88,28 +70,13 @@ interface Seeded {
 }
 
 async function seed(prefix: string, orgId: string): Promise<Seeded> {
-  const account = simulator.createServiceAccount(orgId, { secretExpiresAfterHours: 2160 });
-  plainSecrets.add(account.secret);
-  const expiresAt = simulator.serviceAccount(orgId, account.clientId)?.secrets[0]?.expiresAt ?? '';
-  const created = await client.send(
-    new CreateSecretCommand({
-      Name: `${prefix}/${randomUUID()}`,
-      SecretString: JSON.stringify({
-        clientId: account.clientId,
-        clientSecret: account.secret,
-        orgId,
-        atlasSecretId: account.secretId,
-        atlasSecretExpiresAt: expiresAt,
-      }),
-      Tags: [{ Key: TAG_MANAGED, Value: 'true' }],
-    }),
-  );
+  const seeded = await seedRecordedSecret(simulator, client, { prefix, orgId, hours: 2160 });
   return {
     orgId,
-    clientId: account.clientId,
-    firstSecretId: account.secretId,
-    firstSecret: account.secret,
-    arn: created.ARN ?? '',
+    clientId: seeded.clientId,
+    firstSecretId: seeded.firstSecretId,
+    firstSecret: seeded.clientSecret,
+    arn: seeded.secretArn,
   };
 }
 

@@ -15,7 +15,7 @@ import { TAG_MANAGED } from '../../src/domain/rotation-metadata.js';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
 import { emfProblems } from '../support/emf-validator.js';
 import { EventDrivenInfra, type WorkQueue } from './support/event-driven-harness.js';
-import { plainSecrets, secretsManagerClient } from './support/rotation-harness.js';
+import { plainSecrets, secretsManagerClient, seedRecordedSecret } from './support/rotation-harness.js';
 
 let simulator: AtlasSimulator;
 let infra: EventDrivenInfra;
@@ -88,23 +88,8 @@ function expectNoSecretIn(output: string) {
 
 /** A managed secret under `prefix` for a new service account whose Atlas secret lives `hours`. */
 async function seedSecret(prefix: string, orgId: string, hours: number) {
-  const account = simulator.createServiceAccount(orgId, { secretExpiresAfterHours: hours });
-  plainSecrets.add(account.secret);
-  const expiresAt = simulator.serviceAccount(orgId, account.clientId)?.secrets[0]?.expiresAt ?? '';
-  const created = await client.send(
-    new CreateSecretCommand({
-      Name: `${prefix}/${randomUUID()}`,
-      SecretString: JSON.stringify({
-        clientId: account.clientId,
-        clientSecret: account.secret,
-        orgId,
-        atlasSecretId: account.secretId,
-        atlasSecretExpiresAt: expiresAt,
-      }),
-      Tags: [{ Key: TAG_MANAGED, Value: 'true' }],
-    }),
-  );
-  return { arn: created.ARN ?? '', atlasSecretId: account.secretId, clientId: account.clientId };
+  const seeded = await seedRecordedSecret(simulator, client, { prefix, orgId, hours });
+  return { arn: seeded.secretArn, atlasSecretId: seeded.firstSecretId, clientId: seeded.clientId };
 }
 
 /** Every message on the queue now, deleted as read. */

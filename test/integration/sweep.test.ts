@@ -3,7 +3,6 @@
  * and the Atlas simulator. Every test sweeps its own name prefix: other suites' managed secrets share the
  * emulator, and a sweep sees every managed secret in the account.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import {
   CreateSecretCommand,
@@ -16,15 +15,14 @@ import { tokenForRequestId } from '../../src/adapters/inbound/sqs/parse-rotation
 import { SecretsManagerSecretStore } from '../../src/adapters/outbound/aws/secrets-manager-secret-store.js';
 import type { SweepReport } from '../../src/application/sweep-secrets.js';
 import { type ClientId, DEFAULT_API_VERSION, type OrgId } from '../../src/domain/identifiers.js';
-import { TAG_ADMIN_SECRET_ARN, TAG_MANAGED } from '../../src/domain/rotation-metadata.js';
+import { TAG_MANAGED } from '../../src/domain/rotation-metadata.js';
 import { SecretValue } from '../../src/domain/secret-value.js';
 import { AtlasSimulator } from '../../src/simulator/atlas-simulator.js';
 import {
-  cliEnv,
+  type CliRun,
   EventDrivenInfra,
   ensureBuilt,
-  mainJs,
-  root,
+  runCli,
   stopAllWorkers,
   WorkerProcess,
   type WorkQueue,
@@ -32,11 +30,11 @@ import {
 } from './support/event-driven-harness.js';
 import {
   expectConverged,
-  type ManagedAccount,
   plainSecrets,
   processAdapters,
   secretsManagerClient,
   seedAdminSecret,
+  seedRecordedSecret,
   stagesOf,
   valueAt,
 } from './support/rotation-harness.js';
@@ -47,28 +45,9 @@ let infra: EventDrivenInfra;
 let standardQueue: WorkQueue;
 let fifoQueue: WorkQueue;
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly wallMs: number;
-}
+type Run = CliRun;
 
-/** Runs the built CLI without blocking this process (the simulator lives here). */
-function cli(args: string[], env: Record<string, string>): Promise<Run> {
-  const started = Date.now();
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [mainJs, ...args],
-      { cwd: root, env: cliEnv(env), timeout: 120_000, maxBuffer: 32 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-        done({ code, stdout, stderr, wallMs: Date.now() - started });
-      },
-    );
-  });
-}
+const cli = (args: string[], env: Record<string, string>): Promise<Run> => runCli(args, env);
 
 function sweepEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
@@ -101,52 +80,12 @@ function expectNoSecretIn(run: Run) {
   expect(output).not.toMatch(/mdb_sa_sk_[A-Za-z0-9_-]{8}/);
 }
 
-interface Seeded extends ManagedAccount {
-  readonly atlasExpiresAt: string;
-  /** The plain Atlas secret (test use only: never printed). */
-  readonly clientSecret: string;
-}
-
-/**
- * A managed secret under `prefix` for a new service account of `orgId` whose secret lives `hours`; the value
- * records its Atlas secret id and expiry (as a rotated secret's does).
- */
-async function seedSecret(
+const seedSecret = (
   prefix: string,
   orgId: string,
   hours: number,
   options: { adminSecretArn?: string } = {},
-): Promise<Seeded> {
-  const account = simulator.createServiceAccount(orgId, { secretExpiresAfterHours: hours });
-  plainSecrets.add(account.secret);
-  const atlasExpiresAt = simulator.serviceAccount(orgId, account.clientId)?.secrets[0]?.expiresAt ?? '';
-  const secretName = `${prefix}/${randomUUID()}`;
-  const tags = [{ Key: TAG_MANAGED, Value: 'true' }];
-  if (options.adminSecretArn !== undefined)
-    tags.push({ Key: TAG_ADMIN_SECRET_ARN, Value: options.adminSecretArn });
-  const created = await client.send(
-    new CreateSecretCommand({
-      Name: secretName,
-      SecretString: JSON.stringify({
-        clientId: account.clientId,
-        clientSecret: account.secret,
-        orgId,
-        atlasSecretId: account.secretId,
-        atlasSecretExpiresAt: atlasExpiresAt,
-      }),
-      Tags: tags,
-    }),
-  );
-  return {
-    orgId,
-    clientId: account.clientId,
-    firstSecretId: account.secretId,
-    secretName,
-    secretArn: created.ARN ?? '',
-    atlasExpiresAt,
-    clientSecret: account.secret,
-  };
-}
+) => seedRecordedSecret(simulator, client, { prefix, orgId, hours, ...options });
 
 /** Runs `tasks` at most `limit` at once (the emulator is shared with other engineers' runs). */
 async function inBatches<T>(count: number, limit: number, task: (i: number) => Promise<T>): Promise<T[]> {

@@ -4,7 +4,7 @@
  * FIFO), and {@link WorkerProcess}, the built `atlas-rotator worker` run as a child process.
  * Every name carries a per-run suffix, so runs never share resources.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -36,6 +36,34 @@ export const root = resolve(import.meta.dirname, '../../..');
 /** The built CLI; ATLAS_ROTATOR_MAIN points the tests at another build (to check a fix without rebuilding). */
 const mainOverride = process.env.ATLAS_ROTATOR_MAIN;
 export const mainJs = mainOverride || join(root, 'dist/src/adapters/bootstrap/main.js');
+
+/** One run of the built CLI: its exit code, output, and wall time. */
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly wallMs: number;
+}
+
+/** Runs the built CLI as a user would, without blocking this process (the simulator lives here). */
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string>,
+  options: { readonly timeoutMs?: number } = {},
+): Promise<CliRun> {
+  const started = Date.now();
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [mainJs, ...args],
+      { cwd: root, env: cliEnv(env), timeout: options.timeoutMs ?? 120_000, maxBuffer: 32 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        done({ code, stdout, stderr, wallMs: Date.now() - started });
+      },
+    );
+  });
+}
 
 /** The source of the requests the tests put on the bus (any source but ours). */
 export const REQUESTER_SOURCE = 'it.rotation-requester';

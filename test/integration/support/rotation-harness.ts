@@ -141,6 +141,53 @@ export async function seedManagedSecret(
   };
 }
 
+export interface RecordedSecret extends ManagedAccount {
+  /** The plain Atlas secret (test use only: never printed). */
+  readonly clientSecret: string;
+  readonly atlasExpiresAt: string;
+}
+
+/**
+ * A managed secret named `<prefix>/<uuid>` for a new service account of `orgId` whose Atlas secret lives
+ * `hours`; the value records its Atlas secret id and expiry, as a value atlas-rotator rotated does.
+ */
+export async function seedRecordedSecret(
+  simulator: AtlasSimulator,
+  client: SecretsManagerClient,
+  options: { prefix: string; orgId: string; hours: number; adminSecretArn?: string },
+): Promise<RecordedSecret> {
+  const { orgId } = options;
+  const account = simulator.createServiceAccount(orgId, { secretExpiresAfterHours: options.hours });
+  plainSecrets.add(account.secret);
+  const atlasExpiresAt = simulator.serviceAccount(orgId, account.clientId)?.secrets[0]?.expiresAt ?? '';
+  const secretName = `${options.prefix}/${randomUUID()}`;
+  const tags = [{ Key: TAG_MANAGED, Value: 'true' }];
+  if (options.adminSecretArn !== undefined)
+    tags.push({ Key: TAG_ADMIN_SECRET_ARN, Value: options.adminSecretArn });
+  const created = await client.send(
+    new CreateSecretCommand({
+      Name: secretName,
+      SecretString: JSON.stringify({
+        clientId: account.clientId,
+        clientSecret: account.secret,
+        orgId,
+        atlasSecretId: account.secretId,
+        atlasSecretExpiresAt: atlasExpiresAt,
+      }),
+      Tags: tags,
+    }),
+  );
+  return {
+    orgId,
+    clientId: account.clientId,
+    firstSecretId: account.secretId,
+    secretName,
+    secretArn: created.ARN ?? '',
+    atlasExpiresAt,
+    clientSecret: account.secret,
+  };
+}
+
 /** An admin service account (ORG_OWNER) of the same org, stored in its own secret. */
 export async function seedAdminSecret(
   simulator: AtlasSimulator,
