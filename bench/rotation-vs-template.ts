@@ -48,6 +48,9 @@ interface Options {
   readonly repeats: number;
   readonly quick: boolean;
   readonly emulatorPid: number | undefined;
+  /** Diagnosis: one V8 heap snapshot of the rotator at 256 in flight, when its heap passes heapSnapshotAtMb. */
+  readonly heapSnapshot: string | undefined;
+  readonly heapSnapshotAtMb: number;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -59,6 +62,8 @@ function parseOptions(argv: readonly string[]): Options {
       repeats: { type: 'string' },
       quick: { type: 'boolean', default: false },
       'emulator-pid': { type: 'string' },
+      'heap-snapshot': { type: 'string' },
+      'heap-snapshot-at-mb': { type: 'string', default: '100' },
     },
   });
   const awsEndpointUrl = values['aws-endpoint-url'];
@@ -67,7 +72,15 @@ function parseOptions(argv: readonly string[]): Options {
   const repeats = Number(values.repeats ?? (values.quick ? '1' : '3'));
   if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) throw new Error('--repeats must be 1..20');
   const pid = values['emulator-pid'] === undefined ? undefined : Number(values['emulator-pid']);
-  return { awsEndpointUrl, region: values.region, repeats, quick: values.quick, emulatorPid: pid };
+  return {
+    awsEndpointUrl,
+    region: values.region,
+    repeats,
+    quick: values.quick,
+    emulatorPid: pid,
+    heapSnapshot: values['heap-snapshot'],
+    heapSnapshotAtMb: Number(values['heap-snapshot-at-mb']),
+  };
 }
 
 const out = (text: string): void => {
@@ -82,6 +95,23 @@ const ATLAS_LATENCY_MS = 40;
 const LEVELS = [1, 8, 64, 256] as const;
 /** Rotations per run at each level: enough to keep the level in flight for a while, bounded for a 2-core box. */
 const COUNT: Record<number, number> = { 1: 8, 8: 32, 64: 128, 256: 256 };
+const rotationsAt = (inFlight: number): number => COUNT[inFlight] ?? inFlight;
+
+/** Hands out seeded secrets, each once: every rotation in the bench is the first of its secret. */
+class FreshSecrets {
+  #next = 0;
+  readonly #seeded: readonly SeededSecret[];
+  constructor(seeded: readonly SeededSecret[]) {
+    this.#seeded = seeded;
+  }
+  take(count: number): SeededSecret[] {
+    if (this.#next + count > this.#seeded.length)
+      throw new Error('bench: fewer fresh secrets seeded than used');
+    const taken = this.#seeded.slice(this.#next, this.#next + count);
+    this.#next += count;
+    return taken;
+  }
+}
 /** Atlas's Admin API bucket in section 4: 60 requests, refilled at 20 per second. */
 const BUCKET = { capacity: 60, refillRate: 20, refillDurationSeconds: 1 } as const;
 
@@ -144,8 +174,12 @@ async function runner(
       ATLAS_BASE_URL: atlasProxy.url,
       ATLAS_ALLOWED_BASE_URLS: atlasProxy.url,
       ATLAS_ALLOW_INSECURE_HTTP: 'true',
+      // Everything else at its default, as a user runs it: OLD_SECRET_GRACE_HOURS 24 (the old Atlas secret stays
+      // valid and the sweep retires it later, so no rotation deletes one), ROTATION_MIN_INTERVAL_MINUTES 60
+      // (no secret is rotated twice: each rotation is the first of a fresh secret), ATLAS_MAX_CONNECTIONS 64.
+      // Shorter verification waits than the default 500,1000,2000,4000 (the simulator knows a new secret at
+      // once, so none is waited), and errors only in the log.
       VERIFY_RETRY_DELAYS_MS: '100,200',
-      ROTATION_MIN_INTERVAL_MINUTES: '0',
       LOG_LEVEL: 'error',
     },
     endpoints: { region: options.region, secretsManagerUrl: smProxy.url, atlasUrl: atlasProxy.url },
@@ -156,7 +190,7 @@ async function runner(
   const parentBefore = process.cpuUsage();
   const { stdout } = await run(
     process.execPath,
-    ['dist/bench/support/rotation-runner.js', JSON.stringify(full)],
+    [...nodeFlags, 'dist/bench/support/rotation-runner.js', JSON.stringify(full)],
     {
       maxBuffer: 64 * 1024 * 1024,
     },
@@ -270,7 +304,8 @@ async function costSection(
     bench.atlasProxy.clear();
     const { output } = await runner(bench, {
       impl,
-      secrets: secrets.slice(0, 8).map((s) => s.arn),
+      secrets: secrets.map((s) => s.arn),
+      perRun: secrets.length,
       inFlight: 1,
       repeats: 1,
     });
@@ -333,13 +368,21 @@ async function level(
   secrets: readonly SeededSecret[],
   inFlight: number,
 ): Promise<LevelResult> {
-  const count = Math.min(COUNT[inFlight] ?? inFlight, secrets.length);
+  const count = rotationsAt(inFlight);
   progress(`${impl}, ${inFlight} in flight: ${bench.options.repeats} × ${count} rotations`);
+  const snapshot = bench.options.heapSnapshot;
   const measured = await runner(bench, {
     impl,
-    secrets: secrets.slice(0, count).map((s) => s.arn),
+    secrets: secrets.map((s) => s.arn),
+    perRun: count,
     inFlight,
     repeats: bench.options.repeats,
+    ...(snapshot !== undefined && impl === 'atlas-rotator' && inFlight === 256
+      ? {
+          heapSnapshotPath: snapshot,
+          heapSnapshotAtMb: bench.options.heapSnapshotAtMb,
+        }
+      : {}),
   });
   const runs: readonly RunnerRun[] = measured.output.runs;
   const failed = runs.reduce((a, r) => a + r.failed, 0);
@@ -427,23 +470,41 @@ async function main(): Promise<void> {
   const prefix = `atlas-rotator-bench-${randomUUID().slice(0, 8)}`;
   const all: SeededSecret[] = [];
   try {
-    const orgs = Array.from({ length: 6 }, () => simulator.createOrg().orgId);
-    const org = (base: number) => (i: number) => orgs[base + Math.floor(i / 128)] as string;
-    progress(`seeding 512 managed secrets under ${prefix}/ (+200 for section 4)`);
-    const rotator = await seed(bench, sm, 256, (i) => `${prefix}/rotator-${i}`, org(0));
-    const template = await seed(bench, sm, 256, (i) => `${prefix}/template-${i}`, org(2));
-    all.push(...rotator, ...template);
+    // 128 accounts per org (the simulator, as Atlas, allows 200); each implementation in orgs of its own.
+    const orgsFor = () => {
+      const orgs: string[] = [];
+      return (i: number) => {
+        const k = Math.floor(i / 128);
+        while (orgs.length <= k) orgs.push(simulator.createOrg().orgId);
+        return orgs[k] as string;
+      };
+    };
+    const perLevel = (levels: readonly number[]) =>
+      levels.reduce((sum, k) => sum + options.repeats * rotationsAt(k), 0);
+    const rotatorCount = 8 + perLevel(LEVELS) + 256;
+    const templateCount = 8 + perLevel(LEVELS.filter((k) => k <= 64));
+    progress(
+      `seeding ${rotatorCount + templateCount} managed secrets under ${prefix}/ (+200 for section 4), one per rotation`,
+    );
+    const rotatorSeeded = await seed(bench, sm, rotatorCount, (i) => `${prefix}/rotator-${i}`, orgsFor());
+    const templateSeeded = await seed(bench, sm, templateCount, (i) => `${prefix}/template-${i}`, orgsFor());
+    all.push(...rotatorSeeded, ...templateSeeded);
+    const rotator = new FreshSecrets(rotatorSeeded);
+    const template = new FreshSecrets(templateSeeded);
 
-    const cost = await costSection(bench, rotator, template);
+    const cost = await costSection(bench, rotator.take(8), template.take(8));
 
     const ours = new Map<number, LevelResult>();
     const theirs = new Map<number, LevelResult>();
+    const take = (fresh: FreshSecrets, k: number) => fresh.take(options.repeats * rotationsAt(k));
     for (const inFlight of LEVELS) {
-      ours.set(inFlight, await level(bench, 'atlas-rotator', rotator, inFlight));
-      if (inFlight <= 64) theirs.set(inFlight, await level(bench, 'template', template, inFlight));
+      ours.set(inFlight, await level(bench, 'atlas-rotator', take(rotator, inFlight), inFlight));
+      if (inFlight <= 64)
+        theirs.set(inFlight, await level(bench, 'template', take(template, inFlight), inFlight));
     }
-    const workingOurs = await verifyRotated(bench, rotator);
-    const workingTheirs = await verifyRotated(bench, template);
+    const rotated = rotatorSeeded.slice(0, rotatorCount - 256);
+    const workingOurs = await verifyRotated(bench, rotated);
+    const workingTheirs = await verifyRotated(bench, templateSeeded);
 
     out('\n2. atlas-rotator vs the template-style rotation, same endpoints and latency\n\n');
     out(
@@ -464,8 +525,8 @@ async function main(): Promise<void> {
       )}\n`,
     );
     out(
-      `\n  afterwards AWSCURRENT mints an Atlas token: atlas-rotator ${workingOurs}/${rotator.length},` +
-        ` template ${workingTheirs}/${template.length}\n`,
+      `\n  afterwards AWSCURRENT mints an Atlas token: atlas-rotator ${workingOurs}/${rotated.length},` +
+        ` template ${workingTheirs}/${templateSeeded.length}\n`,
     );
 
     const critical = cost.ours.latencyMs;
@@ -518,6 +579,7 @@ async function main(): Promise<void> {
     const limitedRun = await runner(bench, {
       impl: 'atlas-rotator',
       secrets: limited.map((s) => s.arn),
+      perRun: limited.length,
       inFlight: 200,
       repeats: 1,
     });
@@ -556,7 +618,13 @@ async function main(): Promise<void> {
     progress('section 5: 256 in flight once more, one run, with a small young generation');
     const plain = await runner(
       bench,
-      { impl: 'atlas-rotator', secrets: rotator.map((s) => s.arn), inFlight: 256, repeats: 1 },
+      {
+        impl: 'atlas-rotator',
+        secrets: rotator.take(256).map((s) => s.arn),
+        perRun: 256,
+        inFlight: 256,
+        repeats: 1,
+      },
       SMALL_YOUNG_GENERATION,
     );
     const peak = (ours.get(256) as LevelResult).vmHwmKb / 1024;
