@@ -32,6 +32,7 @@ import { AtlasSimulator } from '../src/simulator/atlas-simulator.js';
 import {
   CountingProxy,
   type ProxiedCall,
+  roundTripGroups,
   sequentialRoundTrips,
   smQuotaGroup,
 } from './support/counting-proxy.js';
@@ -261,6 +262,22 @@ interface Cost {
   readonly atlasCalls: number;
   readonly roundTrips: number;
   readonly latencyMs: number;
+  /** The first rotation's calls, one entry per round trip: what its critical path is made of. */
+  readonly firstPath: string;
+}
+
+/** `secretsmanager.DescribeSecret` → `DescribeSecret`, `GET /api/atlas/v2/orgs/…/secrets` → `Atlas GET …/secrets`. */
+function shortOperation(operation: string): string {
+  if (operation.startsWith('secretsmanager.')) return operation.slice('secretsmanager.'.length);
+  const [method, path = ''] = operation.split(' ');
+  if (path.startsWith('/api/oauth/token')) return 'Atlas token';
+  const last =
+    path
+      .split('?')[0]
+      ?.split('/')
+      .filter((p) => p !== '') ?? [];
+  const tail = last.slice(-2).map((p) => (/^[0-9a-f]{24}$|^mdb_sa_id_/.test(p) ? '{id}' : p));
+  return `Atlas ${method} …/${tail.join('/')}`;
 }
 
 function costOf(
@@ -285,7 +302,16 @@ function costOf(
     latencies.push(end - start);
   }
   const n = spans.length;
+  const [first] = spans;
+  const firstCalls =
+    first === undefined
+      ? []
+      : [...sm, ...atlas].filter((c) => c.startedAt >= first[0] && c.endedAt <= first[1]);
+  const firstPath = roundTripGroups(firstCalls)
+    .map((group) => group.map((c) => shortOperation(c.operation)).join(' + '))
+    .join(' → ');
   return {
+    firstPath,
     sm: Object.fromEntries(Object.entries(groups).map(([k, v]) => [k, v / n])),
     smCalls: smCalls / n,
     atlasCalls: atlasCalls / n,
@@ -345,6 +371,8 @@ async function costSection(
       [row('atlas-rotator', ours), row('template', theirs)],
     )}\n`,
   );
+  out(`\n  one atlas-rotator rotation, round trip by round trip: ${ours.firstPath}\n`);
+  out(`  one template rotation: ${theirs.firstPath}\n`);
   out(
     `\n  goals: ≤ 3 SM writes — ${writes <= 3 ? 'holds' : 'does not hold'} (${f(writes)});` +
       ` ≤ 8 round trips — ${ours.roundTrips <= 8 ? 'holds' : 'does not hold'} (${f(ours.roundTrips)})\n`,
