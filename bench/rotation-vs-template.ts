@@ -32,6 +32,7 @@ import { AtlasSimulator } from '../src/simulator/atlas-simulator.js';
 import {
   CountingProxy,
   type ProxiedCall,
+  roundTripGroups,
   sequentialRoundTrips,
   smQuotaGroup,
 } from './support/counting-proxy.js';
@@ -48,6 +49,9 @@ interface Options {
   readonly repeats: number;
   readonly quick: boolean;
   readonly emulatorPid: number | undefined;
+  /** Diagnosis: one V8 heap snapshot of the rotator at 256 in flight, when its heap passes heapSnapshotAtMb. */
+  readonly heapSnapshot: string | undefined;
+  readonly heapSnapshotAtMb: number;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -59,6 +63,8 @@ function parseOptions(argv: readonly string[]): Options {
       repeats: { type: 'string' },
       quick: { type: 'boolean', default: false },
       'emulator-pid': { type: 'string' },
+      'heap-snapshot': { type: 'string' },
+      'heap-snapshot-at-mb': { type: 'string', default: '100' },
     },
   });
   const awsEndpointUrl = values['aws-endpoint-url'];
@@ -67,7 +73,15 @@ function parseOptions(argv: readonly string[]): Options {
   const repeats = Number(values.repeats ?? (values.quick ? '1' : '3'));
   if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) throw new Error('--repeats must be 1..20');
   const pid = values['emulator-pid'] === undefined ? undefined : Number(values['emulator-pid']);
-  return { awsEndpointUrl, region: values.region, repeats, quick: values.quick, emulatorPid: pid };
+  return {
+    awsEndpointUrl,
+    region: values.region,
+    repeats,
+    quick: values.quick,
+    emulatorPid: pid,
+    heapSnapshot: values['heap-snapshot'],
+    heapSnapshotAtMb: Number(values['heap-snapshot-at-mb']),
+  };
 }
 
 const out = (text: string): void => {
@@ -82,6 +96,23 @@ const ATLAS_LATENCY_MS = 40;
 const LEVELS = [1, 8, 64, 256] as const;
 /** Rotations per run at each level: enough to keep the level in flight for a while, bounded for a 2-core box. */
 const COUNT: Record<number, number> = { 1: 8, 8: 32, 64: 128, 256: 256 };
+const rotationsAt = (inFlight: number): number => COUNT[inFlight] ?? inFlight;
+
+/** Hands out seeded secrets, each once: every rotation in the bench is the first of its secret. */
+class FreshSecrets {
+  #next = 0;
+  readonly #seeded: readonly SeededSecret[];
+  constructor(seeded: readonly SeededSecret[]) {
+    this.#seeded = seeded;
+  }
+  take(count: number): SeededSecret[] {
+    if (this.#next + count > this.#seeded.length)
+      throw new Error('bench: fewer fresh secrets seeded than used');
+    const taken = this.#seeded.slice(this.#next, this.#next + count);
+    this.#next += count;
+    return taken;
+  }
+}
 /** Atlas's Admin API bucket in section 4: 60 requests, refilled at 20 per second. */
 const BUCKET = { capacity: 60, refillRate: 20, refillDurationSeconds: 1 } as const;
 
@@ -127,8 +158,12 @@ interface Measured {
   readonly parentCpuMs: number[];
 }
 
-/** An experiment in section 5: a small young generation (V8 grows each semi-space to 16 MB and more). */
-const SMALL_YOUNG_GENERATION = ['--max-semi-space-size=4'];
+/**
+ * Experiments in section 5: a smaller young generation (V8 grows each semi-space to 16 MB and more). A heap
+ * snapshot at 256 in flight (`--heap-snapshot`) holds about 35 MB live, of a peak heap used near 100 MB: the
+ * rest is garbage of the rotations not yet collected, so the peak follows how V8 sizes the heap.
+ */
+const YOUNG_GENERATION_TRIALS = [['--max-semi-space-size=4'], ['--max-semi-space-size=1']] as const;
 
 async function runner(
   bench: Bench,
@@ -144,8 +179,12 @@ async function runner(
       ATLAS_BASE_URL: atlasProxy.url,
       ATLAS_ALLOWED_BASE_URLS: atlasProxy.url,
       ATLAS_ALLOW_INSECURE_HTTP: 'true',
+      // Everything else at its default, as a user runs it: OLD_SECRET_GRACE_HOURS 24 (the old Atlas secret stays
+      // valid and the sweep retires it later, so no rotation deletes one), ROTATION_MIN_INTERVAL_MINUTES 60
+      // (no secret is rotated twice: each rotation is the first of a fresh secret), ATLAS_MAX_CONNECTIONS 64.
+      // Shorter verification waits than the default 500,1000,2000,4000 (the simulator knows a new secret at
+      // once, so none is waited), and errors only in the log.
       VERIFY_RETRY_DELAYS_MS: '100,200',
-      ROTATION_MIN_INTERVAL_MINUTES: '0',
       LOG_LEVEL: 'error',
     },
     endpoints: { region: options.region, secretsManagerUrl: smProxy.url, atlasUrl: atlasProxy.url },
@@ -156,7 +195,7 @@ async function runner(
   const parentBefore = process.cpuUsage();
   const { stdout } = await run(
     process.execPath,
-    ['dist/bench/support/rotation-runner.js', JSON.stringify(full)],
+    [...nodeFlags, 'dist/bench/support/rotation-runner.js', JSON.stringify(full)],
     {
       maxBuffer: 64 * 1024 * 1024,
     },
@@ -227,6 +266,22 @@ interface Cost {
   readonly atlasCalls: number;
   readonly roundTrips: number;
   readonly latencyMs: number;
+  /** The first rotation's calls, one entry per round trip: what its critical path is made of. */
+  readonly firstPath: string;
+}
+
+/** `SM DescribeSecret` → `DescribeSecret`, `GET /api/atlas/v2/orgs/…/secrets` → `Atlas GET …/secrets`. */
+function shortOperation(operation: string): string {
+  if (operation.startsWith('SM ')) return operation.slice('SM '.length);
+  const [method, path = ''] = operation.split(' ');
+  if (path.startsWith('/api/oauth/token')) return 'Atlas token';
+  const last =
+    path
+      .split('?')[0]
+      ?.split('/')
+      .filter((p) => p !== '') ?? [];
+  const tail = last.slice(-2).map((p) => (/^[0-9a-f]{24}$|^mdb_sa_id_/.test(p) ? '{id}' : p));
+  return `Atlas ${method} …/${tail.join('/')}`;
 }
 
 function costOf(
@@ -251,7 +306,16 @@ function costOf(
     latencies.push(end - start);
   }
   const n = spans.length;
+  const [first] = spans;
+  const firstCalls =
+    first === undefined
+      ? []
+      : [...sm, ...atlas].filter((c) => c.startedAt >= first[0] && c.endedAt <= first[1]);
+  const firstPath = roundTripGroups(firstCalls)
+    .map((group) => group.map((c) => shortOperation(c.operation)).join(' + '))
+    .join(' → ');
   return {
+    firstPath,
     sm: Object.fromEntries(Object.entries(groups).map(([k, v]) => [k, v / n])),
     smCalls: smCalls / n,
     atlasCalls: atlasCalls / n,
@@ -270,7 +334,8 @@ async function costSection(
     bench.atlasProxy.clear();
     const { output } = await runner(bench, {
       impl,
-      secrets: secrets.slice(0, 8).map((s) => s.arn),
+      secrets: secrets.map((s) => s.arn),
+      perRun: secrets.length,
       inFlight: 1,
       repeats: 1,
     });
@@ -310,6 +375,8 @@ async function costSection(
       [row('atlas-rotator', ours), row('template', theirs)],
     )}\n`,
   );
+  out(`\n  one atlas-rotator rotation, round trip by round trip: ${ours.firstPath}\n`);
+  out(`  one template rotation: ${theirs.firstPath}\n`);
   out(
     `\n  goals: ≤ 3 SM writes — ${writes <= 3 ? 'holds' : 'does not hold'} (${f(writes)});` +
       ` ≤ 8 round trips — ${ours.roundTrips <= 8 ? 'holds' : 'does not hold'} (${f(ours.roundTrips)})\n`,
@@ -333,13 +400,21 @@ async function level(
   secrets: readonly SeededSecret[],
   inFlight: number,
 ): Promise<LevelResult> {
-  const count = Math.min(COUNT[inFlight] ?? inFlight, secrets.length);
+  const count = rotationsAt(inFlight);
   progress(`${impl}, ${inFlight} in flight: ${bench.options.repeats} × ${count} rotations`);
+  const snapshot = bench.options.heapSnapshot;
   const measured = await runner(bench, {
     impl,
-    secrets: secrets.slice(0, count).map((s) => s.arn),
+    secrets: secrets.map((s) => s.arn),
+    perRun: count,
     inFlight,
     repeats: bench.options.repeats,
+    ...(snapshot !== undefined && impl === 'atlas-rotator' && inFlight === 256
+      ? {
+          heapSnapshotPath: snapshot,
+          heapSnapshotAtMb: bench.options.heapSnapshotAtMb,
+        }
+      : {}),
   });
   const runs: readonly RunnerRun[] = measured.output.runs;
   const failed = runs.reduce((a, r) => a + r.failed, 0);
@@ -427,23 +502,41 @@ async function main(): Promise<void> {
   const prefix = `atlas-rotator-bench-${randomUUID().slice(0, 8)}`;
   const all: SeededSecret[] = [];
   try {
-    const orgs = Array.from({ length: 6 }, () => simulator.createOrg().orgId);
-    const org = (base: number) => (i: number) => orgs[base + Math.floor(i / 128)] as string;
-    progress(`seeding 512 managed secrets under ${prefix}/ (+200 for section 4)`);
-    const rotator = await seed(bench, sm, 256, (i) => `${prefix}/rotator-${i}`, org(0));
-    const template = await seed(bench, sm, 256, (i) => `${prefix}/template-${i}`, org(2));
-    all.push(...rotator, ...template);
+    // 128 accounts per org (the simulator, as Atlas, allows 200); each implementation in orgs of its own.
+    const orgsFor = () => {
+      const orgs: string[] = [];
+      return (i: number) => {
+        const k = Math.floor(i / 128);
+        while (orgs.length <= k) orgs.push(simulator.createOrg().orgId);
+        return orgs[k] as string;
+      };
+    };
+    const perLevel = (levels: readonly number[]) =>
+      levels.reduce((sum, k) => sum + options.repeats * rotationsAt(k), 0);
+    const rotatorCount = 8 + perLevel(LEVELS) + 256 * YOUNG_GENERATION_TRIALS.length;
+    const templateCount = 8 + perLevel(LEVELS.filter((k) => k <= 64));
+    progress(
+      `seeding ${rotatorCount + templateCount} managed secrets under ${prefix}/ (+200 for section 4), one per rotation`,
+    );
+    const rotatorSeeded = await seed(bench, sm, rotatorCount, (i) => `${prefix}/rotator-${i}`, orgsFor());
+    const templateSeeded = await seed(bench, sm, templateCount, (i) => `${prefix}/template-${i}`, orgsFor());
+    all.push(...rotatorSeeded, ...templateSeeded);
+    const rotator = new FreshSecrets(rotatorSeeded);
+    const template = new FreshSecrets(templateSeeded);
 
-    const cost = await costSection(bench, rotator, template);
+    const cost = await costSection(bench, rotator.take(8), template.take(8));
 
     const ours = new Map<number, LevelResult>();
     const theirs = new Map<number, LevelResult>();
+    const take = (fresh: FreshSecrets, k: number) => fresh.take(options.repeats * rotationsAt(k));
     for (const inFlight of LEVELS) {
-      ours.set(inFlight, await level(bench, 'atlas-rotator', rotator, inFlight));
-      if (inFlight <= 64) theirs.set(inFlight, await level(bench, 'template', template, inFlight));
+      ours.set(inFlight, await level(bench, 'atlas-rotator', take(rotator, inFlight), inFlight));
+      if (inFlight <= 64)
+        theirs.set(inFlight, await level(bench, 'template', take(template, inFlight), inFlight));
     }
-    const workingOurs = await verifyRotated(bench, rotator);
-    const workingTheirs = await verifyRotated(bench, template);
+    const rotated = rotatorSeeded.slice(0, rotatorCount - 256 * YOUNG_GENERATION_TRIALS.length);
+    const workingOurs = await verifyRotated(bench, rotated);
+    const workingTheirs = await verifyRotated(bench, templateSeeded);
 
     out('\n2. atlas-rotator vs the template-style rotation, same endpoints and latency\n\n');
     out(
@@ -464,8 +557,8 @@ async function main(): Promise<void> {
       )}\n`,
     );
     out(
-      `\n  afterwards AWSCURRENT mints an Atlas token: atlas-rotator ${workingOurs}/${rotator.length},` +
-        ` template ${workingTheirs}/${template.length}\n`,
+      `\n  afterwards AWSCURRENT mints an Atlas token: atlas-rotator ${workingOurs}/${rotated.length},` +
+        ` template ${workingTheirs}/${templateSeeded.length}\n`,
     );
 
     const critical = cost.ours.latencyMs;
@@ -518,6 +611,7 @@ async function main(): Promise<void> {
     const limitedRun = await runner(bench, {
       impl: 'atlas-rotator',
       secrets: limited.map((s) => s.arn),
+      perRun: limited.length,
       inFlight: 200,
       repeats: 1,
     });
@@ -553,18 +647,31 @@ async function main(): Promise<void> {
         ` the rest of the rotations' excess is their Secrets Manager work on LocalStack at 200 in flight\n`,
     );
 
-    progress('section 5: 256 in flight once more, one run, with a small young generation');
-    const plain = await runner(
-      bench,
-      { impl: 'atlas-rotator', secrets: rotator.map((s) => s.arn), inFlight: 256, repeats: 1 },
-      SMALL_YOUNG_GENERATION,
-    );
+    const trials: string[] = [];
+    for (const flags of YOUNG_GENERATION_TRIALS) {
+      progress(`section 5: 256 in flight once more, one run, with ${flags.join(' ')}`);
+      const trial = await runner(
+        bench,
+        {
+          impl: 'atlas-rotator',
+          secrets: rotator.take(256).map((s) => s.arn),
+          perRun: 256,
+          inFlight: 256,
+          repeats: 1,
+        },
+        flags,
+      );
+      const rate = 256 / ((trial.output.runs[0]?.ms ?? 1) / 1000);
+      trials.push(
+        `${flags.join(' ')}: ${(trial.output.vmHwmKb / 1024).toFixed(0)} MB (peak V8 heap total` +
+          ` ${(trial.output.peakKb.heapTotal / 1024).toFixed(0)} MB, ${rate.toFixed(1)} rot/s)`,
+      );
+    }
     const peak = (ours.get(256) as LevelResult).vmHwmKb / 1024;
     out(
-      `\n5. Memory: peak RSS (VmHWM) of the rotator process at 256 in flight (over ${options.repeats} run(s)):` +
-        ` ${peak.toFixed(0)} MB (goal ≤ 150 MB — ${peak <= 150 ? 'holds' : 'does not hold'});` +
-        ` one run with ${SMALL_YOUNG_GENERATION.join(' ')}: ${(plain.output.vmHwmKb / 1024).toFixed(0)} MB` +
-        ` (peak V8 heap total ${(plain.output.peakKb.heapTotal / 1024).toFixed(0)} MB)\n\n`,
+      `\n5. Memory: peak RSS (VmHWM) of the rotator process (the child: no proxy, simulator or log of the bench)` +
+        ` at 256 in flight (over ${options.repeats} run(s)): ${peak.toFixed(0)} MB` +
+        ` (goal ≤ 150 MB — ${peak <= 150 ? 'holds' : 'does not hold'}); one run each with ${trials.join('; ')}\n\n`,
     );
     const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
     out(

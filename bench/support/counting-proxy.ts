@@ -127,14 +127,20 @@ export function smQuotaGroup(operation: string): 'write' | 'read' | 'list' | 'ot
  * transitively, count once), i.e. how many times the caller waited for the network in a row.
  */
 export function sequentialRoundTrips(calls: readonly ProxiedCall[]): number {
+  return roundTripGroups(calls).length;
+}
+
+/** The calls grouped as `sequentialRoundTrips` counts them: each group's calls overlap, the groups follow each other. */
+export function roundTripGroups(calls: readonly ProxiedCall[]): ProxiedCall[][] {
   const sorted = [...calls].sort((a, b) => a.startedAt - b.startedAt);
-  let groups = 0;
+  const groups: ProxiedCall[][] = [];
   let groupEnd = Number.NEGATIVE_INFINITY;
   for (const call of sorted) {
     if (call.startedAt >= groupEnd) {
-      groups += 1;
+      groups.push([call]);
       groupEnd = call.endedAt;
     } else {
+      groups[groups.length - 1]?.push(call);
       groupEnd = Math.max(groupEnd, call.endedAt);
     }
   }

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
 import { buildContainer, disposeContainer } from '../../src/adapters/bootstrap/container.js';
 import { TOKENS } from '../../src/adapters/bootstrap/tokens.js';
 import { loadConfig } from '../../src/adapters/config/load-config.js';
@@ -16,16 +17,25 @@ export interface RunnerInput {
   readonly impl: 'atlas-rotator' | 'template';
   readonly env: Record<string, string>;
   readonly endpoints: TemplateEndpoints;
+  /**
+   * `repeats` × `perRun` secrets: run r rotates secrets[r × perRun, (r + 1) × perRun). Every rotation is of a
+   * secret no run rotated before: with the default grace (OLD_SECRET_GRACE_HOURS, 24 h) a second rotation of
+   * one secret within a day fails with OLD_SECRET_IN_GRACE, as it would for a user.
+   */
   readonly secrets: readonly string[];
+  readonly perRun: number;
   readonly inFlight: number;
   readonly repeats: number;
+  /** Diagnosis only: write one V8 heap snapshot here when the heap first passes `heapSnapshotAtMb`. */
+  readonly heapSnapshotPath?: string;
+  readonly heapSnapshotAtMb?: number;
 }
 
 export interface RunnerRun {
   readonly ms: number;
   readonly cpuMs: number;
   readonly failed: number;
-  /** Epoch ms per rotation, in the order of `secrets`. */
+  /** Epoch ms per rotation, in the order of this run's slice of `secrets`. */
   readonly spans: readonly (readonly [number, number])[];
 }
 
@@ -57,20 +67,32 @@ async function main(): Promise<void> {
   };
   const runs: RunnerRun[] = [];
   const peak = { heapUsed: 0, heapTotal: 0, external: 0 };
+  let snapshotWritten = false;
   const sampler = setInterval(() => {
     const m = process.memoryUsage();
     peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed / 1024);
     peak.heapTotal = Math.max(peak.heapTotal, m.heapTotal / 1024);
     peak.external = Math.max(peak.external, m.external / 1024);
+    if (
+      !snapshotWritten &&
+      input.heapSnapshotPath !== undefined &&
+      m.heapUsed / 1024 / 1024 >= (input.heapSnapshotAtMb ?? 100)
+    ) {
+      writeHeapSnapshot(input.heapSnapshotPath);
+      snapshotWritten = true;
+    }
   }, 50);
   try {
+    if (input.secrets.length < input.repeats * input.perRun)
+      throw new Error(`${input.repeats} runs of ${input.perRun} need as many fresh secrets`);
     for (let r = 0; r < input.repeats; r += 1) {
-      const spans: [number, number][] = input.secrets.map(() => [0, 0]);
+      const batch = input.secrets.slice(r * input.perRun, (r + 1) * input.perRun);
+      const spans: [number, number][] = batch.map(() => [0, 0]);
       let failed = 0;
       const cpu = process.cpuUsage();
       const start = performance.now();
       await inPool(
-        input.secrets.map((s, i) => [s, i] as const),
+        batch.map((s, i) => [s, i] as const),
         input.inFlight,
         async ([secretId, i]) => {
           const begun = Date.now();

@@ -105,6 +105,25 @@ describe('AtlasAdminApiClient pacing under Atlas rate limits', () => {
     await atlas.close();
   });
 
+  it('revokes the tokens of two credentials of one client id at once, not one after the other (no pacing)', async () => {
+    const [account] = accounts(1);
+    if (account === undefined) throw new Error('no account');
+    // The replaced credential and the new one at the end of a rotation: two secrets of one service account.
+    const second = sim.addSecret(account.target.orgId, account.target.clientId);
+    const other = { clientId: account.target.clientId, clientSecret: SecretValue.of(second.secret) };
+    const atlas = client();
+    await atlas.listSecrets(account.target, account.credential);
+    await atlas.listSecrets(account.target, other);
+    sim.injectFault({ method: 'POST', path: '/api/oauth/revoke', latencyMs: 400, times: 2 });
+    const started = performance.now();
+    await atlas.endRotation([account.credential, other]);
+    const tookMs = performance.now() - started;
+    expect(sim.requests.filter((r) => r.path === '/api/oauth/revoke')).toHaveLength(2);
+    // Paced, the second would wait for the first's answer: 800 ms and more.
+    expect(tookMs).toBeLessThan(750);
+    await atlas.close();
+  });
+
   it('still fails retryable when one Retry-After is longer than it will wait, naming no secret', async () => {
     const account = oneAccountWithFault('GET', { status: 429, headers: { 'retry-after': '600' } });
     const error = await failure(client().listSecrets(account.target, account.credential));

@@ -723,6 +723,10 @@ export class AtlasAdminApiClient implements AtlasServiceAccounts {
    * unread, which closes the connection, and the call fails with ATLAS_UNEXPECTED_RESPONSE (not retryable).
    */
   async #send(origin: string, request: HttpRequest): Promise<HttpAnswer> {
+    // A revocation is best effort and ends a rotation: pacing would send the second of a rotation's two (the new
+    // and the replaced credential share a client id) only after the first's answer, a round trip on the
+    // critical path, for an endpoint whose refusal costs nothing (the token expires on its own).
+    if (request.path === REVOKE_PATH) return this.#sendOnce(origin, request);
     const key = rateLimitKey(origin, request.path, request.headers.authorization);
     let waitedMs = 0;
     for (;;) {
