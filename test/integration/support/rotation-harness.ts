@@ -117,28 +117,29 @@ export async function seedManagedSecret(
   const account = simulator.createServiceAccount(orgId, { roles: options.roles ?? ['ORG_OWNER'] });
   plainSecrets.add(account.secret);
   const secretName = `it/${randomUUID()}`;
+  const secretArn = await createTaggedSecret(
+    client,
+    secretName,
+    { clientId: account.clientId, clientSecret: account.secret, orgId, ...options.extra },
+    options,
+  );
+  return { orgId, clientId: account.clientId, firstSecretId: account.secretId, secretName, secretArn };
+}
+
+/** Creates `name` holding `value`, tagged managed (unless `managed: false`) and with its admin secret if given. */
+async function createTaggedSecret(
+  client: SecretsManagerClient,
+  name: string,
+  value: Record<string, unknown>,
+  options: { managed?: boolean; adminSecretArn?: string },
+): Promise<string> {
   const tags = [{ Key: TAG_MANAGED, Value: options.managed === false ? 'false' : 'true' }];
   if (options.adminSecretArn !== undefined)
     tags.push({ Key: TAG_ADMIN_SECRET_ARN, Value: options.adminSecretArn });
   const created = await client.send(
-    new CreateSecretCommand({
-      Name: secretName,
-      SecretString: JSON.stringify({
-        clientId: account.clientId,
-        clientSecret: account.secret,
-        orgId,
-        ...options.extra,
-      }),
-      Tags: tags,
-    }),
+    new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(value), Tags: tags }),
   );
-  return {
-    orgId,
-    clientId: account.clientId,
-    firstSecretId: account.secretId,
-    secretName,
-    secretArn: created.ARN ?? '',
-  };
+  return created.ARN ?? '';
 }
 
 export interface RecordedSecret extends ManagedAccount {
@@ -161,28 +162,24 @@ export async function seedRecordedSecret(
   plainSecrets.add(account.secret);
   const atlasExpiresAt = simulator.serviceAccount(orgId, account.clientId)?.secrets[0]?.expiresAt ?? '';
   const secretName = `${options.prefix}/${randomUUID()}`;
-  const tags = [{ Key: TAG_MANAGED, Value: 'true' }];
-  if (options.adminSecretArn !== undefined)
-    tags.push({ Key: TAG_ADMIN_SECRET_ARN, Value: options.adminSecretArn });
-  const created = await client.send(
-    new CreateSecretCommand({
-      Name: secretName,
-      SecretString: JSON.stringify({
-        clientId: account.clientId,
-        clientSecret: account.secret,
-        orgId,
-        atlasSecretId: account.secretId,
-        atlasSecretExpiresAt: atlasExpiresAt,
-      }),
-      Tags: tags,
-    }),
+  const secretArn = await createTaggedSecret(
+    client,
+    secretName,
+    {
+      clientId: account.clientId,
+      clientSecret: account.secret,
+      orgId,
+      atlasSecretId: account.secretId,
+      atlasSecretExpiresAt: atlasExpiresAt,
+    },
+    options,
   );
   return {
     orgId,
     clientId: account.clientId,
     firstSecretId: account.secretId,
     secretName,
-    secretArn: created.ARN ?? '',
+    secretArn,
     atlasExpiresAt,
     clientSecret: account.secret,
   };
