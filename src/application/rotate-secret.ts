@@ -105,6 +105,15 @@ export class RotateSecret {
     );
   }
 
+  /**
+   * Resolves once the work runs started after their outcome (revoking their Atlas tokens, best effort) has ended.
+   * `execute` does not wait for it, so that a rotation's latency ends at its outcome; whoever ends a process or a
+   * Lambda invocation calls this first (the container's disposal does). Never rejects.
+   */
+  settled(): Promise<void> {
+    return this.ctx.settled();
+  }
+
   /** One round: read the secret, then the step the protocol names. A thrown error becomes a failed event. */
   private async round(command: RotateSecretCommand, run: Run, round: number): Promise<RotationStepEvent> {
     try {

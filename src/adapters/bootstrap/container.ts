@@ -285,36 +285,39 @@ function rotationSettings(config: Config): RotateSecretSettings {
 }
 
 const applicationModule = new ContainerModule(({ bind }) => {
-  bind(TOKENS.rotateSecret).toResolvedValue(
-    (
-      store: SecretStore,
-      atlas: AtlasServiceAccounts,
-      clock: Clock,
-      logger: Logger,
-      config: Config,
-      tracing: Tracing,
-      metrics: RotationMetrics,
-    ) =>
-      new RotateSecret(
-        store,
-        atlas,
-        clock,
-        logger,
-        rotationSettings(config),
-        new NodeCryptoIdGenerator(),
-        tracing.tracer,
-        metrics,
-      ),
-    [
-      TOKENS.secretStore,
-      TOKENS.atlas,
-      TOKENS.clock,
-      TOKENS.logger,
-      TOKENS.config,
-      TOKENS.tracing,
-      TOKENS.metrics,
-    ],
-  );
+  bind(TOKENS.rotateSecret)
+    .toResolvedValue(
+      (
+        store: SecretStore,
+        atlas: AtlasServiceAccounts,
+        clock: Clock,
+        logger: Logger,
+        config: Config,
+        tracing: Tracing,
+        metrics: RotationMetrics,
+      ) =>
+        new RotateSecret(
+          store,
+          atlas,
+          clock,
+          logger,
+          rotationSettings(config),
+          new NodeCryptoIdGenerator(),
+          tracing.tracer,
+          metrics,
+        ),
+      [
+        TOKENS.secretStore,
+        TOKENS.atlas,
+        TOKENS.clock,
+        TOKENS.logger,
+        TOKENS.config,
+        TOKENS.tracing,
+        TOKENS.metrics,
+      ],
+    )
+    // Its runs' token revocations, started after their outcomes, end before the Atlas client closes (load order).
+    .onDeactivation((rotateSecret) => rotateSecret.settled());
   bind(TOKENS.planRotation).toResolvedValue(
     (store: SecretStore, atlas: AtlasServiceAccounts, clock: Clock, logger: Logger, config: Config) =>
       new PlanRotation(store, atlas, clock, logger, rotationSettings(config), new NodeCryptoIdGenerator()),
@@ -383,13 +386,14 @@ const sweepModule = new ContainerModule(({ bind }) => {
 /** The composition root: one module per adapter group, singletons, teardown on `dispose`. */
 export function buildContainer(config: Config, overrides: ContainerOverrides = {}): Container {
   const container = new Container({ defaultScope: 'Singleton' });
+  // Teardown runs in this order: the use cases (a rotation's token revocations end) before the clients they use.
   container.load(
     coreModule(config, overrides),
-    awsModule,
-    atlasModule,
     applicationModule,
     eventsModule,
     sweepModule,
+    awsModule,
+    atlasModule,
   );
   return container;
 }

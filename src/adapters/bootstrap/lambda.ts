@@ -21,10 +21,12 @@ export async function handler(event: SqsEvent, context?: LambdaContext): Promise
       handle = await container.getAsync(TOKENS.lambdaHandler);
     }
     // Every publish resolves only once its events were accepted, so nothing is pending when this returns;
-    // the spans are exported before it does (a frozen environment exports nothing).
+    // the rotations' token revocations (started after their outcomes) end, and the spans are exported, before
+    // it does (a frozen environment sends nothing).
     try {
       return await handle(event);
     } finally {
+      await container?.get(TOKENS.rotateSecret).settled();
       await container?.get(TOKENS.tracing).flush();
     }
   });

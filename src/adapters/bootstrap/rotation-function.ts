@@ -19,6 +19,8 @@ export async function handler(event: RotationFunctionEvent, context?: LambdaCont
     try {
       await handle(event);
     } finally {
+      // The step's token revocations (started after its outcome) end before the environment may be frozen.
+      await container.get(TOKENS.rotateSecret).settled();
       await container.get(TOKENS.tracing).flush();
     }
   });

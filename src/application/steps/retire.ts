@@ -45,12 +45,11 @@ export async function retire(
       : ctx.step(run, 'delete-old', () => ctx.atlas.deleteSecret(read.target, old, acting), {
           atlasSecretId: old,
         });
-  // The rotation is over for the new credential: its tokens are revoked (after the delete, when it deletes).
-  // The replaced credential's tokens died with its secret: the Atlas client forgot them.
-  const end = async () => ctx.atlas.endRotation([fresh]);
-  const [deletion] = await Promise.allSettled([deleting, end()]);
-  if (deletion.status === 'rejected') throw deletion.reason;
-  if (deletion.value && old !== undefined) deleted.push(old);
+  // The rotation is over for the new credential: its tokens are revoked off the critical path (the Atlas client
+  // waits for calls still running with them). The replaced credential's tokens died with its secret: the Atlas
+  // client forgot them.
+  ctx.afterRun("revoke the rotation's tokens", run, () => ctx.atlas.endRotation([fresh]));
+  if ((await deleting) && old !== undefined) deleted.push(old);
   const facts =
     record === undefined
       ? undefined
@@ -107,7 +106,10 @@ async function holdInGrace(
       });
     }
   } finally {
-    await ctx.atlas.endRotation(replaced === undefined ? [fresh] : [fresh, replaced]);
+    // Off the critical path: the outcome does not wait for the revocations (RotateSecret.settled does).
+    ctx.afterRun("revoke the rotation's tokens", run, () =>
+      ctx.atlas.endRotation(replaced === undefined ? [fresh] : [fresh, replaced]),
+    );
   }
   return ctx.completed(read, run, fresh, newSecretId, fresh.atlasSecretExpiresAt, deleted, false, {
     oldAtlasSecretId: record.oldAtlasSecretId,

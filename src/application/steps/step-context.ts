@@ -118,6 +118,8 @@ export type Verification =
  */
 export class StepContext {
   readonly claims: AttemptClaims;
+  /** Work a run starts after its outcome is known (token revocations): off its critical path, see `settled`. */
+  readonly #afterRuns = new Set<Promise<void>>();
 
   constructor(
     readonly store: SecretStore,
@@ -145,6 +147,19 @@ export class StepContext {
       );
     }
     return content.atlasSecretId;
+  }
+  /**
+   * Starts best-effort work that no step and no outcome depends on, and returns at once: the run reports its
+   * outcome without waiting for it. `settled` waits for all of it (before a process exits or a Lambda returns).
+   */
+  afterRun(what: string, run: Run, action: () => Promise<unknown>): void {
+    const work = this.bestEffort(what, run, action);
+    this.#afterRuns.add(work);
+    void work.finally(() => this.#afterRuns.delete(work));
+  }
+  /** Resolves once the work `afterRun` started so far has ended (it never rejects). */
+  async settled(): Promise<void> {
+    while (this.#afterRuns.size > 0) await Promise.all([...this.#afterRuns]);
   }
   async bestEffort(what: string, run: Run, action: () => Promise<unknown>): Promise<void> {
     try {

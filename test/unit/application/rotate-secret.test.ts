@@ -1071,6 +1071,29 @@ describe('RotateSecret under concurrent runs', () => {
     if (id !== undefined) expect(world.atlasWorld.secretIds(CLIENT_ID)).toContain(id);
   }
 
+  it('reports its outcome before revoking its tokens, off the critical path; settled() waits for the revocations', async () => {
+    const world = aWorld();
+    const gate = new CallGate();
+    // The revocation is held: the outcome must not wait for it.
+    const process = aProcess(world, {}, { atlas: (a) => gate.wrap(a, 'endRotation', 1, 'before') });
+
+    const outcome = expectCompleted(await process.run());
+    await gate.reached();
+
+    expect(process.atlas.ops()).not.toContain('revoke');
+    let settled = false;
+    const settling = process.useCase.settled().then(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(settled).toBe(false);
+    gate.open();
+    await settling;
+    expect(process.atlas.ops().filter((op) => op === 'revoke').length).toBeGreaterThan(0);
+    expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(outcome.rotationId);
+    await expectConverged(world);
+  });
+
   it('two runs of one token at once: the second is refused the claim and the first completes', async () => {
     const world = aWorld();
     const gate = new CallGate();
