@@ -1,5 +1,7 @@
+import type { AtlasCredential } from './credential.js';
 import type { AtlasSecretId } from './identifiers.js';
 import { err, ok, type Result } from './result.js';
+import { retiresAtPromotion } from './retirement.js';
 import type { SecretValue } from './secret-value.js';
 
 /** What Atlas lists of a service account's secret (never its value). */
@@ -187,4 +189,22 @@ export function planRoom(input: RoomPlanInput): Result<RoomPlan, RoomRefusal> {
     return ok({ deletions, currentSecretId });
   }
   return err({ kind: 'limit', blockingSecretIds: extras.map((s) => s.id), currentKnown: true });
+}
+
+/**
+ * Whether a rotation may create first and make room only if Atlas refuses (ADR 0015). Atlas's two-slot limit is
+ * the compare-and-swap: a create succeeds only into a free slot. It is offered when AWSCURRENT's credential was
+ * just proven by a mint (so its secret is one of the account's) and names its Atlas secret (atlas-rotator wrote
+ * it): a free slot then means the account holds AWSCURRENT's secret alone, where the room plan deletes nothing
+ * and places AWSCURRENT's secret as the one it names. Not while the secret the last rotation replaced is in its
+ * grace: its slot is taken, and the room plan says until when.
+ */
+export function mayCreateFirst(
+  current: Pick<AtlasCredential, 'atlasSecretId' | 'retirement'>,
+  proven: boolean,
+  nowMs: number,
+): boolean {
+  if (!proven || current.atlasSecretId === undefined) return false;
+  const record = current.retirement;
+  return record === undefined || retiresAtPromotion(record) || Date.parse(record.retireAfter) <= nowMs;
 }

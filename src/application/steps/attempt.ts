@@ -2,7 +2,7 @@ import { rotatedCredential, serializeCredential } from '../../domain/credential.
 import { RotationInProgressError } from '../../domain/errors.js';
 import type { AtlasSecretId } from '../../domain/identifiers.js';
 import { effectiveGrace, GRACE_TAG, planRetirement, type RetirementRecord } from '../../domain/retirement.js';
-import { MIN_SECRET_HOURS } from '../../domain/room-plan.js';
+import { MIN_SECRET_HOURS, mayCreateFirst } from '../../domain/room-plan.js';
 import {
   claimedCredentialId,
   isBookkeepingVersion,
@@ -45,19 +45,36 @@ export async function startAttempt(
   let oldSecretId: AtlasSecretId | undefined;
   try {
     if (minted.status === 'rejected') throw minted.reason;
-    // Step 4: make room.
-    run.stage = 'make-room';
-    oldSecretId = await makeRoom(
-      ctx,
-      read,
-      run,
-      acting,
-      credentialId,
-      read.admin === undefined ? provenAt : undefined,
-    );
-    // Step 5: create (never retried).
-    run.stage = 'create';
-    created = await ctx.step(run, 'create', () => createSecret(ctx, read.target, acting));
+    // Steps 4 and 5 in the other order when the slot is likely free (ADR 0015): a create Atlas refuses (400,
+    // 409) created nothing, and room is made as below.
+    if (mayCreateFirst(read.current, read.admin === undefined, ctx.clock.now().getTime())) {
+      run.stage = 'create';
+      created = await ctx.step(run, 'create', () => createIfRoom(ctx, read.target, acting));
+      if (created !== undefined) {
+        oldSecretId = read.current.atlasSecretId;
+      } else {
+        // Refused: another run may have taken the slot since this run read the secret, and the room plan
+        // would see its secret as no version's. It gives way, retryably, as after a refused create below.
+        run.stage = 'make-room';
+        const other = await anotherRunSince(ctx, read, credentialId);
+        if (other !== undefined) throw other;
+      }
+    }
+    if (created === undefined) {
+      // Step 4: make room.
+      run.stage = 'make-room';
+      oldSecretId = await makeRoom(
+        ctx,
+        read,
+        run,
+        acting,
+        credentialId,
+        read.admin === undefined ? provenAt : undefined,
+      );
+      // Step 5: create (never retried).
+      run.stage = 'create';
+      created = await ctx.step(run, 'create', () => createSecret(ctx, read.target, acting));
+    }
   } catch (error) {
     const refused =
       run.stage !== 'create' ||
@@ -168,24 +185,54 @@ export async function refusedBecauseOfAnotherRun(
   refusal: unknown,
 ): Promise<unknown> {
   try {
-    const versions = await ctx.store.listVersions(read.description.arn);
-    const ids = new Set(versions.map((v) => v.versionId));
-    const other =
-      versions
-        .map((v) => claimedCredentialId(v.versionId))
-        .find((id) => id !== undefined && id !== ownCredentialId && !ids.has(id)) ??
-      versions.find(
-        (v) =>
-          v.stages.includes('AWSPENDING') &&
-          !v.stages.includes('AWSCURRENT') &&
-          v.versionId !== ownCredentialId &&
-          !isBookkeepingVersion(v.versionId) &&
-          !read.versions.some((r) => r.versionId === v.versionId),
-      )?.versionId;
-    if (other === undefined) return refusal;
-    return new RotationInProgressError(read.description.name, other, 'now (it took the free slot)');
+    return (await anotherRunSince(ctx, read, ownCredentialId)) ?? refusal;
   } catch {
     return refusal;
+  }
+}
+
+/** ROTATION_IN_PROGRESS when another run claimed or stored an attempt since this run read the secret. */
+async function anotherRunSince(
+  ctx: StepContext,
+  read: SecretRead,
+  ownCredentialId: string,
+): Promise<RotationInProgressError | undefined> {
+  const versions = await ctx.store.listVersions(read.description.arn);
+  const ids = new Set(versions.map((v) => v.versionId));
+  // Only versions written since the read: a claim this run saw was the room plan's to weigh (or fence).
+  const since = versions.filter((v) => !read.versions.some((r) => r.versionId === v.versionId));
+  const other =
+    since
+      .map((v) => claimedCredentialId(v.versionId))
+      .find((id) => id !== undefined && id !== ownCredentialId && !ids.has(id)) ??
+    since.find(
+      (v) =>
+        v.stages.includes('AWSPENDING') &&
+        !v.stages.includes('AWSCURRENT') &&
+        v.versionId !== ownCredentialId &&
+        !isBookkeepingVersion(v.versionId),
+    )?.versionId;
+  if (other === undefined) return undefined;
+  return new RotationInProgressError(read.description.name, other, 'now (it took the free slot)');
+}
+
+/**
+ * A create before any room is made: undefined when Atlas refuses it with a 400 or a 409 (no free slot, another
+ * create on the account, a lifetime above the org's maximum), which created nothing. Anything else stands: a
+ * create without an answer may have created (never retried).
+ */
+export async function createIfRoom(
+  ctx: StepContext,
+  target: AtlasTarget,
+  acting: ActingCredential,
+): Promise<Awaited<ReturnType<AtlasServiceAccounts['createSecret']>> | undefined> {
+  try {
+    return await ctx.atlas.createSecret(target, acting, ctx.settings.secretExpiresAfterHours);
+  } catch (error) {
+    if (error instanceof AtlasApiError && (error.atlasStatus === 400 || error.atlasStatus === 409)) {
+      return undefined;
+    }
+    throw error;
   }
 }
 

@@ -3,6 +3,7 @@ import type { AtlasSecretId } from '../../../src/domain/identifiers.js';
 import {
   type AtlasSecretInfo,
   maskedSuffix,
+  mayCreateFirst,
   placeCredential,
   planRoom,
   type RoomPlanInput,
@@ -237,5 +238,47 @@ describe('placeCredential', () => {
     expect(maskedSuffix('mdb_sa_sk_...abcd')).toBe('abcd');
     expect(maskedSuffix('mdb_sa_sk_')).toBeUndefined();
     expect(maskedSuffix(undefined)).toBeUndefined();
+  });
+});
+
+describe('mayCreateFirst (ADR 0015)', () => {
+  const retirement = (retireAfter: string, reason: 'grace' | 'now' = 'grace') => ({
+    oldAtlasSecretId: PREVIOUS,
+    supersededAt: '2025-06-01T09:00:00.000Z',
+    retireAfter,
+    reason,
+  });
+
+  it('creates first when AWSCURRENT was proven and names its Atlas secret', () => {
+    expect(mayCreateFirst({ atlasSecretId: CURRENT }, true, NOW)).toBe(true);
+  });
+
+  it('makes room first when AWSCURRENT was not proven (admin mode) or names no Atlas secret', () => {
+    expect(mayCreateFirst({ atlasSecretId: CURRENT }, false, NOW)).toBe(false);
+    expect(mayCreateFirst({ atlasSecretId: undefined }, true, NOW)).toBe(false);
+  });
+
+  it('makes room first while the secret the last rotation replaced is in its grace, not after it', () => {
+    expect(
+      mayCreateFirst(
+        { atlasSecretId: CURRENT, retirement: retirement('2025-06-02T10:00:00.000Z') },
+        true,
+        NOW,
+      ),
+    ).toBe(false);
+    expect(
+      mayCreateFirst(
+        { atlasSecretId: CURRENT, retirement: retirement('2025-06-02T08:00:00.000Z') },
+        true,
+        NOW,
+      ),
+    ).toBe(true);
+    expect(
+      mayCreateFirst(
+        { atlasSecretId: CURRENT, retirement: retirement('2025-06-01T09:00:00.000Z', 'now') },
+        true,
+        NOW,
+      ),
+    ).toBe(true);
   });
 });
