@@ -52,6 +52,8 @@ interface Options {
   /** Diagnosis: one V8 heap snapshot of the rotator at 256 in flight, when its heap passes heapSnapshotAtMb. */
   readonly heapSnapshot: string | undefined;
   readonly heapSnapshotAtMb: number;
+  /** `memory`: section 5 alone (the rotator at 1, 8, 64, 256 in flight), a short run to measure memory. */
+  readonly only: 'memory' | undefined;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -65,8 +67,11 @@ function parseOptions(argv: readonly string[]): Options {
       'emulator-pid': { type: 'string' },
       'heap-snapshot': { type: 'string' },
       'heap-snapshot-at-mb': { type: 'string', default: '100' },
+      only: { type: 'string' },
     },
   });
+  const only = values.only;
+  if (only !== undefined && only !== 'memory') throw new Error('--only takes one value: memory');
   const awsEndpointUrl = values['aws-endpoint-url'];
   if (awsEndpointUrl === undefined || !URL.canParse(awsEndpointUrl))
     throw new Error('--aws-endpoint-url is required (the local AWS endpoint)');
@@ -81,6 +86,7 @@ function parseOptions(argv: readonly string[]): Options {
     emulatorPid: pid,
     heapSnapshot: values['heap-snapshot'],
     heapSnapshotAtMb: Number(values['heap-snapshot-at-mb']),
+    only,
   };
 }
 
@@ -389,6 +395,8 @@ interface LevelResult {
   readonly latencyMs: number;
   readonly cpu: { readonly rotator: number; readonly emulator: number | undefined; readonly parent: number };
   readonly vmHwmKb: number;
+  /** RSS once the rotator is built, before its first rotation. */
+  readonly loadedRssKb: number;
   readonly heapUsedKb: number;
   readonly heapTotalKb: number;
   readonly failed: number;
@@ -430,6 +438,7 @@ async function level(
       parent: median(measured.parentCpuMs.map(pct)),
     },
     vmHwmKb: measured.output.vmHwmKb,
+    loadedRssKb: measured.output.loaded.vmRssKb,
     heapUsedKb: measured.output.peakKb.heapUsed,
     heapTotalKb: measured.output.peakKb.heapTotal,
     failed,
@@ -485,6 +494,51 @@ async function clientAlone(bench: Bench): Promise<{ ms: number; admitted: number
   return { ms, admitted: api.length - refused, refused };
 }
 
+/** 5. The rotator's peak RSS per level (`ours`: the levels run), and the young-generation trials at 256 in flight. */
+async function memorySection(
+  bench: Bench,
+  ours: ReadonlyMap<number, LevelResult>,
+  rotator: FreshSecrets,
+): Promise<void> {
+  const { options } = bench;
+  const trials: string[] = [];
+  for (const flags of YOUNG_GENERATION_TRIALS) {
+    progress(`section 5: 256 in flight once more, one run, with ${flags.join(' ')}`);
+    const trial = await runner(
+      bench,
+      {
+        impl: 'atlas-rotator',
+        secrets: rotator.take(256).map((s) => s.arn),
+        perRun: 256,
+        inFlight: 256,
+        repeats: 1,
+      },
+      flags,
+    );
+    const rate = 256 / ((trial.output.runs[0]?.ms ?? 1) / 1000);
+    trials.push(
+      `${flags.join(' ')}: ${(trial.output.vmHwmKb / 1024).toFixed(0)} MB (peak V8 heap total` +
+        ` ${(trial.output.peakKb.heapTotal / 1024).toFixed(0)} MB, ${rate.toFixed(1)} rot/s)`,
+    );
+  }
+  const peak = (ours.get(256) as LevelResult).vmHwmKb / 1024;
+  out(
+    `\n5. Memory: peak RSS (VmHWM) of the rotator process (the child: no proxy, simulator or log of the bench)` +
+      ` at 256 in flight (over ${options.repeats} run(s)): ${peak.toFixed(0)} MB` +
+      ` (goal ≤ 150 MB — ${peak <= 150 ? 'holds' : 'does not hold'}); one run each with ${trials.join('; ')}\n\n`,
+  );
+  const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+  out(
+    `${table(
+      ['in flight', 'peak RSS', 'RSS before the first rotation', 'peak V8 heap used', 'peak V8 heap total'],
+      LEVELS.map((k) => {
+        const r = ours.get(k) as LevelResult;
+        return [String(k), mb(r.vmHwmKb), mb(r.loadedRssKb), mb(r.heapUsedKb), mb(r.heapTotalKb)];
+      }),
+    )}\n`,
+  );
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const startedAt = performance.now();
@@ -513,6 +567,22 @@ async function main(): Promise<void> {
     };
     const perLevel = (levels: readonly number[]) =>
       levels.reduce((sum, k) => sum + options.repeats * rotationsAt(k), 0);
+    if (options.only === 'memory') {
+      const count = perLevel(LEVELS) + 256 * YOUNG_GENERATION_TRIALS.length;
+      progress(`--only memory: seeding ${count} managed secrets under ${prefix}/, one per rotation`);
+      const seeded = await seed(bench, sm, count, (i) => `${prefix}/rotator-${i}`, orgsFor());
+      all.push(...seeded);
+      const rotator = new FreshSecrets(seeded);
+      const ours = new Map<number, LevelResult>();
+      for (const inFlight of LEVELS)
+        ours.set(
+          inFlight,
+          await level(bench, 'atlas-rotator', rotator.take(options.repeats * rotationsAt(inFlight)), inFlight),
+        );
+      await memorySection(bench, ours, rotator);
+      out(`\n  total ${((performance.now() - startedAt) / 1000).toFixed(0)} s\n`);
+      return;
+    }
     const rotatorCount = 8 + perLevel(LEVELS) + 256 * YOUNG_GENERATION_TRIALS.length;
     const templateCount = 8 + perLevel(LEVELS.filter((k) => k <= 64));
     progress(
@@ -647,42 +717,7 @@ async function main(): Promise<void> {
         ` the rest of the rotations' excess is their Secrets Manager work on LocalStack at 200 in flight\n`,
     );
 
-    const trials: string[] = [];
-    for (const flags of YOUNG_GENERATION_TRIALS) {
-      progress(`section 5: 256 in flight once more, one run, with ${flags.join(' ')}`);
-      const trial = await runner(
-        bench,
-        {
-          impl: 'atlas-rotator',
-          secrets: rotator.take(256).map((s) => s.arn),
-          perRun: 256,
-          inFlight: 256,
-          repeats: 1,
-        },
-        flags,
-      );
-      const rate = 256 / ((trial.output.runs[0]?.ms ?? 1) / 1000);
-      trials.push(
-        `${flags.join(' ')}: ${(trial.output.vmHwmKb / 1024).toFixed(0)} MB (peak V8 heap total` +
-          ` ${(trial.output.peakKb.heapTotal / 1024).toFixed(0)} MB, ${rate.toFixed(1)} rot/s)`,
-      );
-    }
-    const peak = (ours.get(256) as LevelResult).vmHwmKb / 1024;
-    out(
-      `\n5. Memory: peak RSS (VmHWM) of the rotator process (the child: no proxy, simulator or log of the bench)` +
-        ` at 256 in flight (over ${options.repeats} run(s)): ${peak.toFixed(0)} MB` +
-        ` (goal ≤ 150 MB — ${peak <= 150 ? 'holds' : 'does not hold'}); one run each with ${trials.join('; ')}\n\n`,
-    );
-    const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
-    out(
-      `${table(
-        ['in flight', 'peak RSS', 'peak V8 heap used', 'peak V8 heap total'],
-        LEVELS.map((k) => {
-          const r = ours.get(k) as LevelResult;
-          return [String(k), mb(r.vmHwmKb), mb(r.heapUsedKb), mb(r.heapTotalKb)];
-        }),
-      )}\n`,
-    );
+    await memorySection(bench, ours, rotator);
     out(`\n  total ${((performance.now() - startedAt) / 1000).toFixed(0)} s\n`);
   } finally {
     await deleteSecrets(sm, all);

@@ -25,7 +25,7 @@ export async function handler(event: SqsEvent, context?: LambdaContext): Promise
     try {
       return await handle(event);
     } finally {
-      await container?.get(TOKENS.tracing).flush();
+      await (await container?.getAsync(TOKENS.tracing))?.flush();
     }
   });
 }

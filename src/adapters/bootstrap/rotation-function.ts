@@ -19,7 +19,7 @@ export async function handler(event: RotationFunctionEvent, context?: LambdaCont
     try {
       await handle(event);
     } finally {
-      await container.get(TOKENS.tracing).flush();
+      await (await container.getAsync(TOKENS.tracing)).flush();
     }
   });
 }
