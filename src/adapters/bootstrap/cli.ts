@@ -27,7 +27,13 @@ async function main(argv: readonly string[]): Promise<number> {
       const config = loadConfig(process.env);
       const container = buildContainer(config);
       try {
-        return await runSweep(await container.getAsync(TOKENS.sweepSecrets), parsed, config.sweepNamePrefix, out, err);
+        return await runSweep(
+          await container.getAsync(TOKENS.sweepSecrets),
+          parsed,
+          config.sweepNamePrefix,
+          out,
+          err,
+        );
       } finally {
         await disposeContainer(container);
       }

@@ -150,7 +150,8 @@ const atlasModule = new ContainerModule(({ bind }) => {
 const eventsModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.sqsClient)
     .toResolvedValue(
-      (config: Config, tracing: Tracing) => tracing.traceAwsClient(new SQSClient(awsClientOptions(config)), 'SQS'),
+      (config: Config, tracing: Tracing) =>
+        tracing.traceAwsClient(new SQSClient(awsClientOptions(config)), 'SQS'),
       [TOKENS.config, TOKENS.tracing],
     )
     .onDeactivation((client) => client.destroy());
