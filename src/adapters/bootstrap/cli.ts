@@ -27,13 +27,8 @@ async function main(argv: readonly string[]): Promise<number> {
       const config = loadConfig(process.env);
       const container = buildContainer(config);
       try {
-        return await runSweep(
-          await container.getAsync(TOKENS.sweepSecrets),
-          parsed,
-          config.sweepNamePrefix,
-          out,
-          err,
-        );
+        const sweep = await container.getAsync(TOKENS.sweepSecrets);
+        return await runSweep(sweep, parsed, config.sweepNamePrefix, out, err);
       } finally {
         await disposeContainer(container);
       }
