@@ -37,6 +37,7 @@ import {
   smQuotaGroup,
 } from './support/counting-proxy.js';
 import { deleteSecrets, type SeededSecret, seedManagedSecret } from './support/fixtures.js';
+import { productNodeFlags } from './support/product-node-flags.js';
 import type { RunnerInput, RunnerOutput, RunnerRun } from './support/rotation-runner.js';
 import { inPool, ratio, summarize, table } from './support/stats.js';
 import { mintToken } from './support/template-rotation.js';
@@ -52,6 +53,8 @@ interface Options {
   /** Diagnosis: one V8 heap snapshot of the rotator at 256 in flight, when its heap passes heapSnapshotAtMb. */
   readonly heapSnapshot: string | undefined;
   readonly heapSnapshotAtMb: number;
+  /** `memory`: section 5 alone (the rotator at 1, 8, 64, 256 in flight), a short run to measure memory. */
+  readonly only: 'memory' | undefined;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -65,8 +68,11 @@ function parseOptions(argv: readonly string[]): Options {
       'emulator-pid': { type: 'string' },
       'heap-snapshot': { type: 'string' },
       'heap-snapshot-at-mb': { type: 'string', default: '100' },
+      only: { type: 'string' },
     },
   });
+  const only = values.only;
+  if (only !== undefined && only !== 'memory') throw new Error('--only takes one value: memory');
   const awsEndpointUrl = values['aws-endpoint-url'];
   if (awsEndpointUrl === undefined || !URL.canParse(awsEndpointUrl))
     throw new Error('--aws-endpoint-url is required (the local AWS endpoint)');
@@ -81,6 +87,7 @@ function parseOptions(argv: readonly string[]): Options {
     emulatorPid: pid,
     heapSnapshot: values['heap-snapshot'],
     heapSnapshotAtMb: Number(values['heap-snapshot-at-mb']),
+    only,
   };
 }
 
@@ -158,17 +165,18 @@ interface Measured {
   readonly parentCpuMs: number[];
 }
 
+/** The worker's Node flags, as its image runs it: every rotator child runs with them. */
+const PRODUCT_NODE_FLAGS = productNodeFlags();
 /**
- * Experiments in section 5: a smaller young generation (V8 grows each semi-space to 16 MB and more). A heap
- * snapshot at 256 in flight (`--heap-snapshot`) holds about 35 MB live, of a peak heap used near 100 MB: the
- * rest is garbage of the rotations not yet collected, so the peak follows how V8 sizes the heap.
+ * Section 5's comparison: 256 in flight once more with node's defaults (no flag), to show what the shipped flags
+ * buy (ADR 0014: V8's default young generation and heap growth, not live data, made most of the peak).
  */
-const YOUNG_GENERATION_TRIALS = [['--max-semi-space-size=4'], ['--max-semi-space-size=1']] as const;
+const MEMORY_TRIALS: readonly (readonly string[])[] = [[]];
 
 async function runner(
   bench: Bench,
   input: Omit<RunnerInput, 'env' | 'endpoints'>,
-  nodeFlags: readonly string[] = [],
+  nodeFlags: readonly string[] = PRODUCT_NODE_FLAGS,
 ): Promise<Measured> {
   const { options, smProxy, atlasProxy } = bench;
   const full: RunnerInput = {
@@ -389,6 +397,8 @@ interface LevelResult {
   readonly latencyMs: number;
   readonly cpu: { readonly rotator: number; readonly emulator: number | undefined; readonly parent: number };
   readonly vmHwmKb: number;
+  /** RSS once the rotator is built, before its first rotation. */
+  readonly loadedRssKb: number;
   readonly heapUsedKb: number;
   readonly heapTotalKb: number;
   readonly failed: number;
@@ -430,6 +440,7 @@ async function level(
       parent: median(measured.parentCpuMs.map(pct)),
     },
     vmHwmKb: measured.output.vmHwmKb,
+    loadedRssKb: measured.output.loaded.vmRssKb,
     heapUsedKb: measured.output.peakKb.heapUsed,
     heapTotalKb: measured.output.peakKb.heapTotal,
     failed,
@@ -485,6 +496,53 @@ async function clientAlone(bench: Bench): Promise<{ ms: number; admitted: number
   return { ms, admitted: api.length - refused, refused };
 }
 
+/** 5. The rotator's peak RSS per level (`ours`: the levels run), and the young-generation trials at 256 in flight. */
+async function memorySection(
+  bench: Bench,
+  ours: ReadonlyMap<number, LevelResult>,
+  rotator: FreshSecrets,
+): Promise<void> {
+  const { options } = bench;
+  const trials: string[] = [];
+  for (const flags of MEMORY_TRIALS) {
+    const label = flags.length === 0 ? "node's defaults (no flag)" : flags.join(' ');
+    progress(`section 5: 256 in flight once more, one run, with ${label}`);
+    const trial = await runner(
+      bench,
+      {
+        impl: 'atlas-rotator',
+        secrets: rotator.take(256).map((s) => s.arn),
+        perRun: 256,
+        inFlight: 256,
+        repeats: 1,
+      },
+      flags,
+    );
+    const rate = 256 / ((trial.output.runs[0]?.ms ?? 1) / 1000);
+    trials.push(
+      `${label}: ${(trial.output.vmHwmKb / 1024).toFixed(0)} MB (peak V8 heap total` +
+        ` ${(trial.output.peakKb.heapTotal / 1024).toFixed(0)} MB, ${rate.toFixed(1)} rot/s)`,
+    );
+  }
+  const peak = (ours.get(256) as LevelResult).vmHwmKb / 1024;
+  out(
+    `\n5. Memory: peak RSS (VmHWM) of the rotator process (the child: no proxy, simulator or log of the bench)` +
+      ` at 256 in flight (over ${options.repeats} run(s)), run as the worker's image runs it (node ${PRODUCT_NODE_FLAGS.join(' ')}):` +
+      ` ${peak.toFixed(0)} MB` +
+      ` (goal ≤ 150 MB — ${peak <= 150 ? 'holds' : 'does not hold'}); one run each with ${trials.join('; ')}\n\n`,
+  );
+  const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+  out(
+    `${table(
+      ['in flight', 'peak RSS', 'RSS before the first rotation', 'peak V8 heap used', 'peak V8 heap total'],
+      LEVELS.map((k) => {
+        const r = ours.get(k) as LevelResult;
+        return [String(k), mb(r.vmHwmKb), mb(r.loadedRssKb), mb(r.heapUsedKb), mb(r.heapTotalKb)];
+      }),
+    )}\n`,
+  );
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const startedAt = performance.now();
@@ -513,7 +571,28 @@ async function main(): Promise<void> {
     };
     const perLevel = (levels: readonly number[]) =>
       levels.reduce((sum, k) => sum + options.repeats * rotationsAt(k), 0);
-    const rotatorCount = 8 + perLevel(LEVELS) + 256 * YOUNG_GENERATION_TRIALS.length;
+    if (options.only === 'memory') {
+      const count = perLevel(LEVELS) + 256 * MEMORY_TRIALS.length;
+      progress(`--only memory: seeding ${count} managed secrets under ${prefix}/, one per rotation`);
+      const seeded = await seed(bench, sm, count, (i) => `${prefix}/rotator-${i}`, orgsFor());
+      all.push(...seeded);
+      const rotator = new FreshSecrets(seeded);
+      const ours = new Map<number, LevelResult>();
+      for (const inFlight of LEVELS)
+        ours.set(
+          inFlight,
+          await level(
+            bench,
+            'atlas-rotator',
+            rotator.take(options.repeats * rotationsAt(inFlight)),
+            inFlight,
+          ),
+        );
+      await memorySection(bench, ours, rotator);
+      out(`\n  total ${((performance.now() - startedAt) / 1000).toFixed(0)} s\n`);
+      return;
+    }
+    const rotatorCount = 8 + perLevel(LEVELS) + 256 * MEMORY_TRIALS.length;
     const templateCount = 8 + perLevel(LEVELS.filter((k) => k <= 64));
     progress(
       `seeding ${rotatorCount + templateCount} managed secrets under ${prefix}/ (+200 for section 4), one per rotation`,
@@ -534,7 +613,7 @@ async function main(): Promise<void> {
       if (inFlight <= 64)
         theirs.set(inFlight, await level(bench, 'template', take(template, inFlight), inFlight));
     }
-    const rotated = rotatorSeeded.slice(0, rotatorCount - 256 * YOUNG_GENERATION_TRIALS.length);
+    const rotated = rotatorSeeded.slice(0, rotatorCount - 256 * MEMORY_TRIALS.length);
     const workingOurs = await verifyRotated(bench, rotated);
     const workingTheirs = await verifyRotated(bench, templateSeeded);
 
@@ -647,42 +726,7 @@ async function main(): Promise<void> {
         ` the rest of the rotations' excess is their Secrets Manager work on LocalStack at 200 in flight\n`,
     );
 
-    const trials: string[] = [];
-    for (const flags of YOUNG_GENERATION_TRIALS) {
-      progress(`section 5: 256 in flight once more, one run, with ${flags.join(' ')}`);
-      const trial = await runner(
-        bench,
-        {
-          impl: 'atlas-rotator',
-          secrets: rotator.take(256).map((s) => s.arn),
-          perRun: 256,
-          inFlight: 256,
-          repeats: 1,
-        },
-        flags,
-      );
-      const rate = 256 / ((trial.output.runs[0]?.ms ?? 1) / 1000);
-      trials.push(
-        `${flags.join(' ')}: ${(trial.output.vmHwmKb / 1024).toFixed(0)} MB (peak V8 heap total` +
-          ` ${(trial.output.peakKb.heapTotal / 1024).toFixed(0)} MB, ${rate.toFixed(1)} rot/s)`,
-      );
-    }
-    const peak = (ours.get(256) as LevelResult).vmHwmKb / 1024;
-    out(
-      `\n5. Memory: peak RSS (VmHWM) of the rotator process (the child: no proxy, simulator or log of the bench)` +
-        ` at 256 in flight (over ${options.repeats} run(s)): ${peak.toFixed(0)} MB` +
-        ` (goal ≤ 150 MB — ${peak <= 150 ? 'holds' : 'does not hold'}); one run each with ${trials.join('; ')}\n\n`,
-    );
-    const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
-    out(
-      `${table(
-        ['in flight', 'peak RSS', 'peak V8 heap used', 'peak V8 heap total'],
-        LEVELS.map((k) => {
-          const r = ours.get(k) as LevelResult;
-          return [String(k), mb(r.vmHwmKb), mb(r.heapUsedKb), mb(r.heapTotalKb)];
-        }),
-      )}\n`,
-    );
+    await memorySection(bench, ours, rotator);
     out(`\n  total ${((performance.now() - startedAt) / 1000).toFixed(0)} s\n`);
   } finally {
     await deleteSecrets(sm, all);

@@ -14,4 +14,4 @@ fi
 export AWS_ENDPOINT_URL
 export AWS_REGION="${AWS_REGION:-us-east-1}"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
-node dist/src/adapters/bootstrap/main.js demo
+node --enable-source-maps --optimize-for-size dist/src/adapters/bootstrap/main.js demo

@@ -42,20 +42,23 @@ export interface RunnerRun {
 export interface RunnerOutput {
   readonly runs: readonly RunnerRun[];
   readonly vmHwmKb: number;
+  /** Resident and peak resident memory once the rotator is built and before its first rotation, in KB. */
+  readonly loaded: { readonly vmRssKb: number; readonly vmHwmKb: number };
   /** Peaks of process.memoryUsage() sampled every 50 ms, in KB: where the resident memory went. */
   readonly peakKb: { readonly heapUsed: number; readonly heapTotal: number; readonly external: number };
   readonly errors: readonly string[];
 }
 
-function vmHwmKb(): number {
+function statusKb(field: 'VmHWM' | 'VmRSS'): number {
   const status = readFileSync('/proc/self/status', 'utf8');
-  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
 }
 
 async function main(): Promise<void> {
   const input = JSON.parse(process.argv[2] ?? '{}') as RunnerInput;
   const container = input.impl === 'atlas-rotator' ? buildContainer(loadConfig(input.env)) : undefined;
   const rotateSecret = container === undefined ? undefined : await container.getAsync(TOKENS.rotateSecret);
+  const loaded = { vmRssKb: statusKb('VmRSS'), vmHwmKb: statusKb('VmHWM') };
   const errors: string[] = [];
   const rotate = async (secretId: string): Promise<void> => {
     if (rotateSecret === undefined) {
@@ -113,7 +116,7 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     if (container !== undefined) await disposeContainer(container);
   }
-  const output: RunnerOutput = { runs, vmHwmKb: vmHwmKb(), peakKb: peak, errors };
+  const output: RunnerOutput = { runs, vmHwmKb: statusKb('VmHWM'), loaded, peakKb: peak, errors };
   process.stdout.write(`${JSON.stringify(output)}\n`);
 }
 

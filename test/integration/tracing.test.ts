@@ -58,7 +58,7 @@ describe('tracing (ATLAS_ROTATOR_TRACING=on)', () => {
   it('traces a rotation with its Atlas HTTP and AWS SDK calls as children, carries the trace to the event, and records no secret', async () => {
     const account = await seedManagedSecret(simulator, client);
     const handle = await container.getAsync(TOKENS.handleRotationRequest);
-    const tracing = container.get(TOKENS.tracing);
+    const tracing = await container.getAsync(TOKENS.tracing);
     const result = await handle.execute(
       {
         secretId: account.secretName,

@@ -17,7 +17,7 @@ async function main(argv: readonly string[]): Promise<number> {
       const parsed = parseRotateArgs(args);
       const container = buildContainer(loadConfig(process.env));
       try {
-        return await runRotate(container.get(TOKENS.rotateSecret), parsed, out, err);
+        return await runRotate(await container.getAsync(TOKENS.rotateSecret), parsed, out, err);
       } finally {
         await disposeContainer(container);
       }
@@ -27,7 +27,8 @@ async function main(argv: readonly string[]): Promise<number> {
       const config = loadConfig(process.env);
       const container = buildContainer(config);
       try {
-        return await runSweep(container.get(TOKENS.sweepSecrets), parsed, config.sweepNamePrefix, out, err);
+        const sweep = await container.getAsync(TOKENS.sweepSecrets);
+        return await runSweep(sweep, parsed, config.sweepNamePrefix, out, err);
       } finally {
         await disposeContainer(container);
       }
@@ -36,7 +37,7 @@ async function main(argv: readonly string[]): Promise<number> {
       const parsed = parsePlanArgs(args);
       const container = buildContainer(loadConfig(process.env));
       try {
-        return await runPlan(container.get(TOKENS.planRotation), parsed, out, err);
+        return await runPlan(await container.getAsync(TOKENS.planRotation), parsed, out, err);
       } finally {
         await disposeContainer(container);
       }
@@ -48,7 +49,7 @@ async function main(argv: readonly string[]): Promise<number> {
       try {
         const tty = process.stdout.isTTY === true;
         return await runStatus(
-          container.get(TOKENS.reportStatus),
+          await container.getAsync(TOKENS.reportStatus),
           parsed,
           config.sweepNamePrefix,
           tty,

@@ -34,7 +34,6 @@ import { EmfRotationMetrics } from '../outbound/metrics/emf-rotation-metrics.js'
 import { UdpLineSink } from '../outbound/metrics/udp-line-sink.js';
 import { JsonLogger } from '../outbound/system/json-logger.js';
 import { SystemClock } from '../outbound/system/system-clock.js';
-import { traceAwsSdkClient } from '../outbound/telemetry/aws-sdk-tracing.js';
 import { TOKENS } from './tokens.js';
 import { type Tracing, tracingFor } from './tracing.js';
 
@@ -85,6 +84,7 @@ const coreModule = (config: Config, overrides: ContainerOverrides) =>
           overrides.logContext,
         ),
     );
+    // Asynchronous: OpenTelemetry is imported only when tracing is on (ADR 0014); resolve with getAsync.
     bind(TOKENS.tracing)
       .toResolvedValue(() => tracingFor(config, overrides.spanExporter))
       .onDeactivation((tracing) => tracing.shutdown());
@@ -106,21 +106,11 @@ const coreModule = (config: Config, overrides: ContainerOverrides) =>
       });
   });
 
-/** An AWS SDK client, with a span per call when tracing is on. */
-function traced<C extends Parameters<typeof traceAwsSdkClient>[0]>(
-  client: C,
-  tracing: Tracing,
-  service: string,
-): C {
-  if (tracing.otelTracer !== undefined) traceAwsSdkClient(client, tracing.otelTracer, service);
-  return client;
-}
-
 const awsModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.secretsManagerClient)
     .toResolvedValue(
       (config: Config, tracing: Tracing) =>
-        traced(new SecretsManagerClient(awsClientOptions(config)), tracing, 'SecretsManager'),
+        tracing.traceAwsClient(new SecretsManagerClient(awsClientOptions(config)), 'SecretsManager'),
       [TOKENS.config, TOKENS.tracing],
     )
     .onDeactivation((client) => client.destroy());
@@ -160,14 +150,15 @@ const atlasModule = new ContainerModule(({ bind }) => {
 const eventsModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.sqsClient)
     .toResolvedValue(
-      (config: Config, tracing: Tracing) => traced(new SQSClient(awsClientOptions(config)), tracing, 'SQS'),
+      (config: Config, tracing: Tracing) =>
+        tracing.traceAwsClient(new SQSClient(awsClientOptions(config)), 'SQS'),
       [TOKENS.config, TOKENS.tracing],
     )
     .onDeactivation((client) => client.destroy());
   bind(TOKENS.eventBridgeClient)
     .toResolvedValue(
       (config: Config, tracing: Tracing) =>
-        traced(new EventBridgeClient(awsClientOptions(config)), tracing, 'EventBridge'),
+        tracing.traceAwsClient(new EventBridgeClient(awsClientOptions(config)), 'EventBridge'),
       [TOKENS.config, TOKENS.tracing],
     )
     .onDeactivation((client) => client.destroy());

@@ -26,8 +26,8 @@ export async function handler(event: SqsEvent, context?: LambdaContext): Promise
     try {
       return await handle(event);
     } finally {
-      await container?.get(TOKENS.rotateSecret).settled();
-      await container?.get(TOKENS.tracing).flush();
+      await (await container?.getAsync(TOKENS.rotateSecret))?.settled();
+      await (await container?.getAsync(TOKENS.tracing))?.flush();
     }
   });
 }

@@ -20,8 +20,8 @@ export async function handler(event: RotationFunctionEvent, context?: LambdaCont
       await handle(event);
     } finally {
       // The step's token revocations (started after its outcome) end before the environment may be frozen.
-      await container.get(TOKENS.rotateSecret).settled();
-      await container.get(TOKENS.tracing).flush();
+      await (await container.getAsync(TOKENS.rotateSecret)).settled();
+      await (await container.getAsync(TOKENS.tracing)).flush();
     }
   });
 }

@@ -86,7 +86,7 @@ export async function handler(_event?: unknown, context?: LambdaContext): Promis
     const container = buildContainer(config, { logContext: () => invocations.fields() });
     try {
       return await createSweepHandler({
-        sweep: container.get(TOKENS.sweepSecrets),
+        sweep: await container.getAsync(TOKENS.sweepSecrets),
         namePrefix: config.sweepNamePrefix,
         out: (text) => process.stdout.write(text),
       })();
