@@ -188,8 +188,11 @@ async function runner(
       ATLAS_ALLOWED_BASE_URLS: atlasProxy.url,
       ATLAS_ALLOW_INSECURE_HTTP: 'true',
       // Everything else at its default, as a user runs it: OLD_SECRET_GRACE_HOURS 24 (the old Atlas secret stays
-      // valid and the sweep retires it later, so no rotation deletes one), ROTATION_MIN_INTERVAL_MINUTES 60
-      // (no secret is rotated twice: each rotation is the first of a fresh secret), ATLAS_MAX_CONNECTIONS 64.
+      // valid and the sweep retires it later, so no rotation deletes one), ATLAS_MAX_CONNECTIONS 64. Each secret
+      // is seeded as atlas-rotator writes a value (it names its Atlas secret: the steady state), so its version's
+      // creation counts as a rotation a moment ago; ROTATION_MIN_INTERVAL_MINUTES 0 lets it be rotated now (the
+      // check is a comparison of two timestamps, no call either way). No secret is rotated twice.
+      ROTATION_MIN_INTERVAL_MINUTES: '0',
       // Shorter verification waits than the default 500,1000,2000,4000 (the simulator knows a new secret at
       // once, so none is waited), and errors only in the log.
       VERIFY_RETRY_DELAYS_MS: '100,200',

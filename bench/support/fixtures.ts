@@ -26,10 +26,13 @@ export async function seedManagedSecret(
   const created = await secrets.send(
     new CreateSecretCommand({
       Name: options.name,
+      // As atlas-rotator writes a value (it names its Atlas secret): the steady state, every rotation after a
+      // secret's first. The template reads clientId and clientSecret only.
       SecretString: JSON.stringify({
         clientId: account.clientId,
         clientSecret: account.secret,
         orgId: options.orgId,
+        atlasSecretId: account.secretId,
       }),
       Tags: tags,
     }),
