@@ -39,6 +39,7 @@ export function credentialOrUndefined(value: SecretValue | undefined): AtlasCred
  * another Atlas account than the last value atlas-rotator wrote — before any credential is used for it. Reads
  * nothing when AWSCURRENT is atlas-rotator's own; otherwise reads candidate versions newest first, in batches,
  * until the pin is found (`known`: values already read, by VersionId). RotateSecret and the sweep both call it.
+ * Resolves to `known` and the values it read, so that a caller reads none of them twice.
  */
 export async function requirePinnedIdentity(
   store: SecretStore,
@@ -46,7 +47,7 @@ export async function requirePinnedIdentity(
   versions: readonly ListedVersion[],
   known: ReadonlyMap<string, SecretValue | undefined>,
   current: AtlasCredential,
-): Promise<void> {
+): Promise<ReadonlyMap<string, SecretValue | undefined>> {
   const candidates = pinCandidates(versions, current);
   const values = new Map(known);
   for (let i = 0; i < candidates.length; i += PIN_READ_BATCH) {
@@ -62,6 +63,7 @@ export async function requirePinnedIdentity(
     }));
     const check = checkIdentityPin(current, read);
     if (!check.ok) throw new SecretIdentityChangedError(secret.name, check.changed, check.pinnedVersionId);
-    if (check.pinnedVersionId !== undefined) return;
+    if (check.pinnedVersionId !== undefined) return values;
   }
+  return values;
 }

@@ -171,12 +171,16 @@ export class PlanRotation {
         case 'start':
           break;
       }
-      const current = read;
       run.stage = 'make-room';
-      const acting: ActingCredential = current.admin ?? current.current;
+      const acting: ActingCredential = read.admin ?? read.current;
       used.push(acting);
       const provenAt = this.ctx.clock.now().getTime();
-      if (current.admin === undefined) await this.atlas.proveCredential(current.target, current.current);
+      // The room plan weighs AWSPREVIOUS's secret: its value is read beside the mint, as the rotation reads it
+      // beside its listing (ADR 0016).
+      const [current] = await Promise.all([
+        read.withPrevious(),
+        read.admin === undefined ? this.atlas.proveCredential(read.target, read.current) : undefined,
+      ]);
       listed = await this.atlas.listSecrets(current.target, acting);
       const secrets = listed;
       const [replaced, claims] = await Promise.all([

@@ -19,7 +19,13 @@ import type { IdGenerator } from './ports/id-generator.js';
 import type { Logger } from './ports/logger.js';
 import type { SecretStore } from './ports/secret-store.js';
 import { readSecret } from './steps/read-secret.js';
-import { type RotateSecretSettings, type Run, type SecretRead, StepContext } from './steps/step-context.js';
+import {
+  type ReadWithPrevious,
+  type RotateSecretSettings,
+  type Run,
+  type SecretRead,
+  StepContext,
+} from './steps/step-context.js';
 
 export interface StatusSettings {
   /** Secrets looked at at once (SWEEP_CONCURRENCY). */
@@ -163,9 +169,10 @@ export class ReportStatus {
       secretArn: undefined,
       retireNow: false,
     };
-    let read: SecretRead;
+    let read: ReadWithPrevious;
     try {
-      read = await readSecret(this.ctx, secretId, run);
+      // Status weighs AWSPREVIOUS's secret (which one it is, whether it awaits retirement): read with it.
+      read = await (await readSecret(this.ctx, secretId, run)).withPrevious();
     } catch (error) {
       const problem = problemOf(error);
       return {

@@ -21,21 +21,30 @@ import {
   versionOf,
 } from '../../domain/rotation-protocol.js';
 import type { ActingCredential } from '../ports/atlas-service-accounts.js';
-import type { Run, SecretRead, StepContext } from './step-context.js';
+import type { ReadWithPrevious, Run, SecretRead, StepContext } from './step-context.js';
 
 /**
  * Makes room for one new secret; resolves AWSCURRENT's Atlas secret (to retire after the promotion). Fences
- * stale claims that may have created a secret in the way, once.
+ * stale claims that may have created a secret in the way, once. The plan weighs AWSPREVIOUS's secret: its value
+ * is read here (ADR 0016), beside the account's listing.
  */
 export async function makeRoom(
   ctx: StepContext,
-  read: SecretRead,
+  lazyRead: SecretRead,
   run: Run,
   acting: ActingCredential,
   ownCredentialId: string,
   provenAtMs: number | undefined,
 ): Promise<AtlasSecretId | undefined> {
-  const secrets = await ctx.step(run, 'make-room', () => ctx.atlas.listSecrets(read.target, acting));
+  const [loaded, listed] = await Promise.allSettled([
+    lazyRead.withPrevious(),
+    ctx.step(run, 'make-room', () => ctx.atlas.listSecrets(lazyRead.target, acting)),
+  ]);
+  // The store's failure first, as when AWSPREVIOUS was read before the listing.
+  if (loaded.status === 'rejected') throw loaded.reason;
+  if (listed.status === 'rejected') throw listed.reason;
+  const read = loaded.value;
+  const secrets = listed.value;
   const [replaced, facts] = await Promise.all([
     replacedSecretIds(ctx, read, secrets),
     claimFacts(ctx, read, ownCredentialId, secrets),
@@ -89,7 +98,7 @@ export async function makeRoom(
 /** What the domain's room plan is given: the one input RotateSecret acts on and PlanRotation reports. */
 export function roomPlanInput(
   ctx: StepContext,
-  read: SecretRead,
+  read: ReadWithPrevious,
   secrets: readonly AtlasSecretInfo[],
   replacedSecretIds: readonly AtlasSecretId[],
   claims: readonly ClaimFact[],
@@ -160,7 +169,7 @@ export function holdOldSecret(
  */
 export async function claimFacts(
   ctx: StepContext,
-  read: SecretRead,
+  read: ReadWithPrevious,
   ownCredentialId: string,
   secrets: readonly AtlasSecretInfo[],
 ): Promise<ClaimFact[]> {
@@ -207,7 +216,7 @@ export async function claimFacts(
  */
 export async function replacedSecretIds(
   ctx: StepContext,
-  read: SecretRead,
+  read: ReadWithPrevious,
   secrets: readonly AtlasSecretInfo[],
 ): Promise<AtlasSecretId[]> {
   const named = new Set([read.current.atlasSecretId, read.previous?.atlasSecretId]);

@@ -8,7 +8,7 @@ import {
   RotatorError,
   SecretNotManagedError,
 } from '../../domain/errors.js';
-import { checkMinInterval } from '../../domain/rotation-interval.js';
+import { checkMinInterval, intervalContentsNeeded } from '../../domain/rotation-interval.js';
 import {
   isAllowedAdminSecret,
   isManaged,
@@ -30,7 +30,7 @@ import { requirePinnedIdentity } from '../identity-guard.js';
 import { SecretStoreError } from '../infrastructure-errors.js';
 import type { AtlasTarget } from '../ports/atlas-service-accounts.js';
 import type { ListedVersion, SecretDescription } from '../ports/secret-store.js';
-import type { Run, SecretRead, StepContext } from './step-context.js';
+import type { ReadWithPrevious, Run, SecretRead, StepContext } from './step-context.js';
 
 /** AWS rotates a managed external secret itself (facts: Secrets Manager managed external secrets). */
 const MANAGED_EXTERNAL_TYPE = 'MongoDBAtlasServiceAccount';
@@ -64,12 +64,16 @@ export async function readAndDecide(
   return { read, step };
 }
 
+/**
+ * Step 1 (ADR 0007): DescribeSecret ‖ ListSecretVersionIds ‖ AWSCURRENT, then the contents the decision needs
+ * beyond AWSCURRENT's. AWSPREVIOUS's value is read only where a step weighs it (ADR 0016, `withPrevious`): on the
+ * usual path nothing does, and the rotation makes three reads instead of four.
+ */
 export async function readSecret(ctx: StepContext, secretId: string, run: Run): Promise<SecretRead> {
-  const [described, listed, currentValue, previousValue] = await Promise.allSettled([
+  const [described, listed, currentValue] = await Promise.allSettled([
     ctx.store.describe(secretId),
     ctx.store.listVersions(secretId),
     ctx.store.getValue(secretId, { stage: 'AWSCURRENT' }),
-    ctx.store.getValue(secretId, { stage: 'AWSPREVIOUS' }),
   ]);
   if (described.status === 'rejected') throw described.reason;
   const description = described.value;
@@ -89,28 +93,33 @@ export async function readSecret(ctx: StepContext, secretId: string, run: Run): 
     );
   }
   const values = new Map<string, SecretValue | undefined>([[currentVersion.versionId, currentValue.value]]);
-  const previousVersion = versions.find((v) => v.stages.includes('AWSPREVIOUS'));
-  if (previousValue.status === 'fulfilled' && previousVersion !== undefined) {
-    values.set(previousVersion.versionId, previousValue.value);
-  } else if (
-    previousValue.status === 'rejected' &&
-    !(previousValue.reason instanceof RotatorError && !previousValue.reason.retryable)
-  ) {
-    throw previousValue.reason;
-  }
+  const previousVersionId = versions.find((v) => v.stages.includes('AWSPREVIOUS'))?.versionId;
   if (run.entry === 'rotation-function') nativeEntryGuard(description, versions, run);
 
-  // The contents the domain needs beyond AWSCURRENT's: this token's latest credential version, and the
-  // AWSPENDING version not on AWSCURRENT (a placeholder, another run's credential, or an undo copy).
+  // The contents the domain needs beyond AWSCURRENT's: this token's latest credential version, the AWSPENDING
+  // version not on AWSCURRENT (a placeholder, another run's credential, or an undo copy), and after a rollback
+  // AWSPREVIOUS's (the minimum interval dates the last rotation by the version the undo copy restored).
   const digest = (text: string) => ctx.ids.digestId(text);
   const listedView = { versions, contents: new Map(), nowMs: 0, leaseMs: 0 };
   const ownId = credentialVersionId(run.token, latestAttempt(listedView, run.token, digest), digest);
   const wanted = [ownId, pendingVersion(listedView)?.versionId].filter(
     (id): id is string => id !== undefined && !values.has(id) && versions.some((v) => v.versionId === id),
   );
-  await Promise.all(
-    [...new Set(wanted)].map(async (id) => values.set(id, await ctx.valueOrPlaceholder(description.arn, id))),
+  const previousNeeded = intervalContentsNeeded(listedView).find(
+    (id) => id === previousVersionId && !wanted.includes(id),
   );
+  await Promise.all([
+    ...[...new Set(wanted)].map(async (id) =>
+      values.set(id, await ctx.valueOrPlaceholder(description.arn, id)),
+    ),
+    ...(previousNeeded === undefined
+      ? []
+      : [
+          previousValue(ctx, description.arn, previousNeeded).then((value) => {
+            if (value !== undefined) values.set(previousNeeded, value);
+          }),
+        ]),
+  ]);
   const contents = new Map<string, VersionContent>();
   for (const [id, value] of values) contents.set(id, contentOf(value));
   const view: SecretView = {
@@ -120,9 +129,6 @@ export async function readSecret(ctx: StepContext, secretId: string, run: Run): 
     leaseMs: ctx.settings.leaseMs,
   };
   const current = parseCredential(currentValue.value);
-  const previous = ctx.credentialOrUndefined(
-    previousVersion === undefined ? undefined : values.get(previousVersion.versionId),
-  );
   if (
     metadata.adminSecretArn !== undefined &&
     !isAllowedAdminSecret(metadata.adminSecretArn, ctx.settings.adminSecretAllowList)
@@ -133,7 +139,7 @@ export async function readSecret(ctx: StepContext, secretId: string, run: Run): 
     metadata.adminSecretArn === undefined
       ? undefined
       : await boundAdmin(ctx, metadata.adminSecretArn, description.arn);
-  await requirePinnedIdentity(ctx.store, description, versions, values, current);
+  const pinRead = await requirePinnedIdentity(ctx.store, description, versions, values, current);
   const target: AtlasTarget = {
     baseUrl: resolveOrigin(metadata, ctx.settings.origins),
     flavor: metadata.apiFlavor,
@@ -142,19 +148,93 @@ export async function readSecret(ctx: StepContext, secretId: string, run: Run): 
     clientId: current.clientId,
     apiVersion: metadata.apiVersion,
   };
-  return {
-    description,
-    metadata,
-    versions,
-    view,
-    values,
-    currentVersionId: currentVersion.versionId,
-    currentValue: currentValue.value,
-    current,
-    previous,
-    admin,
-    target,
+  // AWSPREVIOUS's value when it was read already — by the decision, or by the identity pin, which holds every value
+  // read so far — or when the read for the decision failed for good (no previous, as the stage read before).
+  const known =
+    previousVersionId === undefined
+      ? { value: undefined }
+      : pinRead.has(previousVersionId) || previousVersionId === previousNeeded
+        ? { value: pinRead.get(previousVersionId) }
+        : undefined;
+  return withLazyPrevious(
+    {
+      description,
+      metadata,
+      versions,
+      view,
+      values,
+      currentVersionId: currentVersion.versionId,
+      currentValue: currentValue.value,
+      current,
+      previousVersionId,
+      admin,
+      target,
+    },
+    ctx,
+    known,
+  );
+}
+
+/**
+ * The read, with `withPrevious` memoized: AWSPREVIOUS's value from `known` (already read), else read once by its
+ * VersionId on the first call (a retryable failure is not kept: the next call reads again).
+ */
+function withLazyPrevious(
+  base: Omit<SecretRead, 'withPrevious'>,
+  ctx: StepContext,
+  known: { readonly value: SecretValue | undefined } | undefined,
+): SecretRead {
+  let loading: Promise<ReadWithPrevious> | undefined;
+  const load = async (): Promise<ReadWithPrevious> => {
+    const id = base.previousVersionId;
+    const value =
+      known !== undefined || id === undefined
+        ? known?.value
+        : await previousValue(ctx, base.description.arn, id);
+    const values = new Map(base.values);
+    const contents = new Map(base.view.contents);
+    // A value only: one the store would not give (not found) stays unread, as the stage read left it before.
+    if (id !== undefined && value !== undefined && !values.has(id)) {
+      values.set(id, value);
+      contents.set(id, contentOf(value));
+    }
+    const full: ReadWithPrevious = {
+      ...base,
+      values,
+      view: { ...base.view, contents },
+      previous: ctx.credentialOrUndefined(id === undefined ? undefined : values.get(id)),
+      withPrevious: () => Promise.resolve(full),
+    };
+    return full;
   };
+  return {
+    ...base,
+    withPrevious: () => {
+      loading ??= load().catch((error: unknown) => {
+        loading = undefined;
+        throw error;
+      });
+      return loading;
+    },
+  };
+}
+
+/**
+ * AWSPREVIOUS's value by the VersionId the list named. Undefined when the store refuses for good (not found: the
+ * version was deleted since the list): no previous, as the stage read treated it before ADR 0016; a retryable
+ * failure is thrown.
+ */
+async function previousValue(
+  ctx: StepContext,
+  arn: string,
+  versionId: string,
+): Promise<SecretValue | undefined> {
+  try {
+    return await ctx.store.getValue(arn, { versionId });
+  } catch (error) {
+    if (error instanceof RotatorError && !error.retryable) return undefined;
+    throw error;
+  }
 }
 
 /** The admin credential, once its own secret's `serves` covers the managed secret (before it is used). */

@@ -127,7 +127,7 @@ export async function finish(
   credentialId: string,
 ): Promise<RotationStepEvent> {
   const newSecretId = ctx.credentialContent(read, credentialId);
-  const previous = read.previous;
+  const { previous } = await read.withPrevious();
   if (previous === undefined || previous.clientSecret.equals(read.current.clientSecret)) {
     return ctx.completed(read, run, read.current, newSecretId, read.current.atlasSecretExpiresAt, [], true);
   }

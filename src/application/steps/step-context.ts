@@ -96,14 +96,30 @@ export interface SecretRead {
   readonly metadata: RotationMetadata;
   readonly versions: readonly ListedVersion[];
   readonly view: SecretView;
-  /** Values read, by VersionId (undefined: RotateSecret's placeholder). */
+  /**
+   * Values read, by VersionId (undefined: RotateSecret's placeholder). AWSPREVIOUS's only where the decision
+   * needed it (ADR 0016): `withPrevious` gives the read with it.
+   */
   readonly values: ReadonlyMap<string, SecretValue | undefined>;
   readonly currentVersionId: string;
   readonly currentValue: SecretValue;
   readonly current: AtlasCredential;
-  readonly previous: AtlasCredential | undefined;
+  /** The version the list named AWSPREVIOUS, if any. */
+  readonly previousVersionId: string | undefined;
   readonly admin: AdminCredential | undefined;
   readonly target: AtlasTarget;
+  /**
+   * This read with AWSPREVIOUS's value (ADR 0016), for the steps that weigh it (making room, finishing a
+   * rotation, status). Read on the first call by the VersionId the list named — a version's value never changes,
+   * so it is this snapshot's — unless the read has it already; later calls share that one read. A non-retryable
+   * store error (not found) means no previous, as before; a retryable one rejects, and the next call reads again.
+   */
+  withPrevious(): Promise<ReadWithPrevious>;
+}
+
+/** A read with AWSPREVIOUS's value: in `values` and `view.contents` when it has one, its credential as `previous`. */
+export interface ReadWithPrevious extends SecretRead {
+  readonly previous: AtlasCredential | undefined;
 }
 
 /** The result of a verification: proven, refused for good, or not known yet (retryable). */

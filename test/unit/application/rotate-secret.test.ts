@@ -27,6 +27,7 @@ import {
   CURRENT_VERSION_ID,
   type ManagedSecretOptions,
   PREVIOUS_SECRET_ID,
+  PREVIOUS_SECRET_VALUE,
   PREVIOUS_VERSION_ID,
   SECRET_ARN,
   SECRET_NAME,
@@ -146,6 +147,13 @@ function openClaimIds(world: World): string[] {
 function contentAt(world: World, versionId: string) {
   const version = world.state.secret(SECRET_ARN).versions.find((v) => v.versionId === versionId);
   return version === undefined ? undefined : contentOf(version.value);
+}
+
+/** Every Secrets Manager call, in order: the method, with the stage or VersionId it names. */
+function storeCalls(process: Process): string[] {
+  return process.store.calls.map((c) =>
+    [c.method, c.stage, c.versionId].filter((part) => part !== undefined).join(' '),
+  );
 }
 
 function writes(process: Process): string[] {
@@ -467,6 +475,158 @@ describe('RotateSecret', () => {
       expect(writes(process)).toEqual([]);
       expect(process.atlas.calls).toEqual([]);
       expect(snapshot(world)).toEqual(before);
+    });
+  });
+
+  describe('reading AWSPREVIOUS only where a step needs it (ADR 0016)', () => {
+    const unavailable = () =>
+      new SecretStoreError('SECRET_STORE_UNAVAILABLE', 'Secrets Manager is unavailable', true);
+
+    it('makes three reads and three writes on the usual path: AWSPREVIOUS is not read', async () => {
+      // The steady state: AWSPREVIOUS is the last rotation's old value, its Atlas secret retired.
+      const world = aWorld({ managed: { previous: { inAtlas: false } } });
+      const process = aProcess(world);
+
+      expectCompleted(await process.run());
+
+      expect(storeCalls(process)).toEqual([
+        'describe',
+        'listVersions',
+        'getValue AWSCURRENT',
+        `putVersion ${claimVersionId(TOKEN)}`,
+        `putVersion ${TOKEN}`,
+        `moveStage AWSCURRENT ${TOKEN}`,
+      ]);
+      expect(process.atlas.ops()).not.toContain('get');
+      await expectConverged(world);
+    });
+
+    it('reads AWSPREVIOUS once, by its VersionId, when the create does not fit, and deletes its secret as before', async () => {
+      const world = aWorld({ managed: { previous: { inAtlas: true } } });
+      const process = aProcess(world);
+
+      expectCompleted(await process.run());
+
+      expect(storeCalls(process)).toEqual([
+        'describe',
+        'listVersions',
+        'getValue AWSCURRENT',
+        `putVersion ${claimVersionId(TOKEN)}`,
+        // The create was refused (both slots taken): did another run take the slot? No: make room.
+        'listVersions',
+        // Beside the account's listing: the room plan weighs AWSPREVIOUS's secret.
+        `getValue ${PREVIOUS_VERSION_ID}`,
+        `putVersion ${TOKEN}`,
+        `moveStage AWSCURRENT ${TOKEN}`,
+      ]);
+      const deleted = process.atlas.calls.filter((c) => c.op === 'delete').map((c) => c.secretId);
+      expect(deleted).toEqual([PREVIOUS_SECRET_ID, CURRENT_SECRET_ID]);
+      await expectConverged(world);
+    });
+
+    it('reads AWSPREVIOUS once when the identity pin read it already (AWSCURRENT a value it never wrote)', async () => {
+      const world = aWorld({
+        managed: { recordsAtlasSecretId: false, previous: { inAtlas: true, recordsAtlasSecretId: false } },
+      });
+      const process = aProcess(world);
+
+      expectCompleted(await process.run());
+
+      expect(storeCalls(process).filter((c) => c.startsWith('getValue'))).toEqual([
+        'getValue AWSCURRENT',
+        `getValue ${PREVIOUS_VERSION_ID}`,
+      ]);
+      const deleted = process.atlas.calls.filter((c) => c.op === 'delete').map((c) => c.secretId);
+      expect(deleted).toEqual([PREVIOUS_SECRET_ID, CURRENT_SECRET_ID]);
+    });
+
+    it('fails retryably at make-room when the deferred read fails, creating nothing, and the next run completes', async () => {
+      const world = aWorld({ managed: { previous: { inAtlas: true } } });
+      const before = snapshot(world);
+      const process = aProcess(world);
+      // getValue 1 is AWSCURRENT's; 2 is AWSPREVIOUS's, read when room must be made.
+      process.store.failOn('getValue', unavailable(), { nth: 2 });
+
+      const failed = expectFailed(await process.run(), 'SECRET_STORE_UNAVAILABLE');
+
+      expect(failed).toMatchObject({ retryable: true, stage: 'make-room' });
+      expect(snapshot(world).atlasSecrets).toEqual(before.atlasSecrets);
+      expect(contentAt(world, TOKEN)).toMatchObject({
+        kind: 'tombstone',
+        tombstone: { reason: 'nothing-created' },
+      });
+      const lines = `${process.logger.text()}\n${JSON.stringify(failed)}`;
+      for (const secret of [CURRENT_SECRET_VALUE, PREVIOUS_SECRET_VALUE]) expect(lines).not.toContain(secret);
+      expectCompleted(await aProcess(world).run());
+      await expectConverged(world);
+    });
+
+    it('never deletes a secret by guess when AWSPREVIOUS cannot be read (not found: no previous, as before)', async () => {
+      const world = aWorld({ managed: { previous: { inAtlas: true } } });
+      const process = aProcess(world);
+      const notFound = new SecretStoreError('SECRET_NOT_FOUND', 'no such version', false);
+      // AWSPREVIOUS's read, and the room plan's read of the versions that may name the unplaced secret.
+      process.store.failOn('getValue', notFound, { nth: 2, times: 2 });
+
+      const failed = expectFailed(await process.run(), 'ATLAS_SECRET_LIMIT');
+
+      expect(failed.message).toContain(PREVIOUS_SECRET_ID);
+      expect(world.atlasWorld.secretIds(CLIENT_ID)).toEqual([PREVIOUS_SECRET_ID, CURRENT_SECRET_ID]);
+      expect(process.atlas.ops()).not.toContain('delete');
+    });
+
+    it('reads AWSPREVIOUS with the decision after a rollback: the minimum interval dates by the restored version', async () => {
+      const world = aWorld();
+      const restoredAt = world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.createdAt;
+      const failing = aProcess(world);
+      // The new secret's verifying mint is refused for good: the run rolls back.
+      failing.atlas.failOn(
+        'token',
+        new AtlasApiError('ATLAS_BAD_REQUEST', 'invalid_grant', false, 400, 'invalid_grant'),
+        { nth: 2 },
+      );
+      expectFailed(await failing.run(), 'VERIFICATION_FAILED');
+      expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(undoVersionId(TOKEN));
+      const settings = { minIntervalMs: 60 * 60_000 };
+      const process = aProcess(world, settings);
+
+      const tooSoon = expectFailed(await process.run(ANOTHER_TOKEN), 'ROTATION_TOO_SOON');
+
+      expect(tooSoon.message).toContain(new Date(Date.parse(restoredAt ?? '') + 60 * 60_000).toISOString());
+      expect(storeCalls(process)).toEqual([
+        'describe',
+        'listVersions',
+        'getValue AWSCURRENT',
+        `getValue ${CURRENT_VERSION_ID}`,
+      ]);
+      expect(process.atlas.calls).toEqual([]);
+      world.clock.advance(60 * 60_000);
+      expectCompleted(await aProcess(world, settings).run(ANOTHER_TOKEN));
+    });
+
+    it('finishes its own promoted rotation by reading AWSPREVIOUS then: the old secret it replaced is deleted', async () => {
+      const world = aWorld();
+      const interrupted = aProcess(world);
+      interrupted.atlas.failOn(
+        'delete',
+        new AtlasApiError('ATLAS_TIMEOUT', 'timed out', true, undefined, undefined),
+        { times: 3 },
+      );
+      expectFailed(await interrupted.run(), 'ATLAS_TIMEOUT');
+      expect(world.state.versionWith(SECRET_ARN, 'AWSCURRENT')?.versionId).toBe(TOKEN);
+      expect(world.atlasWorld.secretIds(CLIENT_ID)).toContain(CURRENT_SECRET_ID);
+      const replay = aProcess(world);
+
+      const outcome = expectCompleted(await replay.run());
+
+      expect(outcome.deletedAtlasSecretIds).toEqual([CURRENT_SECRET_ID]);
+      expect(storeCalls(replay)).toEqual([
+        'describe',
+        'listVersions',
+        'getValue AWSCURRENT',
+        `getValue ${CURRENT_VERSION_ID}`,
+      ]);
+      await expectConverged(world);
     });
   });
 
@@ -1260,8 +1420,9 @@ describe('RotateSecret under concurrent runs', () => {
 
   it('a crashed run is waited for, at most the lease, then fenced', async () => {
     const world = aWorld();
-    // Calls 1-4 are the parallel reads; 5 is the claim: the process dies right after it landed.
-    const crash = new CrashAt(5, 'dies after the call');
+    // Calls 1-3 are the parallel reads (AWSPREVIOUS is not read: ADR 0016); 4 is the claim: the process dies
+    // right after it landed.
+    const crash = new CrashAt(4, 'dies after the call');
     const crashed = crashingProcess(world, crash);
     await crashed.run(TOKEN);
     expect(openClaimIds(world)).toEqual([TOKEN]);
