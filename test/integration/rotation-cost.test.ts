@@ -2,7 +2,8 @@
  * What one rotation costs (ADR 0007 "Cost"), measured from the requests the endpoints received: the Secrets
  * Manager calls as the SDK sent them (a middleware records each call's start and end), the Atlas calls as the
  * simulator logged their arrival (each delayed by a fixed latency, so that its end is known). Happy path, self
- * mode, a secret rotated before: at most 3 Secrets Manager writes and at most 8 sequential round trips.
+ * mode, a secret rotated before: at most 3 Secrets Manager writes and at most 8 sequential round trips; 6 Secrets
+ * Manager calls in all, AWSPREVIOUS's value not read (ADR 0016).
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +34,8 @@ interface Call {
   readonly name: string;
   readonly start: number;
   readonly end: number;
+  /** A Secrets Manager read's VersionStage or VersionId, as sent. */
+  readonly version?: string;
 }
 
 let simulator: AtlasSimulator;
@@ -56,10 +59,17 @@ function recordingClient(calls: Call[]): SecretsManagerClient {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const start = Date.now();
+      const input = args.input as { VersionStage?: string; VersionId?: string };
+      const version = input.VersionStage ?? input.VersionId;
       try {
         return await next(args);
       } finally {
-        calls.push({ name: `sm.${String(context.commandName)}`, start, end: Date.now() });
+        calls.push({
+          name: `sm.${String(context.commandName)}`,
+          start,
+          end: Date.now(),
+          ...(version === undefined ? {} : { version }),
+        });
       }
     },
     { step: 'initialize', name: 'record-calls' },
@@ -94,7 +104,7 @@ function criticalPath(calls: readonly Call[]): { length: number; chain: string[]
 }
 
 describe('the cost of one rotation', () => {
-  it('takes at most 3 Secrets Manager writes and 8 sequential round trips (happy path, self mode)', async () => {
+  it('takes 6 Secrets Manager calls (3 reads, 3 writes) and at most 8 sequential round trips (happy path, self mode)', async () => {
     const account = await seedManagedSecret(simulator, seeding);
     const warmUp = processAdapters(simulator, seeding);
     opened.push(warmUp);
@@ -137,6 +147,16 @@ describe('the cost of one rotation', () => {
       'sm.UpdateSecretVersionStageCommand', // promote
     ]);
     expect(writes.length).toBeLessThanOrEqual(3);
+    // The read (ADR 0016): describe ‖ every version ‖ AWSCURRENT. AWSPREVIOUS's value is read only where a step
+    // weighs it (making room, finishing a promoted rotation, after a rollback); the usual path has none.
+    const reads = smCalls.filter((c) => !WRITES.has(c.name.slice('sm.'.length)));
+    expect(reads.map((c) => c.name).sort()).toEqual([
+      'sm.DescribeSecretCommand',
+      'sm.GetSecretValueCommand',
+      'sm.ListSecretVersionIdsCommand',
+    ]);
+    expect(reads.find((c) => c.name === 'sm.GetSecretValueCommand')?.version).toBe('AWSCURRENT');
+    expect(smCalls).toHaveLength(6);
     expect(path.length, path.chain.join(' → ')).toBeLessThanOrEqual(8);
     // What ADR 0015 counts: read · claim ‖ mint · create (it fits: no GET) · store ‖ verify · promote · delete
     // the old secret (this harness's grace is 0; with the default grace it stays, and the path is 5).

@@ -4,7 +4,11 @@ import { parseCredential } from '../../../src/domain/credential.js';
 import { AdminSecretNotBoundError, InvalidSecretValueError } from '../../../src/domain/errors.js';
 import type { RotationToken } from '../../../src/domain/identifiers.js';
 import { checkIdentityPin, pinCandidates } from '../../../src/domain/identity-pin.js';
-import { checkMinInterval, lastCompletedRotationAt } from '../../../src/domain/rotation-interval.js';
+import {
+  checkMinInterval,
+  intervalContentsNeeded,
+  lastCompletedRotationAt,
+} from '../../../src/domain/rotation-interval.js';
 import {
   claimIsFresh,
   contentOf,
@@ -156,6 +160,25 @@ describe('minimum interval', () => {
       { prev: credential(), 'undo-x': credential() },
     );
     expect(lastCompletedRotationAt(v)).toBe(at(-3 * HOUR));
+  });
+
+  it("names the content it needs: AWSCURRENT's, or after a rollback AWSPREVIOUS's, until the view holds it", () => {
+    const versions = [
+      version('prev', ['AWSPREVIOUS'], at(-3 * HOUR)),
+      version('cur', ['AWSCURRENT'], at(-1)),
+    ];
+    expect(intervalContentsNeeded(view(versions, {}))).toEqual(['cur']);
+    expect(intervalContentsNeeded(view(versions, { cur: credential() }))).toEqual([]);
+    const rolledBack = [
+      version('prev', ['AWSPREVIOUS'], at(-3 * HOUR)),
+      version('undo-x', ['AWSCURRENT'], at(-60_000)),
+    ];
+    // The undo copy completed nothing: the version it restored dates the last rotation, so its content is needed.
+    expect(intervalContentsNeeded(view(rolledBack, { 'undo-x': credential() }))).toEqual(['prev']);
+    expect(intervalContentsNeeded(view(rolledBack, { 'undo-x': credential(), prev: credential() }))).toEqual(
+      [],
+    );
+    expect(intervalContentsNeeded(view([version('undo-x', ['AWSCURRENT'], at(-1))], {}))).toEqual([]);
   });
 
   it('holds back only a new rotation inside the interval, and says from when; 0 is off', () => {
