@@ -481,6 +481,8 @@ describe('RotateSecret', () => {
   describe('reading AWSPREVIOUS only where a step needs it (ADR 0016)', () => {
     const unavailable = () =>
       new SecretStoreError('SECRET_STORE_UNAVAILABLE', 'Secrets Manager is unavailable', true);
+    /** Every round's read: DescribeSecret ‖ ListSecretVersionIds ‖ AWSCURRENT. */
+    const READ = ['describe', 'listVersions', 'getValue AWSCURRENT'];
 
     it('makes three reads and three writes on the usual path: AWSPREVIOUS is not read', async () => {
       // The steady state: AWSPREVIOUS is the last rotation's old value, its Atlas secret retired.
@@ -490,9 +492,7 @@ describe('RotateSecret', () => {
       expectCompleted(await process.run());
 
       expect(storeCalls(process)).toEqual([
-        'describe',
-        'listVersions',
-        'getValue AWSCURRENT',
+        ...READ,
         `putVersion ${claimVersionId(TOKEN)}`,
         `putVersion ${TOKEN}`,
         `moveStage AWSCURRENT ${TOKEN}`,
@@ -508,9 +508,7 @@ describe('RotateSecret', () => {
       expectCompleted(await process.run());
 
       expect(storeCalls(process)).toEqual([
-        'describe',
-        'listVersions',
-        'getValue AWSCURRENT',
+        ...READ,
         `putVersion ${claimVersionId(TOKEN)}`,
         // The create was refused (both slots taken): did another run take the slot? No: make room.
         'listVersions',
@@ -593,12 +591,7 @@ describe('RotateSecret', () => {
       const tooSoon = expectFailed(await process.run(ANOTHER_TOKEN), 'ROTATION_TOO_SOON');
 
       expect(tooSoon.message).toContain(new Date(Date.parse(restoredAt ?? '') + 60 * 60_000).toISOString());
-      expect(storeCalls(process)).toEqual([
-        'describe',
-        'listVersions',
-        'getValue AWSCURRENT',
-        `getValue ${CURRENT_VERSION_ID}`,
-      ]);
+      expect(storeCalls(process)).toEqual([...READ, `getValue ${CURRENT_VERSION_ID}`]);
       expect(process.atlas.calls).toEqual([]);
       world.clock.advance(60 * 60_000);
       expectCompleted(await aProcess(world, settings).run(ANOTHER_TOKEN));
@@ -620,12 +613,7 @@ describe('RotateSecret', () => {
       const outcome = expectCompleted(await replay.run());
 
       expect(outcome.deletedAtlasSecretIds).toEqual([CURRENT_SECRET_ID]);
-      expect(storeCalls(replay)).toEqual([
-        'describe',
-        'listVersions',
-        'getValue AWSCURRENT',
-        `getValue ${CURRENT_VERSION_ID}`,
-      ]);
+      expect(storeCalls(replay)).toEqual([...READ, `getValue ${CURRENT_VERSION_ID}`]);
       await expectConverged(world);
     });
   });
