@@ -8,6 +8,7 @@ import {
   type RotationStepEvent,
   rotationOutcome,
 } from '../domain/rotation-run.js';
+import { FifoGate } from './fifo-gate.js';
 import type { AtlasServiceAccounts } from './ports/atlas-service-accounts.js';
 import type { Clock } from './ports/clock.js';
 import type { IdGenerator } from './ports/id-generator.js';
@@ -42,6 +43,8 @@ const MAX_ROUNDS = 5;
  */
 export class RotateSecret {
   private readonly ctx: StepContext;
+  /** READ_CONCURRENCY: reads admitted in arrival order (undefined: no limit). */
+  private readonly reads: FifoGate | undefined;
 
   constructor(
     store: SecretStore,
@@ -54,6 +57,7 @@ export class RotateSecret {
     private readonly metrics: RotationMetrics = NO_METRICS,
   ) {
     this.ctx = new StepContext(store, atlas, clock, logger, settings, ids);
+    this.reads = settings.readConcurrency === undefined ? undefined : new FifoGate(settings.readConcurrency);
   }
 
   execute(
@@ -124,11 +128,13 @@ export class RotateSecret {
           'now: other runs keep changing the secret',
         );
       }
-      const { read, step } = await this.tracer.inSpan(
-        'atlas-rotator.read-secret',
-        { attributes: { 'atlas_rotator.round': round } },
-        () => readAndDecide(this.ctx, command.secretId, run),
-      );
+      const reading = () =>
+        this.tracer.inSpan(
+          'atlas-rotator.read-secret',
+          { attributes: { 'atlas_rotator.round': round } },
+          () => readAndDecide(this.ctx, command.secretId, run),
+        );
+      const { read, step } = await (this.reads === undefined ? reading() : this.reads.run(reading));
       return await this.logged(step, read, run);
     } catch (error) {
       return this.ctx.failed(run, error);

@@ -267,6 +267,7 @@ function rotationSettings(config: Config): RotateSecretSettings {
     leaseMs: config.rotationLeaseSeconds * 1000,
     verifyRetryDelaysMs: config.verifyRetryDelaysMs,
     orphanSkewMs: 5 * 60_000,
+    readConcurrency: config.readConcurrency,
     origins: {
       defaultBaseUrl: config.atlasBaseUrl,
       allowedBaseUrls: config.atlasAllowedBaseUrls,

@@ -38,6 +38,8 @@ export interface Config {
   /** The request queue; required by `worker` only. */
   readonly rotationQueueUrl: string | undefined;
   readonly maxConcurrency: number;
+  /** Rotations reading their secret at once per process; the others wait in arrival order. */
+  readonly readConcurrency: number;
   readonly eventBusName: string;
   readonly eventSource: string;
   readonly visibilityTimeoutSeconds: number;
@@ -283,6 +285,7 @@ export function loadConfig(env: Env): Config {
     tracing,
     rotationQueueUrl,
     maxConcurrency: integer('MAX_CONCURRENCY', 4, 1, 64),
+    readConcurrency: integer('READ_CONCURRENCY', 16, 1, 256),
     eventBusName,
     eventSource,
     visibilityTimeoutSeconds: integer('VISIBILITY_TIMEOUT_SECONDS', 120, 5, 43_200),

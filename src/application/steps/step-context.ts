@@ -43,6 +43,11 @@ export interface RotateSecretSettings {
   readonly leaseMs: number;
   /** Waits between verification attempts while Atlas still answers `invalid_client` for a new secret. */
   readonly verifyRetryDelaysMs: readonly number[];
+  /**
+   * Rotations reading their secret at once in this process (READ_CONCURRENCY); the others wait in arrival order.
+   * Unlimited when absent.
+   */
+  readonly readConcurrency?: number;
   /** Clock skew allowed between Secrets Manager and Atlas when telling which claim may have created a secret. */
   readonly orphanSkewMs: number;
   /** Where credentials may be sent: the default origin, and the allow-list for origins named by a secret. */

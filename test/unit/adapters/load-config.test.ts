@@ -37,6 +37,18 @@ describe('loadConfig: ATLAS_MAX_RESPONSE_BYTES', () => {
 });
 
 describe('loadConfig: sweep keys', () => {
+  it('READ_CONCURRENCY: 16 secret reads at once by default, 1 to 256', () => {
+    expect(loadConfig(BASE).readConcurrency).toBe(16);
+    expect(loadConfig({ ...BASE, READ_CONCURRENCY: '64' }).readConcurrency).toBe(64);
+    for (const bad of ['0', '257', '2.5', 'many']) {
+      expect(
+        problemsOf({ READ_CONCURRENCY: bad }).some((p) =>
+          p.startsWith('READ_CONCURRENCY must be a whole number from 1 to 256'),
+        ),
+      ).toBe(true);
+    }
+  });
+
   it('defaults to rotating 14 days (336 h) before expiry, 4 secrets at once, no prefix', () => {
     expect(loadConfig(BASE)).toMatchObject({
       rotateBeforeExpiryHours: 336,

@@ -1247,6 +1247,33 @@ describe('RotateSecret under concurrent runs', () => {
     await expectConverged(world);
   });
 
+  it('READ_CONCURRENCY: a run reads only once an earlier one has read, so runs under way go first', async () => {
+    // Without a limit the second run's reads start while the first's DescribeSecret is held (the control).
+    for (const readConcurrency of [undefined, 1]) {
+      const world = aWorld();
+      const gate = new CallGate();
+      const process = aProcess(world, readConcurrency === undefined ? {} : { readConcurrency }, {
+        store: (s) => gate.wrap(s, 'describe', 1, 'before'),
+      });
+      const first = process.run();
+      await gate.reached();
+      const readsOfTheFirst = process.store.calls.length;
+      const second = process.run(ANOTHER_TOKEN);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const readsOfTheSecond = process.store.calls.length - readsOfTheFirst;
+      if (readConcurrency === undefined) expect(readsOfTheSecond).toBeGreaterThan(0);
+      else expect(readsOfTheSecond).toBe(0);
+      gate.open();
+      // Held at its read, the first run goes on only after the second's (the control) has rotated, on a stale
+      // read; with the limit it reads first and completes. Either way the secret converges and stays safe.
+      const firstOutcome = await first;
+      if (readConcurrency !== undefined) expectCompleted(firstOutcome);
+      const secondOutcome = await second;
+      expectCurrentSafe(world);
+      await expectConverged(world, {}, secondOutcome.status === 'completed' ? ANOTHER_TOKEN : TOKEN);
+    }
+  });
+
   it('two runs of one token at once: the second is refused the claim and the first completes', async () => {
     const world = aWorld();
     const gate = new CallGate();
