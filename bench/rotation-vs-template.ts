@@ -450,6 +450,29 @@ async function level(
   };
 }
 
+/**
+ * Section 4's timeline from the Atlas proxy's timestamps: when the first create went out and the last one was
+ * answered, against the run's start and end — the time before the bucket starts to drain, and after it is empty.
+ */
+function whereTheTimeWent(
+  spans: readonly (readonly [number, number])[],
+  atlasCalls: readonly ProxiedCall[],
+): string {
+  const creates = atlasCalls.filter(
+    (c) => c.operation.endsWith('/secrets') && c.operation.startsWith('POST'),
+  );
+  if (spans.length === 0 || creates.length === 0) return 'timeline: no creates recorded';
+  const start = Math.min(...spans.map(([from]) => from));
+  const end = Math.max(...spans.map(([, to]) => to));
+  const at = (ms: number) => `${((ms - start) / 1000).toFixed(2)} s`;
+  const first = Math.min(...creates.map((c) => c.startedAt));
+  const last = Math.max(...creates.map((c) => c.endedAt));
+  return (
+    `timeline: first create sent at ${at(first)}, last create answered at ${at(last)} ` +
+    `(${((last - first) / 1000).toFixed(2)} s of creates for ${creates.length}), last rotation ended at ${at(end)}`
+  );
+}
+
 /** The section 4 load on the product's Atlas client only: 3 Admin API calls per account, all accounts at once. */
 async function clientAlone(bench: Bench): Promise<{ ms: number; admitted: number; refused: number }> {
   progress('section 4: the Atlas client alone under the same bucket');
@@ -690,6 +713,7 @@ async function main(): Promise<void> {
     all.push(...limited);
     simulator.configure({ adminApiRateLimit: BUCKET, tokenRateLimit: { requests: 50, perMinutes: 1 } });
     simulator.clearRequests();
+    const atlasCallsBefore = bench.atlasProxy.calls.length;
     const limitedRun = await runner(bench, {
       impl: 'atlas-rotator',
       secrets: limited.map((s) => s.arn),
@@ -719,6 +743,9 @@ async function main(): Promise<void> {
         ` took ${(wallMs / 1000).toFixed(1)} s = ${ratio(wallMs / minimumMs)} (goal ≤ 1.15× — ${wallMs / minimumMs <= 1.15 ? 'holds' : 'does not hold'})\n` +
         `  failed rotations ${failed} (goal 0 — ${failed === 0 ? 'holds' : 'does not hold'}); 429s received ${refused.length}` +
         ` (${refused.filter((r) => r.path === '/api/oauth/token').length} from the token endpoint)\n`,
+    );
+    out(
+      `  ${whereTheTimeWent(limitedRun.output.runs[0]?.spans ?? [], bench.atlasProxy.calls.slice(atlasCallsBefore))}\n`,
     );
     if (failed > 0) out(`  first errors: ${limitedRun.output.errors.join('; ')}\n`);
     const alone = await clientAlone(bench);
