@@ -53,8 +53,13 @@ interface Options {
   /** Diagnosis: one V8 heap snapshot of the rotator at 256 in flight, when its heap passes heapSnapshotAtMb. */
   readonly heapSnapshot: string | undefined;
   readonly heapSnapshotAtMb: number;
-  /** `memory`: section 5 alone (the rotator at 1, 8, 64, 256 in flight), a short run to measure memory. */
-  readonly only: 'memory' | undefined;
+  /**
+   * `memory`: section 5 alone (the rotator at 1, 8, 64, 256 in flight), a short run to measure memory; `limits`:
+   * section 4 alone.
+   */
+  readonly only: 'memory' | 'limits' | undefined;
+  /** Diagnosis: settings of the rotator other than its defaults (`--rotator-env NAME=VALUE`), printed as such. */
+  readonly rotatorEnv: Readonly<Record<string, string>>;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -69,10 +74,18 @@ function parseOptions(argv: readonly string[]): Options {
       'heap-snapshot': { type: 'string' },
       'heap-snapshot-at-mb': { type: 'string', default: '100' },
       only: { type: 'string' },
+      'rotator-env': { type: 'string', multiple: true, default: [] },
     },
   });
   const only = values.only;
-  if (only !== undefined && only !== 'memory') throw new Error('--only takes one value: memory');
+  if (only !== undefined && only !== 'memory' && only !== 'limits')
+    throw new Error('--only takes memory or limits');
+  const rotatorEnv: Record<string, string> = {};
+  for (const pair of values['rotator-env']) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (match === null) throw new Error(`--rotator-env takes NAME=VALUE, not ${pair}`);
+    rotatorEnv[match[1] as string] = match[2] as string;
+  }
   const awsEndpointUrl = values['aws-endpoint-url'];
   if (awsEndpointUrl === undefined || !URL.canParse(awsEndpointUrl))
     throw new Error('--aws-endpoint-url is required (the local AWS endpoint)');
@@ -88,6 +101,7 @@ function parseOptions(argv: readonly string[]): Options {
     heapSnapshot: values['heap-snapshot'],
     heapSnapshotAtMb: Number(values['heap-snapshot-at-mb']),
     only,
+    rotatorEnv,
   };
 }
 
@@ -197,6 +211,7 @@ async function runner(
       // once, so none is waited), and errors only in the log.
       VERIFY_RETRY_DELAYS_MS: '100,200',
       LOG_LEVEL: 'error',
+      ...options.rotatorEnv,
     },
     endpoints: { region: options.region, secretsManagerUrl: smProxy.url, atlasUrl: atlasProxy.url },
   };
@@ -451,6 +466,74 @@ async function level(
 }
 
 /**
+ * Section 4: 200 rotations of 200 accounts in one org, all in flight, under the Admin API bucket and the token
+ * endpoint's limit; `critical` (section 1's latency, 0 when it did not run) is the least time of one rotation.
+ */
+async function limitsSection(
+  bench: Bench,
+  sm: SecretsManagerClient,
+  prefix: string,
+  all: SeededSecret[],
+  critical: number,
+): Promise<void> {
+  const { simulator } = bench;
+  progress('section 4: 200 accounts in one org under the Admin API bucket');
+  const limitedOrg = simulator.createOrg().orgId;
+  const limited = await seed(
+    bench,
+    sm,
+    200,
+    (i) => `${prefix}/limited-${i}`,
+    () => limitedOrg,
+  );
+  all.push(...limited);
+  simulator.configure({ adminApiRateLimit: BUCKET, tokenRateLimit: { requests: 50, perMinutes: 1 } });
+  simulator.clearRequests();
+  const atlasCallsBefore = bench.atlasProxy.calls.length;
+  const limitedRun = await runner(bench, {
+    impl: 'atlas-rotator',
+    secrets: limited.map((s) => s.arn),
+    perRun: limited.length,
+    inFlight: 200,
+    repeats: 1,
+  });
+  const requests = simulator.requests;
+  simulator.configure({ adminApiRateLimit: null, tokenRateLimit: null });
+  const apiCalls = requests.filter((r) => r.path.startsWith('/api/atlas/v2/')).length;
+  const refused = requests.filter((r) => r.status === 429);
+  const tokenCalls = requests.filter((r) => r.path === '/api/oauth/token');
+  const perClient = new Map<string, number>();
+  for (const r of tokenCalls) perClient.set(r.clientId ?? '', (perClient.get(r.clientId ?? '') ?? 0) + 1);
+  const admitted = apiCalls - refused.filter((r) => r.path.startsWith('/api/atlas/v2/')).length;
+  const perSecond = BUCKET.refillRate / BUCKET.refillDurationSeconds;
+  const minimumMs = Math.max(critical, ((admitted - BUCKET.capacity) / perSecond) * 1000);
+  const wallMs = limitedRun.output.runs[0]?.ms ?? 0;
+  const failed = limitedRun.output.runs[0]?.failed ?? 0;
+  out(
+    `\n4. Under Atlas's limits: 200 rotations of 200 accounts in one org, all in flight\n` +
+      `  Admin API bucket ${BUCKET.capacity} requests, refilled ${BUCKET.refillRate} per ${BUCKET.refillDurationSeconds} s;` +
+      ` token endpoint 50/min per (IP, clientId)\n` +
+      `  Admin API calls admitted ${admitted} (${(admitted / 200).toFixed(2)}/rotation); token mints ${tokenCalls.length},` +
+      ` at most ${Math.max(...perClient.values())} per client id: the per-org bucket binds, not the token limit\n` +
+      `  minimum the limits allow: (${admitted} − ${BUCKET.capacity}) ÷ ${perSecond}/s = ${(minimumMs / 1000).toFixed(1)} s;` +
+      ` took ${(wallMs / 1000).toFixed(1)} s = ${ratio(wallMs / minimumMs)} (goal ≤ 1.15× — ${wallMs / minimumMs <= 1.15 ? 'holds' : 'does not hold'})\n` +
+      `  failed rotations ${failed} (goal 0 — ${failed === 0 ? 'holds' : 'does not hold'}); 429s received ${refused.length}` +
+      ` (${refused.filter((r) => r.path === '/api/oauth/token').length} from the token endpoint)\n`,
+  );
+  out(
+    `  ${whereTheTimeWent(limitedRun.output.runs[0]?.spans ?? [], bench.atlasProxy.calls.slice(atlasCallsBefore))}\n`,
+  );
+  if (failed > 0) out(`  first errors: ${limitedRun.output.errors.join('; ')}\n`);
+  const alone = await clientAlone(bench);
+  const aloneMinMs = ((alone.admitted - BUCKET.capacity) / perSecond) * 1000;
+  out(
+    `  the product's Atlas client alone (no Secrets Manager between its calls), 200 accounts × 3 calls at once:` +
+      ` ${(alone.ms / 1000).toFixed(1)} s = ${ratio(alone.ms / aloneMinMs)} the minimum, ${alone.refused} 429s —` +
+      ` the rest of the rotations' excess is their Secrets Manager work on LocalStack at 200 in flight\n`,
+  );
+}
+
+/**
  * Section 4's timeline from the Atlas proxy's timestamps: when the first create went out and the last one was
  * answered, against the run's start and end — the time before the bucket starts to drain, and after it is empty.
  */
@@ -578,6 +661,11 @@ async function main(): Promise<void> {
       `  modelled latency: ${ATLAS_LATENCY_MS} ms per Atlas call, ${SM_LATENCY_MS} ms per Secrets Manager call (loopback proxies)\n` +
       `  ${options.repeats} run(s) per figure, median; absolute times hold for this machine only, read the ratios\n`,
   );
+  const overrides = Object.entries(options.rotatorEnv);
+  if (overrides.length > 0)
+    out(
+      `  the rotator NOT at its defaults (--rotator-env, diagnosis): ${overrides.map(([k, v]) => `${k}=${v}`).join(' ')}\n`,
+    );
   const simulator = await AtlasSimulator.start({ tokenRateLimit: null });
   const smProxy = await CountingProxy.start(options.awsEndpointUrl, SM_LATENCY_MS);
   const atlasProxy = await CountingProxy.start(simulator.baseUrl, ATLAS_LATENCY_MS);
@@ -597,6 +685,11 @@ async function main(): Promise<void> {
     };
     const perLevel = (levels: readonly number[]) =>
       levels.reduce((sum, k) => sum + options.repeats * rotationsAt(k), 0);
+    if (options.only === 'limits') {
+      await limitsSection(bench, sm, prefix, all, 0);
+      out(`\n  total ${((performance.now() - startedAt) / 1000).toFixed(0)} s\n`);
+      return;
+    }
     if (options.only === 'memory') {
       const count = perLevel(LEVELS) + 256 * MEMORY_TRIALS.length;
       progress(`--only memory: seeding ${count} managed secrets under ${prefix}/, one per rotation`);
@@ -700,61 +793,7 @@ async function main(): Promise<void> {
       )}\n  (CPU as % of one core over the run; the machine has ${availableParallelism()} cores)\n`,
     );
 
-    // 4. Under Atlas's limits.
-    progress('section 4: 200 accounts in one org under the Admin API bucket');
-    const limitedOrg = simulator.createOrg().orgId;
-    const limited = await seed(
-      bench,
-      sm,
-      200,
-      (i) => `${prefix}/limited-${i}`,
-      () => limitedOrg,
-    );
-    all.push(...limited);
-    simulator.configure({ adminApiRateLimit: BUCKET, tokenRateLimit: { requests: 50, perMinutes: 1 } });
-    simulator.clearRequests();
-    const atlasCallsBefore = bench.atlasProxy.calls.length;
-    const limitedRun = await runner(bench, {
-      impl: 'atlas-rotator',
-      secrets: limited.map((s) => s.arn),
-      perRun: limited.length,
-      inFlight: 200,
-      repeats: 1,
-    });
-    const requests = simulator.requests;
-    simulator.configure({ adminApiRateLimit: null, tokenRateLimit: null });
-    const apiCalls = requests.filter((r) => r.path.startsWith('/api/atlas/v2/')).length;
-    const refused = requests.filter((r) => r.status === 429);
-    const tokenCalls = requests.filter((r) => r.path === '/api/oauth/token');
-    const perClient = new Map<string, number>();
-    for (const r of tokenCalls) perClient.set(r.clientId ?? '', (perClient.get(r.clientId ?? '') ?? 0) + 1);
-    const admitted = apiCalls - refused.filter((r) => r.path.startsWith('/api/atlas/v2/')).length;
-    const perSecond = BUCKET.refillRate / BUCKET.refillDurationSeconds;
-    const minimumMs = Math.max(critical, ((admitted - BUCKET.capacity) / perSecond) * 1000);
-    const wallMs = limitedRun.output.runs[0]?.ms ?? 0;
-    const failed = limitedRun.output.runs[0]?.failed ?? 0;
-    out(
-      `\n4. Under Atlas's limits: 200 rotations of 200 accounts in one org, all in flight\n` +
-        `  Admin API bucket ${BUCKET.capacity} requests, refilled ${BUCKET.refillRate} per ${BUCKET.refillDurationSeconds} s;` +
-        ` token endpoint 50/min per (IP, clientId)\n` +
-        `  Admin API calls admitted ${admitted} (${(admitted / 200).toFixed(2)}/rotation); token mints ${tokenCalls.length},` +
-        ` at most ${Math.max(...perClient.values())} per client id: the per-org bucket binds, not the token limit\n` +
-        `  minimum the limits allow: (${admitted} − ${BUCKET.capacity}) ÷ ${perSecond}/s = ${(minimumMs / 1000).toFixed(1)} s;` +
-        ` took ${(wallMs / 1000).toFixed(1)} s = ${ratio(wallMs / minimumMs)} (goal ≤ 1.15× — ${wallMs / minimumMs <= 1.15 ? 'holds' : 'does not hold'})\n` +
-        `  failed rotations ${failed} (goal 0 — ${failed === 0 ? 'holds' : 'does not hold'}); 429s received ${refused.length}` +
-        ` (${refused.filter((r) => r.path === '/api/oauth/token').length} from the token endpoint)\n`,
-    );
-    out(
-      `  ${whereTheTimeWent(limitedRun.output.runs[0]?.spans ?? [], bench.atlasProxy.calls.slice(atlasCallsBefore))}\n`,
-    );
-    if (failed > 0) out(`  first errors: ${limitedRun.output.errors.join('; ')}\n`);
-    const alone = await clientAlone(bench);
-    const aloneMinMs = ((alone.admitted - BUCKET.capacity) / perSecond) * 1000;
-    out(
-      `  the product's Atlas client alone (no Secrets Manager between its calls), 200 accounts × 3 calls at once:` +
-        ` ${(alone.ms / 1000).toFixed(1)} s = ${ratio(alone.ms / aloneMinMs)} the minimum, ${alone.refused} 429s —` +
-        ` the rest of the rotations' excess is their Secrets Manager work on LocalStack at 200 in flight\n`,
-    );
+    await limitsSection(bench, sm, prefix, all, critical);
 
     await memorySection(bench, ours, rotator);
     out(`\n  total ${((performance.now() - startedAt) / 1000).toFixed(0)} s\n`);
