@@ -285,7 +285,7 @@ export function loadConfig(env: Env): Config {
     tracing,
     rotationQueueUrl,
     maxConcurrency: integer('MAX_CONCURRENCY', 4, 1, 64),
-    readConcurrency: integer('READ_CONCURRENCY', 16, 1, 256),
+    readConcurrency: integer('READ_CONCURRENCY', 8, 1, 256),
     eventBusName,
     eventSource,
     visibilityTimeoutSeconds: integer('VISIBILITY_TIMEOUT_SECONDS', 120, 5, 43_200),

@@ -37,8 +37,8 @@ describe('loadConfig: ATLAS_MAX_RESPONSE_BYTES', () => {
 });
 
 describe('loadConfig: sweep keys', () => {
-  it('READ_CONCURRENCY: 16 secret reads at once by default, 1 to 256', () => {
-    expect(loadConfig(BASE).readConcurrency).toBe(16);
+  it('READ_CONCURRENCY: 8 secret reads at once by default, 1 to 256', () => {
+    expect(loadConfig(BASE).readConcurrency).toBe(8);
     expect(loadConfig({ ...BASE, READ_CONCURRENCY: '64' }).readConcurrency).toBe(64);
     for (const bad of ['0', '257', '2.5', 'many']) {
       expect(
