@@ -83,7 +83,10 @@ function parseOptions(argv: readonly string[]): Options {
   const rotatorEnv: Record<string, string> = {};
   for (const pair of values['rotator-env']) {
     const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
-    if (match === null) throw new Error(`--rotator-env takes NAME=VALUE, not ${pair}`);
+    if (match === null) throw new Error('--rotator-env takes NAME=VALUE');
+    // Its values are printed in the header: settings only, never a credential.
+    if (/SECRET|TOKEN|PASSWORD|CREDENTIAL|KEY|HEADERS/.test(match[1] as string))
+      throw new Error(`--rotator-env is for settings, not credentials: ${match[1]} is refused`);
     rotatorEnv[match[1] as string] = match[2] as string;
   }
   const awsEndpointUrl = values['aws-endpoint-url'];
