@@ -175,12 +175,15 @@ export class PlanRotation {
       const acting: ActingCredential = read.admin ?? read.current;
       used.push(acting);
       const provenAt = this.ctx.clock.now().getTime();
-      // The room plan weighs AWSPREVIOUS's secret: its value is read beside the mint, as the rotation reads it
-      // beside its listing (ADR 0016).
-      const [current] = await Promise.all([
+      // The room plan weighs AWSPREVIOUS's secret: its value is read beside the mint (ADR 0016). The mint's
+      // failure stands first, as in the rotation, where it comes before any room is made.
+      const [loaded, minted] = await Promise.allSettled([
         read.withPrevious(),
         read.admin === undefined ? this.atlas.proveCredential(read.target, read.current) : undefined,
       ]);
+      if (minted.status === 'rejected') throw minted.reason;
+      if (loaded.status === 'rejected') throw loaded.reason;
+      const current = loaded.value;
       listed = await this.atlas.listSecrets(current.target, acting);
       const secrets = listed;
       const [replaced, claims] = await Promise.all([
