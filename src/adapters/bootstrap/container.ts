@@ -110,7 +110,20 @@ const awsModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.secretsManagerClient)
     .toResolvedValue(
       (config: Config, tracing: Tracing) =>
-        tracing.traceAwsClient(new SecretsManagerClient(awsClientOptions(config)), 'SecretsManager'),
+        tracing.traceAwsClient(
+          new SecretsManagerClient({
+            ...awsClientOptions(config),
+            // A request left without an answer (a half-open connection) is abandoned and retried by the SDK,
+            // then fails SECRET_STORE_UNAVAILABLE: it never holds one of READ_CONCURRENCY's slots for good.
+            requestHandler: {
+              connectionTimeout: config.secretsManagerTimeoutMs,
+              requestTimeout: config.secretsManagerTimeoutMs,
+              // Without it @smithy/node-http-handler only warns when requestTimeout passes.
+              throwOnRequestTimeout: true,
+            },
+          }),
+          'SecretsManager',
+        ),
       [TOKENS.config, TOKENS.tracing],
     )
     .onDeactivation((client) => client.destroy());

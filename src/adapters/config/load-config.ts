@@ -12,6 +12,8 @@ export interface Config {
   /** Origins a secret's `atlas-rotator:apiBaseUrl` may name. */
   readonly atlasAllowedBaseUrls: readonly string[];
   readonly atlasRequestTimeoutMs: number;
+  /** How long one Secrets Manager request may go without an answer before it is abandoned (and retried). */
+  readonly secretsManagerTimeoutMs: number;
   readonly atlasMaxAttempts: number;
   /** Connections per Atlas origin (ATLAS_MAX_CONNECTIONS). */
   readonly atlasMaxConnections: number;
@@ -269,6 +271,7 @@ export function loadConfig(env: Env): Config {
     atlasAllowInsecureHttp,
     atlasAllowedBaseUrls,
     atlasRequestTimeoutMs: integer('ATLAS_REQUEST_TIMEOUT_MS', 10_000, 100, 120_000),
+    secretsManagerTimeoutMs: integer('SECRETS_MANAGER_TIMEOUT_MS', 10_000, 100, 120_000),
     atlasMaxAttempts: integer('ATLAS_MAX_ATTEMPTS', 4, 1, 10),
     atlasMaxConnections: integer('ATLAS_MAX_CONNECTIONS', 64, 1, 1024),
     // 1 MiB by default; at least 16 KiB (an Atlas error or a page of secrets), at most 64 MiB.
