@@ -54,7 +54,7 @@ export async function makeRoom(
     const plan = planRoom(roomPlanInput(ctx, read, secrets, replaced, claims, provenAtMs));
     if (plan.ok) {
       holdOldSecret(ctx, read, run, secrets, plan.value.deletions, plan.value.currentSecretId);
-      await Promise.all(
+      const deleted = await Promise.all(
         plan.value.deletions.map((d) =>
           ctx.step(run, 'make-room', () => ctx.atlas.deleteSecret(read.target, d.id, acting), {
             atlasSecretId: d.id,
@@ -62,6 +62,9 @@ export async function makeRoom(
           }),
         ),
       );
+      // Reported by the completed event (deletedAtlasSecretIds): only what this run deleted, not one already gone.
+      const made = plan.value.deletions.filter((_, i) => deleted[i] === true).map((d) => d.id);
+      if (made.length > 0) run.madeRoomBy = [...(run.madeRoomBy ?? []), ...made];
       return plan.value.currentSecretId;
     }
     const refusal = plan.error;

@@ -90,6 +90,11 @@ export interface Run {
   readonly retireNow: boolean;
   readonly startedAt: string;
   secretArn: string | undefined;
+  /**
+   * Atlas secrets this run deleted to make room (ADR 0007 step 4), in any round: the completed event reports them
+   * with the one the promotion retired (`deletedAtlasSecretIds`).
+   */
+  madeRoomBy?: AtlasSecretId[];
   /** Known once the secret was read: what the run's metrics are broken down by. */
   mode?: RotationMode;
   flavour?: ApiFlavor;
@@ -231,15 +236,17 @@ export class StepContext {
     credential: AtlasCredential,
     newSecretId: AtlasSecretId,
     newSecretExpiresAt: string | undefined,
-    deleted: readonly AtlasSecretId[],
+    deletedByStep: readonly AtlasSecretId[],
     alreadyCompleted: boolean,
     oldSecretRetirement?: OldSecretRetirementFacts,
   ): RotationCompletedEvent {
+    // With the secrets deleted to make room, once each (a replay may name one already gone).
+    const deletedByRun = [...new Set([...(run.madeRoomBy ?? []), ...deletedByStep])];
     this.logger.info('rotation completed', {
       rotationId: run.token,
       secretArn: read.description.arn,
       newAtlasSecretId: newSecretId,
-      deletedAtlasSecretIds: deleted,
+      deletedAtlasSecretIds: deletedByRun,
       alreadyCompleted,
       ...(oldSecretRetirement === undefined
         ? {}
@@ -259,7 +266,7 @@ export class StepContext {
         mode: read.metadata.mode,
         newAtlasSecretId: newSecretId,
         newSecretExpiresAt,
-        deletedAtlasSecretIds: deleted,
+        deletedAtlasSecretIds: deletedByRun,
         alreadyCompleted,
         ...(oldSecretRetirement === undefined ? {} : { oldSecretRetirement }),
       },

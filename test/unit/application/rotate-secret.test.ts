@@ -505,7 +505,7 @@ describe('RotateSecret', () => {
       const world = aWorld({ managed: { previous: { inAtlas: true } } });
       const process = aProcess(world);
 
-      expectCompleted(await process.run());
+      const completed = expectCompleted(await process.run());
 
       expect(storeCalls(process)).toEqual([
         ...READ,
@@ -519,6 +519,10 @@ describe('RotateSecret', () => {
       ]);
       const deleted = process.atlas.calls.filter((c) => c.op === 'delete').map((c) => c.secretId);
       expect(deleted).toEqual([PREVIOUS_SECRET_ID, CURRENT_SECRET_ID]);
+      // The completed event names both: the one deleted to make room and the one the promotion retired.
+      expect([...completed.deletedAtlasSecretIds].sort()).toEqual(
+        [PREVIOUS_SECRET_ID, CURRENT_SECRET_ID].sort(),
+      );
       await expectConverged(world);
     });
 
@@ -692,7 +696,9 @@ describe('RotateSecret', () => {
 
       const deleted = process.atlas.calls.filter((c) => c.op === 'delete').map((c) => c.secretId);
       expect(deleted).toEqual([PREVIOUS_SECRET_ID, CURRENT_SECRET_ID]);
-      expect(outcome.deletedAtlasSecretIds).toEqual([CURRENT_SECRET_ID]);
+      // Every secret the rotation deleted, as the completed event's schema says: AWSPREVIOUS's, to make room,
+      // then AWSCURRENT's, at the promotion (the make-room deletion used to be left out).
+      expect(outcome.deletedAtlasSecretIds).toEqual([PREVIOUS_SECRET_ID, CURRENT_SECRET_ID]);
       await expectConverged(world);
     });
 
